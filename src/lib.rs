@@ -1,0 +1,45 @@
+//! loopback-rtc: the WebRTC loopback page in Rust/wasm — camera, two peers in one page, and what
+//! happens between them.
+
+/// Clicks in, decisions out: wires the page, the camera and the call together.
+pub mod app;
+/// Which button may act now, and what a click does: the plain-Rust state machine.
+pub mod controls;
+/// What can go wrong, in words shown to the user.
+pub mod error;
+/// The timed step log.
+pub mod log;
+/// The local camera and microphone.
+pub mod media;
+/// The page's elements.
+pub mod page;
+/// The two peers of the loopback call.
+pub mod peer_pair;
+
+pub use app::App;
+pub use error::Error;
+
+use std::cell::RefCell;
+use wasm_bindgen::prelude::wasm_bindgen;
+
+thread_local! {
+    /// The page's one app, kept for the page's lifetime.
+    static APP: RefCell<Option<App>> = const { RefCell::new(None) };
+}
+
+/// Runs when the wasm module loads: brings the page to life if this document is the page.
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    // Test harness pages load this module too; they have no buttons and mount their own app.
+    if document.get_element_by_id(page::START_BUTTON).is_none() {
+        return;
+    }
+    match App::mount(&document, Box::new(media::UserMedia)) {
+        Ok(app) => APP.with(|slot| *slot.borrow_mut() = Some(app)),
+        Err(e) => web_sys::console::error_1(&e.to_string().into()),
+    }
+}

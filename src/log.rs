@@ -1,0 +1,84 @@
+//! The step log: every WebRTC step as it happens, timed in milliseconds since Start or Call.
+
+use std::cell::Cell;
+use web_sys::{Document, Element};
+
+/// Formats one entry: the time since the log's origin, rounded to the millisecond, then the text.
+pub fn entry(ms: f64, text: &str) -> String {
+    let ms = if ms.is_finite() && ms > 0.0 {
+        ms.round() as u64
+    } else {
+        0
+    };
+    format!("+{ms} ms {text}")
+}
+
+/// Milliseconds on the page's monotonic clock.
+pub fn now() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or_else(js_sys::Date::now)
+}
+
+/// The `<ol>` that shows the steps, with the instant its times count from.
+pub struct StepLog {
+    list: Element,
+    document: Document,
+    origin: Cell<f64>,
+}
+
+impl StepLog {
+    pub fn new(list: Element, document: Document) -> Self {
+        Self {
+            list,
+            document,
+            origin: Cell::new(now()),
+        }
+    }
+
+    /// Empties the log and counts the following steps from now.
+    pub fn restart(&self) {
+        self.list.set_text_content(None);
+        self.origin.set(now());
+    }
+
+    /// Counts the following steps from now, keeping what is already shown.
+    pub fn reset_clock(&self) {
+        self.origin.set(now());
+    }
+
+    /// Milliseconds since the origin.
+    pub fn elapsed(&self) -> f64 {
+        now() - self.origin.get()
+    }
+
+    /// Appends a step; returns its time so callers can reuse the figure.
+    pub fn step(&self, text: &str) -> f64 {
+        let ms = self.elapsed();
+        if let Ok(item) = self.document.create_element("li") {
+            item.set_text_content(Some(&entry(ms, text)));
+            // The log is a record, not a control: failing to show a line must not stop the call.
+            let _ = self.list.append_child(&item);
+        }
+        ms
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::entry;
+
+    #[test]
+    fn entries_show_whole_milliseconds() {
+        assert_eq!(entry(12.4, "offer created"), "+12 ms offer created");
+        assert_eq!(entry(12.5, "x"), "+13 ms x");
+        assert_eq!(entry(1234.0, "x"), "+1234 ms x");
+    }
+
+    #[test]
+    fn clock_oddities_show_zero_not_garbage() {
+        assert_eq!(entry(-3.0, "x"), "+0 ms x");
+        assert_eq!(entry(f64::NAN, "x"), "+0 ms x");
+    }
+}
