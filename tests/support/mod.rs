@@ -1,0 +1,188 @@
+//! Shared by the end-to-end test and the benchmark: serve a folder on 127.0.0.1 and drive
+//! headless Chromium through the Debian chromedriver.
+#![allow(dead_code)] // each user takes only part of it
+
+use fantoccini::{Client, ClientBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{json, Value};
+use std::path::{Component, Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::process::{Child, Command};
+
+/// The flags headless Chromium needs here: no sandbox as root, no network beyond loopback,
+/// fake camera and microphone with permission granted, autoplay without a gesture.
+pub const CHROME_ARGS: &[&str] = &[
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+    "--window-size=1280,900",
+];
+
+/// A static file server for one folder, on 127.0.0.1, stopped when dropped.
+pub struct Server {
+    pub url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    pub async fn start(root: &Path) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1");
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let root = root.to_path_buf();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve_one(stream, root.clone()));
+            }
+        });
+        Self { url, task }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn serve_one(mut stream: TcpStream, root: PathBuf) {
+    let mut request = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => request.extend_from_slice(&buf[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&request);
+    let path = head.split_whitespace().nth(1).unwrap_or("/");
+    let path = path.split(['?', '#']).next().unwrap_or("/");
+    let (status, body, mime) = match resolve(&root, path) {
+        Some(file) => match tokio::fs::read(&file).await {
+            Ok(body) => ("200 OK", body, mime_of(&file)),
+            Err(_) => ("404 Not Found", b"not found".to_vec(), "text/plain"),
+        },
+        None => ("404 Not Found", b"not found".to_vec(), "text/plain"),
+    };
+    let header = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {mime}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(header.as_bytes()).await;
+    let _ = stream.write_all(&body).await;
+    let _ = stream.shutdown().await;
+}
+
+/// Maps a URL path into `root`, refusing anything that climbs out of it.
+fn resolve(root: &Path, url_path: &str) -> Option<PathBuf> {
+    let relative = Path::new(url_path.trim_start_matches('/'));
+    if relative
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_)))
+    {
+        return None;
+    }
+    let mut file = root.join(relative);
+    if file.is_dir() {
+        file.push("index.html");
+    }
+    file.is_file().then_some(file)
+}
+
+fn mime_of(file: &Path) -> &'static str {
+    match file.extension().and_then(|e| e.to_str()) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript",
+        Some("wasm") => "application/wasm",
+        Some("css") => "text/css",
+        Some("svg") => "image/svg+xml",
+        Some("json") => "application/json",
+        _ => "application/octet-stream",
+    }
+}
+
+/// chromedriver on a free port, killed when dropped, with a WebDriver session on Chromium.
+pub struct Browser {
+    pub client: Client,
+    _driver: Child,
+}
+
+impl Browser {
+    pub async fn launch() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let driver = Command::new(std::env::var("CHROMEDRIVER").unwrap_or("chromedriver".into()))
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver on PATH (the README's test command installs it)");
+        let address = format!("127.0.0.1:{port}");
+        for _ in 0..100 {
+            if TcpStream::connect(&address).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert("goog:chromeOptions".into(), json!({ "args": CHROME_ARGS }));
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://{address}"))
+            .await
+            .expect("a WebDriver session in headless Chromium");
+        Self {
+            client,
+            _driver: driver,
+        }
+    }
+
+    /// Runs `script` (a function body) in the page and returns its value.
+    pub async fn eval(&self, script: &str) -> Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// Polls `script` until it returns `true`; panics with `what` after `timeout`.
+    pub async fn wait_for(&self, what: &str, timeout: Duration, script: &str) {
+        let start = std::time::Instant::now();
+        loop {
+            if self.eval(script).await == Value::Bool(true) {
+                return;
+            }
+            assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
+
+/// The crate's `dist/`, which `trunk build --release` must have made.
+pub fn dist() -> PathBuf {
+    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("dist");
+    assert!(
+        dist.join("index.html").is_file(),
+        "no dist/index.html: build the page first with `trunk build --release` (the README's test command does)"
+    );
+    dist
+}
