@@ -7,14 +7,20 @@ pub mod app;
 pub mod controls;
 /// What can go wrong, in words shown to the user.
 pub mod error;
+/// The 60-second graphs on canvas.
+pub mod graph;
 /// The timed step log.
 pub mod log;
 /// The local camera and microphone.
 pub mod media;
 /// The page's elements.
 pub mod page;
+/// The stats panel during a call: reading getStats() and showing it.
+pub mod panel;
 /// The two peers of the loopback call.
 pub mod peer_pair;
+/// Call statistics: parsing, rates, history.
+pub mod stats;
 
 pub use app::App;
 pub use error::Error;

@@ -3,6 +3,7 @@
 use crate::controls::Buttons;
 use crate::error::Error;
 use crate::log::StepLog;
+use crate::panel::StatsView;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlButtonElement, HtmlVideoElement};
 
@@ -25,6 +26,7 @@ pub struct Page {
     pub local_video: HtmlVideoElement,
     pub remote_video: HtmlVideoElement,
     pub log: StepLog,
+    pub stats: StatsView,
     status: Element,
 }
 
@@ -38,6 +40,7 @@ impl Page {
             local_video: by_id(document, LOCAL_VIDEO)?,
             remote_video: by_id(document, REMOTE_VIDEO)?,
             log: StepLog::new(by_id(document, LOG)?, document.clone()),
+            stats: StatsView::find(document)?,
             status: by_id(document, STATUS)?,
         })
     }

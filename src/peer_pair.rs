@@ -7,9 +7,11 @@
 
 use crate::error::{Error, JsResultExt};
 use crate::page::Page;
+use crate::panel::Monitor;
+use crate::stats::Timings;
 use gloo_events::EventListener;
 use js_sys::{Function, Promise, Reflect};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::closure::Closure;
@@ -83,6 +85,10 @@ struct Shared {
     /// ICE candidates handed across, by the local and the remote peer.
     handed: [Cell<u32>; 2],
     remote_stream_shown: Cell<bool>,
+    /// Milliseconds since Call of the moments the stats panel shows.
+    timings: Cell<Timings>,
+    /// The stats panel's readings, from the moment both peers connect.
+    monitor: RefCell<Option<Monitor>>,
 }
 
 impl PeerPair {
@@ -107,6 +113,8 @@ impl PeerPair {
             page,
             handed: [Cell::new(0), Cell::new(0)],
             remote_stream_shown: Cell::new(false),
+            timings: Cell::default(),
+            monitor: RefCell::default(),
         });
         let mut listeners = Vec::with_capacity(8);
         for side in [Side::Local, Side::Remote] {
@@ -120,7 +128,10 @@ impl PeerPair {
             listeners.push(
                 shared.listen(peer, "iceconnectionstatechange", move |s, _| {
                     let state = s.state(side, "iceConnectionState");
-                    s.step(&format!("{} peer ICE connection: {state}", side.name()));
+                    let ms = s.step(&format!("{} peer ICE connection: {state}", side.name()));
+                    if side == Side::Local && matches!(state.as_str(), "connected" | "completed") {
+                        s.time(ms, |t| &mut t.ice_connected_ms);
+                    }
                 }),
             );
             listeners.push(shared.listen(peer, "connectionstatechange", move |s, _| {
@@ -179,6 +190,9 @@ impl PeerPair {
 
 impl Drop for PeerPair {
     fn drop(&mut self) {
+        if self.shared.monitor.take().is_some() {
+            self.shared.page.stats.close();
+        }
         // close() fires no state-change events, and the listeners go right after this.
         self.shared.local.close();
         self.shared.remote.close();
@@ -276,8 +290,20 @@ impl Shared {
         })
     }
 
-    fn step(&self, text: &str) {
-        self.page.log.step(text);
+    /// Logs a step; returns its time since Call.
+    fn step(&self, text: &str) -> f64 {
+        self.page.log.step(text)
+    }
+
+    /// Records the first time of one moment of the call and shows the timings.
+    fn time(&self, ms: f64, moment: impl FnOnce(&mut Timings) -> &mut Option<f64>) {
+        let mut timings = self.timings.get();
+        let slot = moment(&mut timings);
+        if slot.is_none() {
+            *slot = Some(ms);
+            self.timings.set(timings);
+            self.page.stats.show(&timings.rows());
+        }
     }
 
     /// A string-valued state attribute, read without going through web-sys' enums (whose
@@ -295,12 +321,14 @@ impl Shared {
         let to = from.other();
         match &candidate {
             Some(_) => count.set(count.get() + 1),
-            None => self.step(&format!(
-                "{} peer handed {} ICE candidates to the {} peer, then end-of-candidates",
-                from.name(),
-                count.get(),
-                to.name()
-            )),
+            None => {
+                self.step(&format!(
+                    "{} peer handed {} ICE candidates to the {} peer, then end-of-candidates",
+                    from.name(),
+                    count.get(),
+                    to.name()
+                ));
+            }
         }
         let added = self
             .peer(to)
@@ -318,15 +346,28 @@ impl Shared {
 
     fn connection_changed(&self, side: Side) {
         let state = self.state(side, "connectionState");
-        self.step(&format!("{} peer connection: {state}", side.name()));
+        let ms = self.step(&format!("{} peer connection: {state}", side.name()));
+        // "connected" needs every DTLS transport connected: the DTLS handshake ends here.
+        if side == Side::Local && state == "connected" {
+            self.time(ms, |t| &mut t.dtls_connected_ms);
+        }
         match state.as_str() {
             "failed" => self.page.error(&Error::CallStep {
                 step: "Connecting the peers",
                 detail: format!("the {} peer's connection failed", side.name()),
             }),
-            "connected" if self.state(side.other(), "connectionState") == "connected" => self
-                .page
-                .status("Connected: the remote peer is receiving your camera and microphone."),
+            "connected" if self.state(side.other(), "connectionState") == "connected" => {
+                self.page
+                    .status("Connected: the remote peer is receiving your camera and microphone.");
+                let mut monitor = self.monitor.borrow_mut();
+                if monitor.is_none() {
+                    *monitor = Some(Monitor::start(
+                        self.local.clone(),
+                        self.remote.clone(),
+                        Rc::clone(&self.page),
+                    ));
+                }
+            }
             _ => {}
         }
     }
@@ -334,7 +375,7 @@ impl Shared {
     /// Logs every remote track, and shows the remote stream once, however many tracks it has.
     fn track_arrived(&self, event: &RtcTrackEvent) {
         self.step(&format!(
-            "remote peer received a {} track",
+            "remote peer received the {} track",
             event.track().kind()
         ));
         if self.remote_stream_shown.get() {
@@ -346,13 +387,15 @@ impl Shared {
                 self.remote_stream_shown.set(true);
                 self.step("remote stream received and shown in the remote video");
             }
-            Err(_) => self.step("remote track came without a stream; not shown"),
+            Err(_) => {
+                self.step("remote track came without a stream; not shown");
+            }
         }
     }
 
     fn first_frame(&self) {
-        let ms = self.page.log.elapsed();
-        self.step("first remote frame decoded");
+        let ms = self.step("first remote frame decoded");
+        self.time(ms, |t| &mut t.setup_ms);
         let text = format!("Setup time: {} ms", ms.round() as u64);
         self.step(&text);
         self.page.status(&format!(

@@ -95,6 +95,33 @@ async fn the_built_page_calls_and_hangs_up() {
         .await;
     println!("setup time reported by the page: {setup}");
 
+    // The stats panel opens on connect, fills, and its graphs draw.
+    browser
+        .wait_for(
+            "the stats panel to fill",
+            SECONDS_10,
+            "const cell = k => document.querySelector(`[data-stat='${k}']`).textContent;
+             return !document.getElementById('stats').hidden
+                && cell('video-codec').startsWith('video/')
+                && /^[1-9]/.test(cell('video-bitrate').split(' / ')[1] || '')
+                && cell('pair-local') !== '–';",
+        )
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let drawn = browser
+        .eval(
+            "return ['graph-bitrate', 'graph-fps', 'graph-rtt'].map(id => {
+                const c = document.getElementById(id);
+                const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                let inked = 0;
+                for (let i = 3; i < px.length; i += 4) if (px[i] > 0) inked++;
+                return c.width > 0 && inked > 500;
+             });",
+        )
+        .await;
+    assert_eq!(drawn, serde_json::json!([true, true, true]), "graphs drawn");
+
+    browser.client.set_window_size(1280, 1700).await.unwrap();
     if let Ok(png) = browser.client.screenshot().await {
         let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-call.png");
         let _ = std::fs::write(&out, png);

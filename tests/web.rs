@@ -299,7 +299,7 @@ async fn full_call_connects_plays_and_hangs_up_cleanly() {
             "missing step {step:?} in {log:?}"
         );
     }
-    assert_eq!(f.logged("remote peer received a "), 2, "{log:?}");
+    assert_eq!(f.logged("remote peer received the "), 2, "{log:?}");
     assert_eq!(
         f.logged("remote stream received"),
         1,
@@ -473,4 +473,105 @@ async fn a_browser_without_webrtc_is_told_so() {
     );
     f.click("hangup-btn");
     assert_eq!(media.live_tracks(), 0);
+}
+
+/// Counts every callback of every `setInterval` the page starts from now on.
+fn count_interval_callbacks() -> JsValue {
+    Function::new_no_args(
+        "if (!window.__intervals) {
+            window.__intervals = { fired: 0 };
+            const native = window.setInterval;
+            window.setInterval = function (callback, ms, ...rest) {
+                return native.call(window, function (...args) {
+                    window.__intervals.fired++;
+                    return callback.apply(this, args);
+                }, ms, ...rest);
+            };
+        }
+        window.__intervals.fired = 0;
+        return window.__intervals;",
+    )
+    .call0(&JsValue::NULL)
+    .unwrap()
+}
+
+fn fired(counter: &JsValue) -> f64 {
+    Reflect::get(counter, &"fired".into())
+        .unwrap()
+        .as_f64()
+        .unwrap()
+}
+
+fn stat(key: &str) -> String {
+    document()
+        .query_selector(&format!("[data-stat='{key}']"))
+        .unwrap()
+        .unwrap()
+        .text_content()
+        .unwrap()
+}
+
+/// The first number in a cell ("640×480 / …" → 640), if any.
+fn leading_number(text: &str) -> Option<f64> {
+    let digits: String = text
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    digits.parse().ok()
+}
+
+#[wasm_bindgen_test]
+async fn the_stats_panel_fills_during_a_call_and_stops_at_hang_up() {
+    let ticks = count_interval_callbacks();
+    let peers = record_peers();
+    let media = RecordingMedia::default();
+    let f = Fixture::new(media.clone());
+    let panel = document().get_element_by_id("stats").unwrap();
+    assert!(panel.has_attribute("hidden"), "no panel before a call");
+
+    f.start().await;
+    f.click("call-btn");
+    let (local, remote) = f.app().peers().unwrap();
+    wait_for("both peers connected", 10_000, || {
+        state(&local) == "connected" && state(&remote) == "connected"
+    })
+    .await;
+    assert!(!panel.has_attribute("hidden"), "the panel opens on connect");
+    wait_for("the panel to fill", 3_000, || {
+        leading_number(&stat("video-fps")).is_some_and(|fps| fps > 0.0)
+            && leading_number(&stat("video-bitrate")).is_some_and(|kbps| kbps > 0.0)
+            && stat("video-codec").starts_with("video/")
+            && stat("pair-local") != "–"
+            && stat("pair-remote") != "–"
+    })
+    .await;
+    assert!(
+        stat("audio-codec").starts_with("audio/"),
+        "{}",
+        stat("audio-codec")
+    );
+    assert_eq!(stat("dtls"), "connected");
+    assert!(stat("rtt").ends_with(" ms"), "{}", stat("rtt"));
+    wait_for("the setup time", 5_000, || stat("timing-setup") != "–").await;
+    for key in ["timing-ice", "timing-dtls", "video-size"] {
+        assert_ne!(stat(key), "–", "{key}");
+    }
+    assert!(fired(&ticks) >= 1.0, "the panel reads on an interval");
+
+    f.click("hangup-btn");
+    let after_hang_up = fired(&ticks);
+    let shown = stat("video-bitrate");
+    sleep(2_500).await;
+    assert_eq!(
+        fired(&ticks),
+        after_hang_up,
+        "a stats timer fired after HangUp"
+    );
+    assert_eq!(
+        stat("video-bitrate"),
+        shown,
+        "the figures stay as the call left them"
+    );
+    assert_released(&f, &media, &peers).await;
 }

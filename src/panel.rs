@@ -1,0 +1,191 @@
+//! The stats panel: `getStats()` on both peers once a second during a call, shown as figures and graphs.
+
+use crate::error::Error;
+use crate::graph::Graph;
+use crate::page::Page;
+use crate::stats::{History, Report, Stats, Summary, Value, MISSING};
+use gloo_timers::callback::Interval;
+use js_sys::{Array, Object};
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+use web_sys::{Document, Element, HtmlElement, RtcPeerConnection};
+
+/// The panel's id in the page.
+pub const PANEL: &str = "stats";
+/// How often the panel reads the peers' stats.
+pub const PERIOD_MS: u32 = 1_000;
+
+/// The panel's elements: one cell per figure (by `data-stat`) and the three graphs.
+pub struct StatsView {
+    section: HtmlElement,
+    state: Element,
+    cells: Vec<(String, Element)>,
+    bitrate: Graph,
+    fps: Graph,
+    rtt: Graph,
+}
+
+impl StatsView {
+    pub fn find(document: &Document) -> Result<Self, Error> {
+        let section: HtmlElement = by_id(document, PANEL)?;
+        let list = section
+            .query_selector_all("[data-stat]")
+            .map_err(|_| Error::MissingElement(PANEL))?;
+        let cells = (0..list.length())
+            .filter_map(|i| list.item(i)?.dyn_into::<Element>().ok())
+            .filter_map(|cell| Some((cell.get_attribute("data-stat")?, cell)))
+            .collect();
+        Ok(Self {
+            state: by_id(document, "stats-state")?,
+            bitrate: Graph::new(by_id(document, "graph-bitrate")?, "kbit/s"),
+            fps: Graph::new(by_id(document, "graph-fps")?, "frames/s"),
+            rtt: Graph::new(by_id(document, "graph-rtt")?, "ms"),
+            section,
+            cells,
+        })
+    }
+
+    /// Shows the panel, empty, for a call that just connected.
+    pub fn open(&self) {
+        for (_, cell) in &self.cells {
+            cell.set_text_content(Some(MISSING));
+        }
+        self.state
+            .set_text_content(Some("during the call, every second"));
+        self.section.set_hidden(false);
+        for graph in [&self.bitrate, &self.fps, &self.rtt] {
+            graph.clear();
+        }
+    }
+
+    /// Marks the figures as the last ones of a call that has ended.
+    pub fn close(&self) {
+        self.state
+            .set_text_content(Some("the last figures of the call that ended"));
+    }
+
+    pub fn show(&self, rows: &[(&'static str, String)]) {
+        for (key, value) in rows {
+            if let Some((_, cell)) = self.cells.iter().find(|(k, _)| k == key) {
+                cell.set_text_content(Some(value));
+            }
+        }
+    }
+
+    pub fn draw(&self, history: &History) {
+        self.bitrate
+            .draw(&[&history.kbps_sent, &history.kbps_received]);
+        self.fps.draw(&[&history.fps_sent, &history.fps_decoded]);
+        self.rtt.draw(&[&history.rtt_ms]);
+    }
+}
+
+fn by_id<T: JsCast>(document: &Document, id: &'static str) -> Result<T, Error> {
+    document
+        .get_element_by_id(id)
+        .and_then(|e| e.dyn_into::<T>().ok())
+        .ok_or(Error::MissingElement(id))
+}
+
+/// Reads both peers' stats once now and then every [`PERIOD_MS`], into the panel. Dropping it
+/// clears the interval; a reading still in flight finds the monitor gone and shows nothing.
+#[must_use = "dropping the monitor stops it"]
+pub struct Monitor {
+    _interval: Interval,
+    _state: Rc<Reading>,
+}
+
+struct Reading {
+    local: RtcPeerConnection,
+    remote: RtcPeerConnection,
+    page: Rc<Page>,
+    stats: RefCell<Stats>,
+    history: RefCell<History>,
+    /// A slow getStats() must not pile readings up.
+    busy: Cell<bool>,
+}
+
+impl Monitor {
+    pub fn start(local: RtcPeerConnection, remote: RtcPeerConnection, page: Rc<Page>) -> Self {
+        page.stats.open();
+        let state = Rc::new(Reading {
+            local,
+            remote,
+            page,
+            stats: RefCell::default(),
+            history: RefCell::default(),
+            busy: Cell::new(false),
+        });
+        read(Rc::downgrade(&state));
+        let weak = Rc::downgrade(&state);
+        let interval = Interval::new(PERIOD_MS, move || read(weak.clone()));
+        Self {
+            _interval: interval,
+            _state: state,
+        }
+    }
+}
+
+fn read(reading: Weak<Reading>) {
+    let Some(state) = reading.upgrade() else {
+        return;
+    };
+    if state.busy.replace(true) {
+        return;
+    }
+    let (local, remote) = (state.local.get_stats(), state.remote.get_stats());
+    drop(state);
+    spawn_local(async move {
+        let (local, remote) = (JsFuture::from(local).await, JsFuture::from(remote).await);
+        let Some(state) = reading.upgrade() else {
+            return;
+        };
+        state.busy.set(false);
+        // A failed reading (a peer closing) shows nothing new; the next one may succeed.
+        let (Ok(local), Ok(remote)) = (local, remote) else {
+            return;
+        };
+        let summary: Summary = state
+            .stats
+            .borrow_mut()
+            .update(report(&local), report(&remote));
+        let mut history = state.history.borrow_mut();
+        history.push(&summary);
+        state.page.stats.show(&summary.rows());
+        state.page.stats.draw(&history);
+    });
+}
+
+/// An `RTCStatsReport` as plain Rust: each entry's number, string and boolean fields.
+fn report(stats: &JsValue) -> Report {
+    let entries = js_sys::try_iter(stats)
+        .ok()
+        .flatten()
+        .into_iter()
+        .flatten()
+        .filter_map(|pair| pair.ok())
+        .filter_map(|pair| pair.dyn_into::<Array>().ok())
+        .filter_map(|pair| pair.get(1).dyn_into::<Object>().ok())
+        .map(|entry| {
+            let mut out = crate::stats::Entry::default();
+            for field in Object::entries(&entry).iter() {
+                let field: Array = field.unchecked_into();
+                let Some(key) = field.get(0).as_string() else {
+                    continue;
+                };
+                let value = field.get(1);
+                if let Some(n) = value.as_f64() {
+                    out.insert(key, Value::Num(n));
+                } else if let Some(s) = value.as_string() {
+                    out.insert(key, Value::Text(s));
+                } else if let Some(b) = value.as_bool() {
+                    out.insert(key, Value::Flag(b));
+                }
+            }
+            out
+        })
+        .collect();
+    Report::new(entries)
+}
