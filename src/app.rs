@@ -56,6 +56,10 @@ impl App {
             on_click(&page.hang_up, Inner::hang_up),
         ];
         inner.render();
+        // A User Timing mark: DevTools and the benchmark see when the page became usable.
+        if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+            let _ = performance.mark("loopback:start-usable");
+        }
         if peer_pair::webrtc_supported() {
             page.status("Ready. Press Start to turn on the camera and microphone.");
         } else {

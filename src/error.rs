@@ -1,6 +1,6 @@
 //! What can go wrong, in words a user can act on, mapped from the browser's `DOMException` names.
 
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 
 /// Every failure the page reports. The `Display` text is shown on the page as it is.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -94,10 +94,10 @@ impl From<JsValue> for Error {
             }
         }
         if name.is_empty() && message.is_empty() {
+            // A thrown string says itself; anything else has nothing readable to show.
             message = value
-                .dyn_ref::<js_sys::JsString>()
-                .map(String::from)
-                .unwrap_or_else(|| format!("{value:?}"));
+                .as_string()
+                .unwrap_or_else(|| "no details given".to_owned());
         }
         Error::from_name(&name, &message)
     }

@@ -49,3 +49,10 @@ pub fn start() {
         Err(e) => web_sys::console::error_1(&e.to_string().into()),
     }
 }
+
+/// Bytes of wasm linear memory (it grows, never shrinks): the benchmark's leak check reads it.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen]
+pub fn wasm_memory_bytes() -> f64 {
+    (core::arch::wasm32::memory_size(0) * 65_536) as f64
+}

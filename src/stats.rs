@@ -132,7 +132,7 @@ impl Report {
         let mut parts = Vec::new();
         parts.extend(c.text("candidateType"));
         parts.extend(c.text("protocol"));
-        let endpoint = match c.num("port") {
+        let endpoint = match c.num("port").map(|p| p as u32) {
             Some(port) if address.contains(':') => format!("[{address}]:{port}"),
             Some(port) => format!("{address}:{port}"),
             None => address.to_owned(),
@@ -333,8 +333,21 @@ pub fn keys() -> impl Iterator<Item = &'static str> {
     stats.into_iter().chain(timings)
 }
 
-fn fixed(value: f64, decimals: usize) -> String {
-    format!("{value:.decimals$}")
+/// `value` rounded to `decimals` places, written with integer formatting only: float formatting
+/// would add its own ~18 KB to the wasm.
+pub fn fixed(value: f64, decimals: usize) -> String {
+    if !value.is_finite() {
+        return MISSING.to_owned();
+    }
+    let scale = 10u64.pow(decimals as u32);
+    let scaled = (value.abs() * scale as f64).round() as u64;
+    let sign = if value < 0.0 && scaled != 0 { "-" } else { "" };
+    let (whole, fraction) = (scaled / scale, scaled % scale);
+    if decimals == 0 {
+        format!("{sign}{whole}")
+    } else {
+        format!("{sign}{whole}.{fraction:0decimals$}")
+    }
 }
 
 fn num(value: Option<f64>, decimals: usize) -> String {
@@ -411,7 +424,11 @@ pub fn axis_top(max: f64) -> f64 {
     if !max.is_finite() || max <= 1.0 {
         return 1.0;
     }
-    let magnitude = 10f64.powf(max.log10().floor());
+    // A loop rather than log10/powf, which would pull libm into the wasm.
+    let mut magnitude = 1.0;
+    while magnitude * 10.0 <= max {
+        magnitude *= 10.0;
+    }
     [1.0, 2.0, 5.0, 10.0]
         .into_iter()
         .map(|step| step * magnitude)
@@ -583,6 +600,8 @@ mod tests {
         assert_eq!(axis_top(30.0), 50.0);
         assert_eq!(axis_top(51.0), 100.0);
         assert_eq!(axis_top(1234.0), 2000.0);
+        assert_eq!(axis_top(10.0), 10.0);
+        assert_eq!(axis_top(100.5), 200.0);
         assert_eq!(axis_label(1000.0), "1000");
         assert_eq!(axis_label(0.5), "0.5");
     }
@@ -595,6 +614,19 @@ mod tests {
         unique.dedup();
         assert_eq!(keys.len(), unique.len());
         assert_eq!(keys.len(), 19);
+    }
+
+    #[test]
+    fn fixed_point_text_rounds_like_a_person_would() {
+        assert_eq!(fixed(0.0, 0), "0");
+        assert_eq!(fixed(2.0, 1), "2.0");
+        assert_eq!(fixed(22.84, 1), "22.8");
+        assert_eq!(fixed(0.25, 3), "0.250");
+        assert_eq!(fixed(0.0005, 3), "0.001");
+        assert_eq!(fixed(492.6, 0), "493");
+        assert_eq!(fixed(-1.25, 1), "-1.3");
+        assert_eq!(fixed(-0.01, 1), "0.0");
+        assert_eq!(fixed(f64::INFINITY, 1), MISSING);
     }
 
     #[test]

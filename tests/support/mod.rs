@@ -121,6 +121,11 @@ pub struct Browser {
 
 impl Browser {
     pub async fn launch() -> Self {
+        Self::launch_with(&[]).await
+    }
+
+    /// Like [`Browser::launch`], with more Chromium flags.
+    pub async fn launch_with(extra_args: &[&str]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -140,7 +145,8 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let mut caps = serde_json::Map::new();
-        caps.insert("goog:chromeOptions".into(), json!({ "args": CHROME_ARGS }));
+        let args: Vec<&str> = CHROME_ARGS.iter().chain(extra_args).copied().collect();
+        caps.insert("goog:chromeOptions".into(), json!({ "args": args }));
         let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(caps)
             .connect(&format!("http://{address}"))
@@ -185,4 +191,34 @@ pub fn dist() -> PathBuf {
         "no dist/index.html: build the page first with `trunk build --release` (the README's test command does)"
     );
     dist
+}
+
+/// One served file: its name, its size, and its size gzipped at the best level.
+pub struct FileSize {
+    pub name: String,
+    pub raw: u64,
+    pub gzip: u64,
+}
+
+/// Every file of `dir` (not its subfolders, which trunk uses only for staging), by name.
+pub fn transfer_sizes(dir: &Path) -> Vec<FileSize> {
+    use flate2::{write::GzEncoder, Compression};
+    use std::io::Write;
+    let mut sizes: Vec<FileSize> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.path().is_file())
+        .map(|entry| {
+            let bytes = std::fs::read(entry.path()).unwrap();
+            let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+            gz.write_all(&bytes).unwrap();
+            FileSize {
+                name: entry.file_name().to_string_lossy().into_owned(),
+                raw: bytes.len() as u64,
+                gzip: gz.finish().unwrap().len() as u64,
+            }
+        })
+        .collect();
+    sizes.sort_by(|a, b| a.name.cmp(&b.name));
+    sizes
 }

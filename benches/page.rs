@@ -1,0 +1,371 @@
+//! The benchmark: the Rust/wasm page against the plain-JavaScript page of `bench/`, both served on
+//! 127.0.0.1 and driven in headless Chromium with fake media devices, alternating A/B.
+//!
+//! `scripts/dev bench [--pairs N] [--cycles N]` builds the release page first. Every figure is
+//! measured inside the page with `performance.now()`, the same script for both pages; WebDriver
+//! only starts the measurements and collects them.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use support::{dist, transfer_sizes, Browser, FileSize, Server};
+
+/// Records every peer and every getUserMedia stream the page makes from now on.
+const RECORDER: &str = "
+    if (!window.__bench) {
+        const peers = [], streams = [];
+        const Native = window.RTCPeerConnection;
+        window.RTCPeerConnection = class extends Native {
+            constructor(...args) { super(...args); peers.push(this); }
+        };
+        const devices = navigator.mediaDevices, getUserMedia = devices.getUserMedia.bind(devices);
+        devices.getUserMedia = async (c) => { const s = await getUserMedia(c); streams.push(s); return s; };
+        window.__bench = {
+            peers, streams,
+            open: () => peers.filter(p => p.connectionState !== 'closed').length,
+            live: () => streams.flatMap(s => s.getTracks()).filter(t => t.readyState !== 'ended').length,
+        };
+    }";
+
+/// In-page helpers each measuring script starts with.
+const HELPERS: &str = "
+    const $ = id => document.getElementById(id);
+    const until = async (ready, ms = 15000) => {
+        const t0 = performance.now();
+        while (!ready()) {
+            if (performance.now() - t0 > ms) throw new Error('timed out');
+            await new Promise(r => setTimeout(r, 2));
+        }
+    };";
+
+#[derive(Clone, Copy, PartialEq)]
+enum Page {
+    Rust,
+    Js,
+}
+
+impl Page {
+    fn name(self) -> &'static str {
+        match self {
+            Page::Rust => "Rust/wasm",
+            Page::Js => "plain JS",
+        }
+    }
+}
+
+#[derive(Default)]
+struct Samples {
+    load: Vec<f64>,
+    setup: Vec<f64>,
+    hang_up: Vec<f64>,
+}
+
+fn main() {
+    let mut pairs = 10;
+    let mut cycles = 100;
+    let args: Vec<String> = std::env::args().collect();
+    for (i, arg) in args.iter().enumerate() {
+        let next = || args.get(i + 1).and_then(|v| v.parse().ok());
+        match arg.as_str() {
+            "--pairs" => pairs = next().expect("--pairs N"),
+            "--cycles" => cycles = next().expect("--cycles N"),
+            _ => {}
+        }
+    }
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(run(pairs, cycles));
+}
+
+async fn run(pairs: usize, cycles: usize) {
+    let rust_dir = dist();
+    let js_dir = js_page();
+    let rust = Server::start(&rust_dir).await;
+    let js = Server::start(&js_dir).await;
+    let browser =
+        Browser::launch_with(&["--enable-precise-memory-info", "--js-flags=--expose-gc"]).await;
+    let url = |page| match page {
+        Page::Rust => rust.url.clone(),
+        Page::Js => js.url.clone(),
+    };
+
+    let (mut a, mut b) = (Samples::default(), Samples::default());
+    for pair in 0..pairs {
+        for page in [Page::Rust, Page::Js] {
+            let samples = if page == Page::Rust { &mut a } else { &mut b };
+            sample(&browser, &url(page), samples).await;
+        }
+        eprintln!("pair {}/{pairs} done", pair + 1);
+    }
+    let mut cycled = Vec::new();
+    for page in [Page::Rust, Page::Js] {
+        cycled.push(cycle(&browser, &url(page), cycles).await);
+        eprintln!("{} cycles done on the {} page", cycles, page.name());
+    }
+    let version = browser
+        .client
+        .capabilities()
+        .and_then(|c| c.get("browserVersion").cloned())
+        .unwrap_or(Value::Null);
+    browser.close().await;
+
+    let figures = [
+        ("load → Start usable (ms)", &a.load, &b.load),
+        ("Call → first remote frame (ms)", &a.setup, &b.setup),
+        (
+            "HangUp → peers closed, tracks ended (ms)",
+            &a.hang_up,
+            &b.hang_up,
+        ),
+    ];
+    println!("\n| figure | Rust/wasm median (p25–p75) | plain JS median (p25–p75) | Rust/JS, median of pairs |");
+    println!("| --- | --- | --- | --- |");
+    let mut timing_json = Vec::new();
+    for (name, rust, js) in figures {
+        let ratios: Vec<f64> = rust.iter().zip(js).map(|(r, j)| r / j).collect();
+        println!(
+            "| {name} | {} | {} | {:.3} |",
+            spread(rust),
+            spread(js),
+            median(&ratios)
+        );
+        timing_json.push(json!({
+            "figure": name, "rust": rust, "js": js,
+            "rust_median": median(rust), "js_median": median(js),
+            "ratio_median_of_pairs": median(&ratios),
+        }));
+    }
+
+    println!("\n| after {cycles} Start/Call/HangUp cycles | Rust/wasm | plain JS |");
+    println!("| --- | --- | --- |");
+    let row = |name: &str, key: &str| {
+        let show = |v: &Value| match v.as_f64() {
+            Some(n) if key.contains("heap") || key.contains("wasm") => {
+                format!("{:.0} KiB", n / 1024.0)
+            }
+            Some(n) => format!("{n:.0}"),
+            None => "n/a".to_owned(),
+        };
+        println!(
+            "| {name} | {} | {} |",
+            show(&cycled[0][key]),
+            show(&cycled[1][key])
+        );
+    };
+    row("JS heap before", "heap_before");
+    row("JS heap after", "heap_after");
+    row("wasm memory before", "wasm_before");
+    row("wasm memory after", "wasm_after");
+    row("open peers after", "open_peers");
+    row("live tracks after", "live_tracks");
+
+    let (rust_sizes, js_sizes) = (transfer_sizes(&rust_dir), transfer_sizes(&js_dir));
+    println!("\n| transfer size | raw bytes | gzip bytes |");
+    println!("| --- | --- | --- |");
+    for (label, sizes) in [("Rust/wasm", &rust_sizes), ("plain JS", &js_sizes)] {
+        for f in sizes {
+            println!("| {label}: {} | {} | {} |", f.name, f.raw, f.gzip);
+        }
+        let (raw, gzip) = totals(sizes);
+        println!("| **{label}: total** | **{raw}** | **{gzip}** |");
+    }
+
+    let machine = machine();
+    println!("\nMeasured on {machine}, Chromium {version}, {pairs} A/B pairs.");
+    let results = json!({
+        "machine": machine,
+        "chromium": version,
+        "pairs": pairs,
+        "cycles": cycles,
+        "timings": timing_json,
+        "cycled": { "rust": cycled[0], "js": cycled[1] },
+        "sizes": { "rust": sizes_json(&rust_sizes), "js": sizes_json(&js_sizes) },
+    });
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/results.json");
+    std::fs::write(&out, serde_json::to_string_pretty(&results).unwrap()).unwrap();
+    println!("Written to {}", out.display());
+
+    let leaks: f64 = cycled
+        .iter()
+        .map(|c| {
+            c["open_peers"].as_f64().unwrap_or(f64::NAN)
+                + c["live_tracks"].as_f64().unwrap_or(f64::NAN)
+        })
+        .sum();
+    if leaks != 0.0 {
+        eprintln!("peers or tracks left open after the cycles");
+        std::process::exit(1);
+    }
+}
+
+/// One A or B sample: a fresh load, Start, Call until the first remote frame, HangUp.
+async fn sample(browser: &Browser, url: &str, samples: &mut Samples) {
+    load(browser, url).await;
+    let load = browser
+        .eval("return performance.getEntriesByName('loopback:start-usable')[0].startTime;")
+        .await;
+    samples
+        .load
+        .push(load.as_f64().expect("the page marks loopback:start-usable"));
+    browser.eval(RECORDER).await;
+    let measured = browser
+        .eval(&format!(
+            "return (async () => {{ {HELPERS}
+                $('start-btn').click();
+                await until(() => !$('call-btn').disabled);
+                let frame = null;
+                $('remoteStream').requestVideoFrameCallback(() => {{ frame = performance.now(); }});
+                const call = performance.now();
+                $('call-btn').click();
+                await until(() => frame !== null);
+                const setup = frame - call;
+                await new Promise(r => setTimeout(r, 300));
+                const t0 = performance.now();
+                $('hangup-btn').click();
+                await until(() => __bench.open() === 0 && __bench.live() === 0, 5000);
+                return [setup, performance.now() - t0];
+            }})();"
+        ))
+        .await;
+    samples.setup.push(measured[0].as_f64().unwrap());
+    samples.hang_up.push(measured[1].as_f64().unwrap());
+}
+
+/// `cycles` Start/Call (until both peers connect)/HangUp cycles on one load of the page, with the
+/// memory before and after (after a forced garbage collection) and what is left open.
+async fn cycle(browser: &Browser, url: &str, cycles: usize) -> Value {
+    load(browser, url).await;
+    browser.eval(RECORDER).await;
+    let memory = "return (async () => {
+            window.gc();
+            await new Promise(r => setTimeout(r, 200));
+            window.gc();
+            return [performance.memory.usedJSHeapSize,
+                    window.wasmBindings?.wasm_memory_bytes?.() ?? null];
+        })();";
+    let before = browser.eval(memory).await;
+    let one = format!(
+        "return (async () => {{ {HELPERS}
+            $('start-btn').click();
+            await until(() => !$('call-btn').disabled);
+            $('call-btn').click();
+            const [a, b] = __bench.peers.slice(-2);
+            await until(() => a.connectionState === 'connected' && b.connectionState === 'connected');
+            $('hangup-btn').click();
+        }})();"
+    );
+    for _ in 0..cycles {
+        browser.eval(&one).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = browser.eval(memory).await;
+    let left = browser
+        .eval("return [__bench.open(), __bench.live()];")
+        .await;
+    json!({
+        "heap_before": before[0], "heap_after": after[0],
+        "wasm_before": before[1], "wasm_after": after[1],
+        "open_peers": left[0], "live_tracks": left[1],
+    })
+}
+
+async fn load(browser: &Browser, url: &str) {
+    browser.client.goto(url).await.expect("page loads");
+    browser
+        .wait_for(
+            "Start to be usable",
+            Duration::from_secs(15),
+            "return !document.getElementById('start-btn').disabled;",
+        )
+        .await;
+}
+
+/// The plain-JavaScript page: index.html's markup with bench/app.js in place of the wasm, and the
+/// same stylesheet and favicon.
+fn js_page() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = root.join("target/bench/js");
+    std::fs::create_dir_all(&out).unwrap();
+    let html = std::fs::read_to_string(root.join("index.html")).unwrap();
+    let rust_link = r#"<link data-trunk rel="rust" data-wasm-opt="z">"#;
+    assert!(
+        html.contains(rust_link),
+        "index.html's rust link changed: update the benchmark"
+    );
+    let html = html
+        .replace(rust_link, r#"<script type="module" src="app.js"></script>"#)
+        .replace(r#"data-trunk rel="css""#, r#"rel="stylesheet""#)
+        .replace("data-trunk ", "")
+        .replace(r#"href="www/"#, r#"href=""#);
+    std::fs::write(out.join("index.html"), html).unwrap();
+    for (from, to) in [
+        ("bench/app.js", "app.js"),
+        ("www/style.css", "style.css"),
+        ("www/favicon.svg", "favicon.svg"),
+    ] {
+        std::fs::copy(root.join(from), out.join(to)).unwrap();
+    }
+    out
+}
+
+fn sorted(values: &[f64]) -> Vec<f64> {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+fn quantile(values: &[f64], q: f64) -> f64 {
+    let v = sorted(values);
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let pos = q * (v.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+}
+
+fn median(values: &[f64]) -> f64 {
+    quantile(values, 0.5)
+}
+
+fn spread(values: &[f64]) -> String {
+    format!(
+        "{:.1} ({:.1}–{:.1})",
+        median(values),
+        quantile(values, 0.25),
+        quantile(values, 0.75)
+    )
+}
+
+fn totals(sizes: &[FileSize]) -> (u64, u64) {
+    sizes
+        .iter()
+        .fold((0, 0), |(r, g), f| (r + f.raw, g + f.gzip))
+}
+
+fn sizes_json(sizes: &[FileSize]) -> Value {
+    let (raw, gzip) = totals(sizes);
+    json!({
+        "files": sizes.iter().map(|f| json!({"name": f.name, "raw": f.raw, "gzip": f.gzip})).collect::<Vec<_>>(),
+        "total_raw": raw, "total_gzip": gzip,
+    })
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpu}, {cores} cores, {}", std::env::consts::OS)
+}
