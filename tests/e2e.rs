@@ -159,13 +159,22 @@ async fn the_videos_sit_side_by_side_on_a_wide_screen_and_stack_on_a_phone() {
     let server = Server::start(&dist()).await;
     let browser = Browser::launch().await;
     browser.client.goto(&server.url).await.expect("page loads");
-    let layout = "const [a, b] = [...document.querySelectorAll('figure')]
-                    .map(f => f.getBoundingClientRect());
-                  return b.top >= a.bottom ? 'stacked' : (a.top === b.top ? 'side by side' : 'other');";
-
+    let layout = |expected: &str| {
+        format!(
+            "const [a, b] = [...document.querySelectorAll('.videos figure')]
+                .map(f => f.getBoundingClientRect());
+             const seen = b.top >= a.bottom ? 'stacked' : (a.top === b.top ? 'side by side' : 'other');
+             return seen === '{expected}';"
+        )
+    };
+    // A window resize reaches the page asynchronously: wait for the layout to follow.
     browser.client.set_window_size(1280, 900).await.unwrap();
-    assert_eq!(browser.eval(layout).await, "side by side");
+    browser
+        .wait_for("side by side", SECONDS_10, &layout("side by side"))
+        .await;
     browser.client.set_window_size(390, 844).await.unwrap();
-    assert_eq!(browser.eval(layout).await, "stacked");
+    browser
+        .wait_for("stacked on a phone", SECONDS_10, &layout("stacked"))
+        .await;
     browser.close().await;
 }

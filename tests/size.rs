@@ -8,9 +8,11 @@ mod support;
 /// CDN on top of its own code.
 const BUDGET: u64 = 27_128;
 
-/// What the test enforces: the size reached plus 5%, while the budget is out of reach (the
-/// README's "Size" section says what stands in the way). Lower it as the page shrinks.
-const LIMIT: u64 = 49_900;
+/// The smallest total reached so far (`scripts/dev bench` prints it). While the budget is out of
+/// reach the test enforces this plus 5%; the README's "Size" section says what stands in the way.
+/// Lower it as the page shrinks.
+const REACHED: u64 = 47_616;
+const LIMIT: u64 = REACHED + REACHED / 20;
 
 #[test]
 fn the_whole_page_fits_its_gzip_limit() {
