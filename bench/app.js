@@ -235,7 +235,6 @@ function startStats(c) {
     cell('timing-setup', c.timings.setup !== undefined ? `${Math.round(c.timings.setup)} ms` : '–');
     last = { vOut, vIn };
   };
-  read();
   c.timer = setInterval(read, 1000);
 }
 

@@ -216,8 +216,12 @@ async fn sample(browser: &Browser, url: &str, samples: &mut Samples) {
     let measured = browser
         .eval(&format!(
             "return (async () => {{ {HELPERS}
+                // Let loading settle (wasm tier-up runs on the same 2 cores) and the camera warm up,
+                // as they would before a person clicks: the same pauses for both pages.
+                await new Promise(r => setTimeout(r, 1000));
                 $('start-btn').click();
                 await until(() => !$('call-btn').disabled);
+                await new Promise(r => setTimeout(r, 500));
                 let frame = null;
                 $('remoteStream').requestVideoFrameCallback(() => {{ frame = performance.now(); }});
                 const call = performance.now();

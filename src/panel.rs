@@ -89,7 +89,7 @@ fn by_id<T: JsCast>(document: &Document, id: &'static str) -> Result<T, Error> {
         .ok_or(Error::MissingElement(id))
 }
 
-/// Reads both peers' stats once now and then every [`PERIOD_MS`], into the panel. Dropping it
+/// Reads both peers' stats every [`PERIOD_MS`], into the panel. Dropping it
 /// clears the interval; a reading still in flight finds the monitor gone and shows nothing.
 #[must_use = "dropping the monitor stops it"]
 pub struct Monitor {
@@ -118,7 +118,8 @@ impl Monitor {
             history: RefCell::default(),
             busy: Cell::new(false),
         });
-        read(Rc::downgrade(&state));
+        // The first reading waits a period too: the moments right after connecting belong to
+        // the first frames, and one reading gives no rates yet anyway.
         let weak = Rc::downgrade(&state);
         let interval = Interval::new(PERIOD_MS, move || read(weak.clone()));
         Self {

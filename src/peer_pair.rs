@@ -116,7 +116,7 @@ impl PeerPair {
             timings: Cell::default(),
             monitor: RefCell::default(),
         });
-        let mut listeners = Vec::with_capacity(8);
+        let mut listeners = Vec::with_capacity(9);
         for side in [Side::Local, Side::Remote] {
             let peer = shared.peer(side);
             listeners.push(shared.listen(peer, "icecandidate", move |s, event| {
