@@ -71,8 +71,14 @@ impl Graph {
         }
 
         let step = plot_w / (HISTORY - 1) as f64;
-        ctx.set_line_width(2.0);
-        for (series, name) in series.iter().zip(["--accent", "--accent-2"]) {
+        // The first line wide, the second thin on top of it: where sent and received agree, both
+        // stay visible.
+        for ((series, name), width) in series
+            .iter()
+            .zip(["--accent", "--accent-2"])
+            .zip([3.5, 1.5])
+        {
+            ctx.set_line_width(width);
             let values: Vec<Option<f64>> = series.values().collect();
             // The newest sample sits at the right edge; older ones to its left.
             let first_x = LEFT + plot_w - step * values.len().saturating_sub(1) as f64;
