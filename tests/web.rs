@@ -575,3 +575,50 @@ async fn the_stats_panel_fills_during_a_call_and_stops_at_hang_up() {
     );
     assert_released(&f, &media, &peers).await;
 }
+
+#[wasm_bindgen_test]
+async fn a_failing_negotiation_step_is_shown_and_the_call_torn_down() {
+    let peers = record_peers();
+    let media = RecordingMedia::default();
+    let f = Fixture::new(media.clone());
+    f.start().await;
+    let proto: js_sys::Object = Reflect::get(
+        &Reflect::get(&web_sys::window().unwrap(), &"RTCPeerConnection".into()).unwrap(),
+        &"prototype".into(),
+    )
+    .unwrap()
+    .unchecked_into();
+    let failing = Function::new_no_args(
+        "return Promise.reject(new DOMException('injected by the test', 'OperationError'));",
+    );
+    Reflect::set(&proto, &"createAnswer".into(), &failing).unwrap();
+    f.click("call-btn");
+    wait_for("the failure", 5_000, || f.buttons() == READY).await;
+    // Own property removed: the native createAnswer shows through again.
+    Reflect::delete_property(&proto, &"createAnswer".into()).unwrap();
+
+    assert_eq!(f.status(), "Create answer failed: injected by the test");
+    assert_eq!(open_peers(&peers), 0, "the failed call's peers are closed");
+    assert!(f.app().peers().is_none());
+    assert_eq!(
+        media.live_tracks(),
+        2,
+        "the camera stays on for another try"
+    );
+    assert_eq!(
+        f.logged("call torn down: Create answer failed"),
+        1,
+        "{:?}",
+        f.log()
+    );
+
+    // And the next Call works.
+    f.click("call-btn");
+    let (local, remote) = f.app().peers().unwrap();
+    wait_for("both peers connected", 10_000, || {
+        state(&local) == "connected" && state(&remote) == "connected"
+    })
+    .await;
+    f.click("hangup-btn");
+    assert_released(&f, &media, &peers).await;
+}
