@@ -93,49 +93,29 @@ impl Controls {
 
     /// Start was clicked. `Some` means: ask for the camera and report back with this ticket.
     pub fn start(&mut self) -> Option<Ticket> {
-        if self.phase != Phase::Idle {
-            return None;
-        }
-        self.phase = Phase::Starting;
-        Some(self.ticket())
+        self.begin(Phase::Idle, Phase::Starting)
     }
 
     /// The camera answered with a stream. `false` means the stream is unwanted (the user hung up
     /// meanwhile) and must be stopped at once.
     pub fn media_ready(&mut self, ticket: Ticket) -> bool {
-        if !self.is_current(ticket) || self.phase != Phase::Starting {
-            return false;
-        }
-        self.phase = Phase::Ready;
-        true
+        self.settle(ticket, Phase::Starting, Phase::Ready)
     }
 
     /// The camera request failed. `false` means nobody is waiting for it any more: say nothing.
     pub fn media_failed(&mut self, ticket: Ticket) -> bool {
-        if !self.is_current(ticket) || self.phase != Phase::Starting {
-            return false;
-        }
-        self.phase = Phase::Idle;
-        true
+        self.settle(ticket, Phase::Starting, Phase::Idle)
     }
 
     /// Call was clicked. `Some` means: build the two peers and negotiate with this ticket.
     pub fn call(&mut self) -> Option<Ticket> {
-        if self.phase != Phase::Ready {
-            return None;
-        }
-        self.phase = Phase::InCall;
-        Some(self.ticket())
+        self.begin(Phase::Ready, Phase::InCall)
     }
 
     /// Setting up the call failed. `true` means the failure is current: tear the call down, keep
     /// the local stream, and let the user try Call again.
     pub fn call_failed(&mut self, ticket: Ticket) -> bool {
-        if !self.is_current(ticket) || self.phase != Phase::InCall {
-            return false;
-        }
-        self.phase = Phase::Ready;
-        true
+        self.settle(ticket, Phase::InCall, Phase::Ready)
     }
 
     /// HangUp was clicked (or the page is going away). Every ticket handed out so far goes stale.
@@ -153,8 +133,22 @@ impl Controls {
         ticket.0 == self.generation
     }
 
-    fn ticket(&self) -> Ticket {
-        Ticket(self.generation)
+    /// A click that starts async work: only from `from`.
+    fn begin(&mut self, from: Phase, to: Phase) -> Option<Ticket> {
+        (self.phase == from).then(|| {
+            self.phase = to;
+            Ticket(self.generation)
+        })
+    }
+
+    /// Async work reporting back: only while its ticket is current and the page still waits in
+    /// `from`.
+    fn settle(&mut self, ticket: Ticket, from: Phase, to: Phase) -> bool {
+        let wanted = self.is_current(ticket) && self.phase == from;
+        if wanted {
+            self.phase = to;
+        }
+        wanted
     }
 }
 

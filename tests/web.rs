@@ -221,6 +221,16 @@ fn state(peer: &RtcPeerConnection) -> String {
         .unwrap()
 }
 
+/// Waits until the app's call has both peers connected; returns them.
+async fn connected(f: &Fixture) -> (RtcPeerConnection, RtcPeerConnection) {
+    let (local, remote) = f.app().peers().expect("a call");
+    wait_for("both peers connected", 10_000, || {
+        state(&local) == "connected" && state(&remote) == "connected"
+    })
+    .await;
+    (local, remote)
+}
+
 /// After a HangUp: nothing open, nothing live, nothing shown, Start usable again.
 async fn assert_released(f: &Fixture, media: &RecordingMedia, peers: &Array) {
     assert_eq!(open_peers(peers), 0, "every peer closed");
@@ -264,11 +274,7 @@ async fn full_call_connects_plays_and_hangs_up_cleanly() {
 
     f.click("call-btn");
     assert_eq!(f.buttons(), IN_CALL);
-    let (local, remote) = f.app().peers().expect("a call");
-    wait_for("both peers connected", 10_000, || {
-        state(&local) == "connected" && state(&remote) == "connected"
-    })
-    .await;
+    let (local, remote) = connected(&f).await;
     let video = f.video("remoteStream");
     wait_for("decoded remote frames", 10_000, || {
         video.video_width() > 0 && f.logged("Setup time: ") == 1
@@ -397,11 +403,7 @@ async fn twenty_cycles_leave_nothing_open() {
                 wait_for("the offer", 5_000, || f.logged("created the offer") == 1).await;
             }
             _ => {
-                let (local, remote) = f.app().peers().unwrap();
-                wait_for("connected", 10_000, || {
-                    state(&local) == "connected" && state(&remote) == "connected"
-                })
-                .await;
+                connected(&f).await;
             }
         }
         f.click("hangup-btn");
@@ -532,11 +534,7 @@ async fn the_stats_panel_fills_during_a_call_and_stops_at_hang_up() {
 
     f.start().await;
     f.click("call-btn");
-    let (local, remote) = f.app().peers().unwrap();
-    wait_for("both peers connected", 10_000, || {
-        state(&local) == "connected" && state(&remote) == "connected"
-    })
-    .await;
+    connected(&f).await;
     assert!(!panel.has_attribute("hidden"), "the panel opens on connect");
     wait_for("the panel to fill", 3_000, || {
         leading_number(&stat("video-fps")).is_some_and(|fps| fps > 0.0)
@@ -614,11 +612,7 @@ async fn a_failing_negotiation_step_is_shown_and_the_call_torn_down() {
 
     // And the next Call works.
     f.click("call-btn");
-    let (local, remote) = f.app().peers().unwrap();
-    wait_for("both peers connected", 10_000, || {
-        state(&local) == "connected" && state(&remote) == "connected"
-    })
-    .await;
+    connected(&f).await;
     f.click("hangup-btn");
     assert_released(&f, &media, &peers).await;
 }
