@@ -131,6 +131,7 @@ function makeCall() {
   c.frame = remoteVideo.requestVideoFrameCallback(() => {
     const ms = step('first remote frame decoded');
     c.timings.setup ??= ms;
+    c.read?.(); // as the Rust page: a first stats reading once the call is set up
     step(`Setup time: ${Math.round(ms)} ms`);
     status(`Setup time: ${Math.round(ms)} ms. The call is running; press HangUp to end it.`);
   });
@@ -235,6 +236,7 @@ function startStats(c) {
     cell('timing-setup', c.timings.setup !== undefined ? `${Math.round(c.timings.setup)} ms` : '–');
     last = { vOut, vIn };
   };
+  c.read = read;
   c.timer = setInterval(read, 1000);
 }
 

@@ -13,20 +13,26 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use support::{dist, transfer_sizes, Browser, FileSize, Server};
 
-/// Records every peer and every getUserMedia stream the page makes from now on.
+/// Records every peer and every getUserMedia stream the page makes from now on. `sweep()` adds
+/// what is still open to the tally and lets go of everything recorded, so that after the cycles
+/// the heap holds only what the page itself keeps.
 const RECORDER: &str = "
     if (!window.__bench) {
-        const peers = [], streams = [];
+        let peers = [], streams = [], leftOpen = 0, leftLive = 0;
         const Native = window.RTCPeerConnection;
         window.RTCPeerConnection = class extends Native {
             constructor(...args) { super(...args); peers.push(this); }
         };
         const devices = navigator.mediaDevices, getUserMedia = devices.getUserMedia.bind(devices);
         devices.getUserMedia = async (c) => { const s = await getUserMedia(c); streams.push(s); return s; };
+        const open = () => peers.filter(p => p.connectionState !== 'closed').length;
+        const live = () => streams.flatMap(s => s.getTracks()).filter(t => t.readyState !== 'ended').length;
         window.__bench = {
-            peers, streams,
-            open: () => peers.filter(p => p.connectionState !== 'closed').length,
-            live: () => streams.flatMap(s => s.getTracks()).filter(t => t.readyState !== 'ended').length,
+            peers: () => peers, open, live,
+            sweep: () => {
+                leftOpen += open(); leftLive += live(); peers = []; streams = [];
+                return [leftOpen, leftLive];
+            },
         };
     }";
 
@@ -232,7 +238,9 @@ async fn sample(browser: &Browser, url: &str, samples: &mut Samples) {
                 const t0 = performance.now();
                 $('hangup-btn').click();
                 await until(() => __bench.open() === 0 && __bench.live() === 0, 5000);
-                return [setup, performance.now() - t0];
+                const hangUp = performance.now() - t0;
+                __bench.sweep();
+                return [setup, hangUp];
             }})();"
         ))
         .await;
@@ -240,8 +248,8 @@ async fn sample(browser: &Browser, url: &str, samples: &mut Samples) {
     samples.hang_up.push(measured[1].as_f64().unwrap());
 }
 
-/// `cycles` Start/Call (until both peers connect)/HangUp cycles on one load of the page, with the
-/// memory before and after (after a forced garbage collection) and what is left open.
+/// `cycles` Start/Call/HangUp cycles on one load of the page, with the memory before and after
+/// (after forced garbage collections) and what was left open.
 async fn cycle(browser: &Browser, url: &str, cycles: usize) -> Value {
     load(browser, url).await;
     browser.eval(RECORDER).await;
@@ -253,24 +261,29 @@ async fn cycle(browser: &Browser, url: &str, cycles: usize) -> Value {
                     window.wasmBindings?.wasm_memory_bytes?.() ?? null];
         })();";
     let before = browser.eval(memory).await;
-    let one = format!(
-        "return (async () => {{ {HELPERS}
-            $('start-btn').click();
-            await until(() => !$('call-btn').disabled);
-            $('call-btn').click();
-            const [a, b] = __bench.peers.slice(-2);
-            await until(() => a.connectionState === 'connected' && b.connectionState === 'connected');
-            $('hangup-btn').click();
-        }})();"
-    );
-    for _ in 0..cycles {
-        browser.eval(&one).await;
+    // Hang up at three moments in turn: in the same tick as Call, once the offer is set, and
+    // once both peers are connected.
+    let one = |moment: usize| {
+        format!(
+            "return (async () => {{ {HELPERS}
+                $('start-btn').click();
+                await until(() => !$('call-btn').disabled);
+                $('call-btn').click();
+                const [a, b] = __bench.peers();
+                if ({moment} === 1) await until(() => a.signalingState !== 'stable');
+                if ({moment} === 2) await until(() =>
+                    a.connectionState === 'connected' && b.connectionState === 'connected');
+                $('hangup-btn').click();
+                __bench.sweep();
+            }})();"
+        )
+    };
+    for i in 0..cycles {
+        browser.eval(&one(i % 3)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = browser.eval(memory).await;
-    let left = browser
-        .eval("return [__bench.open(), __bench.live()];")
-        .await;
+    let left = browser.eval("return __bench.sweep();").await;
     json!({
         "heap_before": before[0], "heap_after": after[0],
         "wasm_before": before[1], "wasm_after": after[1],

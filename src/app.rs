@@ -110,10 +110,15 @@ impl Inner {
             .step("Start: asking for the camera and microphone");
         self.page.status("Asking for the camera and microphone…");
         self.render();
-        let this = Rc::clone(self);
+        // Pending work holds the app weakly: an app dropped meanwhile is not kept alive by a
+        // request that may never settle, and a stream nobody waits for is dropped (stopped).
+        let opening = LocalMedia::open(self.source.as_ref());
+        let this = Rc::downgrade(self);
         spawn_local(async move {
-            let media = LocalMedia::open(this.source.as_ref()).await;
-            this.media_arrived(ticket, media);
+            let media = opening.await;
+            if let Some(this) = this.upgrade() {
+                this.media_arrived(ticket, media);
+            }
         });
     }
 
@@ -159,9 +164,9 @@ impl Inner {
                 drop(state);
                 self.page.status("Calling: the peers are negotiating…");
                 self.render();
-                let this = Rc::clone(self);
+                let this = Rc::downgrade(self);
                 spawn_local(async move {
-                    if let Err(error) = negotiation.await {
+                    if let (Err(error), Some(this)) = (negotiation.await, this.upgrade()) {
                         this.call_failed(ticket, error);
                     }
                 });

@@ -2,6 +2,7 @@
 
 use crate::error::Error;
 use js_sys::{Promise, Reflect};
+use std::future::Future;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MediaDevices, MediaStream, MediaStreamConstraints, MediaStreamTrack};
@@ -42,13 +43,17 @@ pub struct LocalMedia {
 }
 
 impl LocalMedia {
-    /// Asks `source` for a stream and waits for the answer.
-    pub async fn open(source: &dyn MediaSource) -> Result<Self, Error> {
-        let stream = JsFuture::from(source.request()?).await?;
-        let stream = stream
-            .dyn_into::<MediaStream>()
-            .map_err(|_| Error::from_name("TypeError", "the media source did not give a stream"))?;
-        Ok(Self { stream })
+    /// Asks `source` for a stream now and returns the wait for the answer, which does not
+    /// borrow the source.
+    pub fn open(source: &dyn MediaSource) -> impl Future<Output = Result<Self, Error>> {
+        let request = source.request();
+        async move {
+            let stream = JsFuture::from(request?).await?;
+            let stream = stream.dyn_into::<MediaStream>().map_err(|_| {
+                Error::from_name("TypeError", "the media source did not give a stream")
+            })?;
+            Ok(Self { stream })
+        }
     }
 
     pub fn stream(&self) -> &MediaStream {

@@ -47,17 +47,22 @@ impl StatsView {
         })
     }
 
-    /// Shows the panel, empty, for a call that just connected.
-    pub fn open(&self) {
+    /// Empties the panel for a new call, so nothing of the last call is shown as this one's.
+    pub fn reset(&self) {
         for (_, cell) in &self.cells {
             cell.set_text_content(Some(MISSING));
         }
-        self.state
-            .set_text_content(Some("during the call, every second"));
-        self.section.set_hidden(false);
+        self.state.set_text_content(Some("once the peers connect"));
         for graph in [&self.bitrate, &self.fps, &self.rtt] {
             graph.clear();
         }
+    }
+
+    /// Shows the panel for a call that just connected.
+    pub fn open(&self) {
+        self.state
+            .set_text_content(Some("during the call, every second"));
+        self.section.set_hidden(false);
     }
 
     /// Marks the figures as the last ones of a call that has ended.
@@ -89,12 +94,12 @@ fn by_id<T: JsCast>(document: &Document, id: &'static str) -> Result<T, Error> {
         .ok_or(Error::MissingElement(id))
 }
 
-/// Reads both peers' stats every [`PERIOD_MS`], into the panel. Dropping it
+/// Reads both peers' stats every [`PERIOD_MS`] (and once more on request), into the panel. Dropping it
 /// clears the interval; a reading still in flight finds the monitor gone and shows nothing.
 #[must_use = "dropping the monitor stops it"]
 pub struct Monitor {
     _interval: Interval,
-    _state: Rc<Reading>,
+    state: Rc<Reading>,
 }
 
 struct Reading {
@@ -118,14 +123,19 @@ impl Monitor {
             history: RefCell::default(),
             busy: Cell::new(false),
         });
-        // The first reading waits a period too: the moments right after connecting belong to
-        // the first frames, and one reading gives no rates yet anyway.
+        // No reading at once: the moments right after connecting belong to the first frames.
+        // The first reading comes with the first remote frame (`read_now`) or after a period.
         let weak = Rc::downgrade(&state);
         let interval = Interval::new(PERIOD_MS, move || read(weak.clone()));
         Self {
             _interval: interval,
-            _state: state,
+            state,
         }
+    }
+
+    /// One reading now, between the periodic ones.
+    pub fn read_now(&self) {
+        read(Rc::downgrade(&self.state));
     }
 }
 

@@ -10,7 +10,7 @@ use crate::page::Page;
 use crate::panel::Monitor;
 use crate::stats::Timings;
 use gloo_events::EventListener;
-use js_sys::{Function, Promise, Reflect};
+use js_sys::{Array, Function, Promise, Reflect};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::{Rc, Weak};
@@ -75,6 +75,10 @@ pub struct PeerPair {
     shared: Rc<Shared>,
     _listeners: Vec<EventListener>,
     _first_frame: FirstFrame,
+    /// Resolves [`PeerPair::negotiate`]'s `closed` promise on drop: Chromium never settles the
+    /// promises of a closed peer, and a step awaiting one alone would wait (and leak) forever.
+    close: Function,
+    closed: Promise,
 }
 
 /// What listeners and pending work reach through their weak references.
@@ -151,7 +155,10 @@ impl PeerPair {
                 s.step(&format!("remote video size: {w}×{h}"));
             }
         }));
+        shared.page.stats.reset();
         let first_frame = FirstFrame::watch(&video, Rc::downgrade(&shared));
+        let mut close = None;
+        let closed = Promise::new(&mut |resolve, _| close = Some(resolve));
 
         for track in stream.get_tracks() {
             if let Ok(track) = track.dyn_into::<MediaStreamTrack>() {
@@ -162,6 +169,9 @@ impl PeerPair {
             shared,
             _listeners: listeners,
             _first_frame: first_frame,
+            // The executor runs synchronously inside `new Promise`: `close` is always set.
+            close: close.unwrap_or_else(|| Function::new_no_args("")),
+            closed,
         })
     }
 
@@ -178,9 +188,12 @@ impl PeerPair {
     /// holds the pair weakly: if the pair is dropped meanwhile it ends with `Ok` and does nothing
     /// more, whatever the pending promise says.
     pub fn negotiate(&self) -> impl Future<Output = Result<(), Error>> + 'static {
-        let pair = Rc::downgrade(&self.shared);
+        let negotiation = Negotiation {
+            pair: Rc::downgrade(&self.shared),
+            closed: self.closed.clone(),
+        };
         async move {
-            match negotiate(&pair).await {
+            match negotiation.run().await {
                 Ok(()) | Err(Stop::Gone) => Ok(()),
                 Err(Stop::Failed(e)) => Err(e),
             }
@@ -196,6 +209,7 @@ impl Drop for PeerPair {
         // close() fires no state-change events, and the listeners go right after this.
         self.shared.local.close();
         self.shared.remote.close();
+        let _ = self.close.call0(&JsValue::NULL);
     }
 }
 
@@ -206,65 +220,68 @@ enum Stop {
     Failed(Error),
 }
 
-async fn negotiate(pair: &Weak<Shared>) -> Result<(), Stop> {
-    let offer = step(pair, "Create offer", "local peer created the offer", |s| {
-        s.local.create_offer()
-    })
-    .await?;
-    let offer: &RtcSessionDescriptionInit = offer.unchecked_ref();
-    step(
-        pair,
-        "Set the offer as local description",
-        "local peer set the offer as its local description",
-        |s| s.local.set_local_description(offer),
-    )
-    .await?;
-    step(
-        pair,
-        "Set the offer as remote description",
-        "remote peer set the offer as its remote description",
-        |s| s.remote.set_remote_description(offer),
-    )
-    .await?;
-    let answer = step(
-        pair,
-        "Create answer",
-        "remote peer created the answer",
-        |s| s.remote.create_answer(),
-    )
-    .await?;
-    let answer: &RtcSessionDescriptionInit = answer.unchecked_ref();
-    step(
-        pair,
-        "Set the answer as local description",
-        "remote peer set the answer as its local description",
-        |s| s.remote.set_local_description(answer),
-    )
-    .await?;
-    step(
-        pair,
-        "Set the answer as remote description",
-        "local peer set the answer as its remote description",
-        |s| s.local.set_remote_description(answer),
-    )
-    .await?;
-    Ok(())
+/// The negotiation's hold on the pair: weak, and racing every step against the pair's closing.
+struct Negotiation {
+    pair: Weak<Shared>,
+    closed: Promise,
 }
 
-/// Starts one negotiation step on the live pair, awaits it, and logs `done` if the pair is
-/// still there to care.
-async fn step(
-    pair: &Weak<Shared>,
-    name: &'static str,
-    done: &str,
-    start: impl FnOnce(&Shared) -> Promise,
-) -> Result<JsValue, Stop> {
-    let promise = start(&*pair.upgrade().ok_or(Stop::Gone)?);
-    let result = JsFuture::from(promise).await;
-    let shared = pair.upgrade().ok_or(Stop::Gone)?;
-    let value = result.step(name).map_err(Stop::Failed)?;
-    shared.step(done);
-    Ok(value)
+impl Negotiation {
+    async fn run(&self) -> Result<(), Stop> {
+        let offer = self
+            .step("Create offer", "local peer created the offer", |s| {
+                s.local.create_offer()
+            })
+            .await?;
+        let offer: &RtcSessionDescriptionInit = offer.unchecked_ref();
+        self.step(
+            "Set the offer as local description",
+            "local peer set the offer as its local description",
+            |s| s.local.set_local_description(offer),
+        )
+        .await?;
+        self.step(
+            "Set the offer as remote description",
+            "remote peer set the offer as its remote description",
+            |s| s.remote.set_remote_description(offer),
+        )
+        .await?;
+        let answer = self
+            .step("Create answer", "remote peer created the answer", |s| {
+                s.remote.create_answer()
+            })
+            .await?;
+        let answer: &RtcSessionDescriptionInit = answer.unchecked_ref();
+        self.step(
+            "Set the answer as local description",
+            "remote peer set the answer as its local description",
+            |s| s.remote.set_local_description(answer),
+        )
+        .await?;
+        self.step(
+            "Set the answer as remote description",
+            "local peer set the answer as its remote description",
+            |s| s.local.set_remote_description(answer),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Starts one step on the live pair, awaits it (or the pair's closing, whichever comes
+    /// first), and logs `done` if the pair is still there to care.
+    async fn step(
+        &self,
+        name: &'static str,
+        done: &str,
+        start: impl FnOnce(&Shared) -> Promise,
+    ) -> Result<JsValue, Stop> {
+        let promise = start(&*self.pair.upgrade().ok_or(Stop::Gone)?);
+        let result = JsFuture::from(Promise::race(&Array::of2(&promise, &self.closed))).await;
+        let shared = self.pair.upgrade().ok_or(Stop::Gone)?;
+        let value = result.step(name).map_err(Stop::Failed)?;
+        shared.step(done);
+        Ok(value)
+    }
 }
 
 impl Shared {
@@ -352,10 +369,15 @@ impl Shared {
             self.time(ms, |t| &mut t.dtls_connected_ms);
         }
         match state.as_str() {
-            "failed" => self.page.error(&Error::CallStep {
-                step: "Connecting the peers",
-                detail: format!("the {} peer's connection failed", side.name()),
-            }),
+            "failed" => {
+                self.page.error(&Error::CallStep {
+                    step: "Connecting the peers",
+                    detail: format!("the {} peer's connection failed", side.name()),
+                });
+                if self.monitor.borrow_mut().take().is_some() {
+                    self.page.stats.close();
+                }
+            }
             "connected" if self.state(side.other(), "connectionState") == "connected" => {
                 self.page
                     .status("Connected: the remote peer is receiving your camera and microphone.");
@@ -396,6 +418,10 @@ impl Shared {
     fn first_frame(&self) {
         let ms = self.step("first remote frame decoded");
         self.time(ms, |t| &mut t.setup_ms);
+        // The call is set up: a first reading now fills the panel a period sooner.
+        if let Some(monitor) = self.monitor.borrow().as_ref() {
+            monitor.read_now();
+        }
         let text = format!("Setup time: {} ms", ms.round() as u64);
         self.step(&text);
         self.page.status(&format!(

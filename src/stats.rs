@@ -36,6 +36,11 @@ impl Entry {
         self
     }
 
+    /// Every field, in the order the browser gave them.
+    pub fn fields(&self) -> &[(String, Value)] {
+        &self.fields
+    }
+
     fn get(&self, key: &str) -> Option<&Value> {
         self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
@@ -75,6 +80,10 @@ pub struct Report {
 impl Report {
     pub fn new(entries: Vec<Entry>) -> Self {
         Self { entries }
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
     }
 
     fn by_id(&self, id: Option<&str>) -> Option<&Entry> {

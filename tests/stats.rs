@@ -35,6 +35,36 @@ fn recorded() -> Vec<(Report, Report)> {
         .collect()
 }
 
+/// The latest `timestamp` in a report.
+fn latest(report: &Report) -> f64 {
+    report
+        .entries()
+        .iter()
+        .filter_map(|e| e.num("timestamp"))
+        .fold(0.0, f64::max)
+}
+
+/// The report with every timestamp moved so that its latest one is `to`.
+fn shift_timestamps(report: &Report, to: f64) -> Report {
+    let by = to - latest(report);
+    Report::new(
+        report
+            .entries()
+            .iter()
+            .map(|e| {
+                let mut shifted = Entry::default();
+                for (key, value) in e.fields() {
+                    match (key.as_str(), value) {
+                        ("timestamp", Value::Num(t)) => shifted.insert(key, Value::Num(t + by)),
+                        _ => shifted.insert(key, value.clone()),
+                    }
+                }
+                shifted
+            })
+            .collect(),
+    )
+}
+
 fn two_readings() -> (Summary, Summary) {
     let mut readings = recorded().into_iter();
     let mut stats = Stats::default();
@@ -87,15 +117,35 @@ fn rates_need_two_readings_and_match_the_byte_counters() {
 
 #[test]
 fn a_counter_reset_gives_no_rate_instead_of_a_negative_one() {
-    let mut readings = recorded();
-    readings.reverse(); // the later reading first: every counter goes backwards
+    // The first reading's counters again, a second after the second reading: time moves on,
+    // every counter goes backwards, as when a stream restarts.
+    let mut readings = recorded().into_iter();
+    let (first_local, first_remote) = readings.next().unwrap();
+    let (second_local, second_remote) = readings.next().unwrap();
+    let later = |report: &Report, by: &Report| shift_timestamps(report, latest(by) + 1_000.0);
     let mut stats = Stats::default();
-    for (l, r) in readings {
-        let s = stats.update(l, r);
-        assert_eq!(s.video_kbps_sent, None);
-        assert_eq!(s.video_kbps_received, None);
-        assert_eq!(s.audio_kbps_received, None);
-    }
+    let s = stats.update(second_local.clone(), second_remote.clone());
+    assert_eq!(s.video_kbps_sent, None, "one reading: no rate yet");
+    let s = stats.update(
+        later(&first_local, &second_local),
+        later(&first_remote, &second_remote),
+    );
+    assert_eq!(s.video_kbps_sent, None);
+    assert_eq!(s.video_kbps_received, None);
+    assert_eq!(s.audio_kbps_sent, None);
+    assert_eq!(s.audio_kbps_received, None);
+    assert_eq!(
+        s.video_codec.as_deref(),
+        Some("video/VP8, 90 kHz"),
+        "the rest still shows"
+    );
+    // And from there on, rates resume.
+    let two_seconds_on = |report: &Report| shift_timestamps(report, latest(report) + 2_000.0);
+    let s = stats.update(
+        two_seconds_on(&second_local),
+        two_seconds_on(&second_remote),
+    );
+    assert!(s.video_kbps_sent.unwrap() > 0.0);
 }
 
 #[test]

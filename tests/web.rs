@@ -333,20 +333,60 @@ async fn hang_up_in_the_same_tick_as_call() {
     assert_eq!(f.logged("created the offer"), 0, "{:?}", f.log());
 }
 
+/// Holds every `createAnswer()` from now on until `gate.open()`, which also puts the method back.
+fn hold_create_answer() -> JsValue {
+    Function::new_no_args(
+        "const proto = window.RTCPeerConnection.prototype;
+        const own = Object.getOwnPropertyDescriptor(proto, 'createAnswer');
+        const native = proto.createAnswer;
+        const held = [];
+        proto.createAnswer = function (...args) {
+            return new Promise((resolve, reject) =>
+                held.push(() => native.apply(this, args).then(resolve, reject)));
+        };
+        return {
+            held: () => held.length,
+            open: () => {
+                if (own) Object.defineProperty(proto, 'createAnswer', own);
+                else delete proto.createAnswer;
+                held.splice(0).forEach(release => release());
+            },
+        };",
+    )
+    .call0(&JsValue::NULL)
+    .unwrap()
+}
+
+fn call_method(target: &JsValue, name: &str) -> JsValue {
+    Reflect::get(target, &name.into())
+        .unwrap()
+        .unchecked_into::<Function>()
+        .call0(target)
+        .unwrap()
+}
+
 #[wasm_bindgen_test]
 async fn hang_up_in_the_middle_of_the_offer_answer() {
     let peers = record_peers();
+    let gate = hold_create_answer();
     let media = RecordingMedia::default();
     let f = Fixture::new(media.clone());
     f.start().await;
     f.click("call-btn");
-    wait_for("the offer", 5_000, || {
-        f.logged("local peer created the offer") == 1
+    wait_for("createAnswer to be under way", 5_000, || {
+        call_method(&gate, "held").as_f64() == Some(1.0)
     })
     .await;
+    assert_eq!(
+        f.logged("remote peer set the offer as its remote description"),
+        1
+    );
     f.click("hangup-btn");
+    // The held answer now runs on a closed peer and fails: nobody may act on that.
+    call_method(&gate, "open");
     assert_released(&f, &media, &peers).await;
-    assert_eq!(f.logged("set the answer"), 0, "{:?}", f.log());
+    assert_eq!(f.logged("created the answer"), 0, "{:?}", f.log());
+    assert_eq!(f.status(), "Hung up. Press Start to begin again.");
 }
 
 #[wasm_bindgen_test]
@@ -396,7 +436,7 @@ async fn twenty_cycles_leave_nothing_open() {
     for cycle in 0..20 {
         f.start().await;
         f.click("call-btn");
-        // Hang up at different moments: at once, mid-negotiation, and once connected.
+        // Hang up at different moments: at once, soon after the offer, and once connected.
         match cycle % 3 {
             0 => {}
             1 => {
