@@ -73,7 +73,8 @@ impl Page {
     }
 }
 
-fn by_id<T: JsCast>(document: &Document, id: &'static str) -> Result<T, Error> {
+/// The element with `id`, as the type the page needs, or the error naming it.
+pub(crate) fn by_id<T: JsCast>(document: &Document, id: &'static str) -> Result<T, Error> {
     document
         .get_element_by_id(id)
         .and_then(|e| e.dyn_into::<T>().ok())

@@ -2,7 +2,7 @@
 
 use crate::error::Error;
 use crate::graph::Graph;
-use crate::page::Page;
+use crate::page::{by_id, Page};
 use crate::stats::{History, Report, Stats, Summary, Value, MISSING};
 use gloo_timers::callback::Interval;
 use js_sys::{Array, Object};
@@ -85,13 +85,6 @@ impl StatsView {
         self.fps.draw(&[&history.fps_sent, &history.fps_decoded]);
         self.rtt.draw(&[&history.rtt_ms]);
     }
-}
-
-fn by_id<T: JsCast>(document: &Document, id: &'static str) -> Result<T, Error> {
-    document
-        .get_element_by_id(id)
-        .and_then(|e| e.dyn_into::<T>().ok())
-        .ok_or(Error::MissingElement(id))
 }
 
 /// Reads both peers' stats every [`PERIOD_MS`] (and once more on request), into the panel. Dropping it
