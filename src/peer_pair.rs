@@ -77,7 +77,7 @@ pub struct PeerPair {
     _first_frame: FirstFrame,
     /// Resolves [`PeerPair::negotiate`]'s `closed` promise on drop: Chromium never settles the
     /// promises of a closed peer, and a step awaiting one alone would wait (and leak) forever.
-    close: Function,
+    close: Option<Function>,
     closed: Promise,
 }
 
@@ -169,8 +169,7 @@ impl PeerPair {
             shared,
             _listeners: listeners,
             _first_frame: first_frame,
-            // The executor runs synchronously inside `new Promise`: `close` is always set.
-            close: close.unwrap_or_else(|| Function::new_no_args("")),
+            close,
             closed,
         })
     }
@@ -209,7 +208,9 @@ impl Drop for PeerPair {
         // close() fires no state-change events, and the listeners go right after this.
         self.shared.local.close();
         self.shared.remote.close();
-        let _ = self.close.call0(&JsValue::NULL);
+        if let Some(close) = &self.close {
+            let _ = close.call0(&JsValue::NULL);
+        }
     }
 }
 
