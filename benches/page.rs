@@ -1,5 +1,6 @@
 //! The benchmark: the Rust/wasm page against the plain-JavaScript page of `bench/`, both served on
-//! 127.0.0.1 and driven in headless Chromium with fake media devices, alternating A/B.
+//! 127.0.0.1 and driven in headless Chromium and then headless Firefox with fake media devices,
+//! alternating A/B.
 //!
 //! `scripts/dev bench [--pairs N] [--cycles N]` builds the release page first. Every figure is
 //! measured inside the page with `performance.now()`, the same script for both pages; WebDriver
@@ -11,7 +12,7 @@ mod support;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use support::{dist, transfer_sizes, Browser, FileSize, Server};
+use support::{dist, transfer_sizes, Browser, Engine, FileSize, Server};
 
 /// Records every peer and every getUserMedia stream the page makes from now on. `sweep()` adds
 /// what is still open to the tally and lets go of everything recorded, so that after the cycles
@@ -88,87 +89,130 @@ fn main() {
         .block_on(run(pairs, cycles));
 }
 
+/// One engine's figures.
+struct Measured {
+    engine: Engine,
+    version: Value,
+    rust: Samples,
+    js: Samples,
+    /// After the cycles: the Rust page's, then the JS page's.
+    cycled: [Value; 2],
+}
+
 async fn run(pairs: usize, cycles: usize) {
     let rust_dir = dist();
     let js_dir = js_page();
     let rust = Server::start(&rust_dir).await;
     let js = Server::start(&js_dir).await;
-    let browser =
-        Browser::launch_with(&["--enable-precise-memory-info", "--js-flags=--expose-gc"]).await;
     let url = |page| match page {
         Page::Rust => rust.url.clone(),
         Page::Js => js.url.clone(),
     };
 
-    let (mut a, mut b) = (Samples::default(), Samples::default());
-    for pair in 0..pairs {
-        for page in [Page::Rust, Page::Js] {
-            let samples = if page == Page::Rust { &mut a } else { &mut b };
-            sample(&browser, &url(page), samples).await;
+    let mut measured = Vec::new();
+    for engine in Engine::ALL {
+        // Chromium can report the JS heap precisely and collect garbage on demand; Firefox
+        // exposes neither to a page, so its heap figures are "n/a".
+        let flags: &[&str] = match engine {
+            Engine::Chromium => &["--enable-precise-memory-info", "--js-flags=--expose-gc"],
+            Engine::Firefox => &[],
+        };
+        let browser = Browser::launch_with(engine, flags).await;
+        let (mut a, mut b) = (Samples::default(), Samples::default());
+        for pair in 0..pairs {
+            for page in [Page::Rust, Page::Js] {
+                let samples = if page == Page::Rust { &mut a } else { &mut b };
+                sample(&browser, &url(page), samples).await;
+            }
+            eprintln!("{}: pair {}/{pairs} done", engine.name(), pair + 1);
         }
-        eprintln!("pair {}/{pairs} done", pair + 1);
+        let mut cycled = Vec::new();
+        for page in [Page::Rust, Page::Js] {
+            cycled.push(cycle(&browser, &url(page), cycles).await);
+            eprintln!(
+                "{}: {cycles} cycles done on the {} page",
+                engine.name(),
+                page.name()
+            );
+        }
+        let version = browser
+            .client
+            .capabilities()
+            .and_then(|c| c.get("browserVersion").cloned())
+            .unwrap_or(Value::Null);
+        browser.close().await;
+        let [rust_cycled, js_cycled]: [Value; 2] = cycled.try_into().expect("two pages");
+        measured.push(Measured {
+            engine,
+            version,
+            rust: a,
+            js: b,
+            cycled: [rust_cycled, js_cycled],
+        });
     }
-    let mut cycled = Vec::new();
-    for page in [Page::Rust, Page::Js] {
-        cycled.push(cycle(&browser, &url(page), cycles).await);
-        eprintln!("{} cycles done on the {} page", cycles, page.name());
-    }
-    let version = browser
-        .client
-        .capabilities()
-        .and_then(|c| c.get("browserVersion").cloned())
-        .unwrap_or(Value::Null);
-    browser.close().await;
 
-    let figures = [
-        ("load → Start usable (ms)", &a.load, &b.load),
-        ("Call → first remote frame (ms)", &a.setup, &b.setup),
-        (
-            "HangUp → peers closed, tracks ended (ms)",
-            &a.hang_up,
-            &b.hang_up,
-        ),
-    ];
-    println!("\n| figure | Rust/wasm median (p25–p75) | plain JS median (p25–p75) | Rust/JS, median of pairs |");
-    println!("| --- | --- | --- | --- |");
-    let mut timing_json = Vec::new();
-    for (name, rust, js) in figures {
-        let ratios: Vec<f64> = rust.iter().zip(js).map(|(r, j)| r / j).collect();
-        println!(
-            "| {name} | {} | {} | {:.3} |",
-            spread(rust),
-            spread(js),
-            median(&ratios)
-        );
-        timing_json.push(json!({
-            "figure": name, "rust": rust, "js": js,
-            "rust_median": median(rust), "js_median": median(js),
-            "ratio_median_of_pairs": median(&ratios),
+    println!("\n| figure | browser | Rust/wasm median (p25–p75) | plain JS median (p25–p75) | Rust/JS, median of pairs |");
+    println!("| --- | --- | --- | --- | --- |");
+    let mut browsers_json = Vec::new();
+    for m in &measured {
+        let figures = [
+            ("load → Start usable (ms)", &m.rust.load, &m.js.load),
+            ("Call → first remote frame (ms)", &m.rust.setup, &m.js.setup),
+            (
+                "HangUp → peers closed, tracks ended (ms)",
+                &m.rust.hang_up,
+                &m.js.hang_up,
+            ),
+        ];
+        let mut timing_json = Vec::new();
+        for (name, rust, js) in figures {
+            let ratios: Vec<f64> = rust.iter().zip(js).map(|(r, j)| r / j).collect();
+            println!(
+                "| {name} | {} | {} | {} | {:.3} |",
+                m.engine.name(),
+                spread(rust),
+                spread(js),
+                median(&ratios)
+            );
+            timing_json.push(json!({
+                "figure": name, "rust": rust, "js": js,
+                "rust_median": median(rust), "js_median": median(js),
+                "ratio_median_of_pairs": median(&ratios),
+            }));
+        }
+        browsers_json.push(json!({
+            "browser": m.engine.name(),
+            "version": m.version,
+            "timings": timing_json,
+            "cycled": { "rust": m.cycled[0], "js": m.cycled[1] },
         }));
     }
 
-    println!("\n| after {cycles} Start/Call/HangUp cycles | Rust/wasm | plain JS |");
-    println!("| --- | --- | --- |");
-    let row = |name: &str, key: &str| {
-        let show = |v: &Value| match v.as_f64() {
-            Some(n) if key.contains("heap") || key.contains("wasm") => {
-                format!("{:.0} KiB", n / 1024.0)
-            }
-            Some(n) => format!("{n:.0}"),
-            None => "n/a".to_owned(),
+    println!("\n| after {cycles} Start/Call/HangUp cycles | browser | Rust/wasm | plain JS |");
+    println!("| --- | --- | --- | --- |");
+    for m in &measured {
+        let row = |name: &str, key: &str| {
+            let show = |v: &Value| match v.as_f64() {
+                Some(n) if key.contains("heap") || key.contains("wasm") => {
+                    format!("{:.0} KiB", n / 1024.0)
+                }
+                Some(n) => format!("{n:.0}"),
+                None => "n/a".to_owned(),
+            };
+            println!(
+                "| {name} | {} | {} | {} |",
+                m.engine.name(),
+                show(&m.cycled[0][key]),
+                show(&m.cycled[1][key])
+            );
         };
-        println!(
-            "| {name} | {} | {} |",
-            show(&cycled[0][key]),
-            show(&cycled[1][key])
-        );
-    };
-    row("JS heap before", "heap_before");
-    row("JS heap after", "heap_after");
-    row("wasm memory before", "wasm_before");
-    row("wasm memory after", "wasm_after");
-    row("open peers after", "open_peers");
-    row("live tracks after", "live_tracks");
+        row("JS heap before", "heap_before");
+        row("JS heap after", "heap_after");
+        row("wasm memory before", "wasm_before");
+        row("wasm memory after", "wasm_after");
+        row("open peers after", "open_peers");
+        row("live tracks after", "live_tracks");
+    }
 
     let (rust_sizes, js_sizes) = (transfer_sizes(&rust_dir), transfer_sizes(&js_dir));
     println!("\n| transfer size | raw bytes | gzip bytes |");
@@ -182,22 +226,28 @@ async fn run(pairs: usize, cycles: usize) {
     }
 
     let machine = machine();
-    println!("\nMeasured on {machine}, Chromium {version}, {pairs} A/B pairs.");
+    let versions: Vec<String> = measured
+        .iter()
+        .map(|m| format!("{} {}", m.engine.name(), m.version.as_str().unwrap_or("?")))
+        .collect();
+    println!(
+        "\nMeasured on {machine}, {}, {pairs} A/B pairs.",
+        versions.join(", ")
+    );
     let results = json!({
         "machine": machine,
-        "chromium": version,
         "pairs": pairs,
         "cycles": cycles,
-        "timings": timing_json,
-        "cycled": { "rust": cycled[0], "js": cycled[1] },
+        "browsers": browsers_json,
         "sizes": { "rust": sizes_json(&rust_sizes), "js": sizes_json(&js_sizes) },
     });
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/results.json");
     std::fs::write(&out, serde_json::to_string_pretty(&results).unwrap()).unwrap();
     println!("Written to {}", out.display());
 
-    let leaks: f64 = cycled
+    let leaks: f64 = measured
         .iter()
+        .flat_map(|m| &m.cycled)
         .map(|c| {
             c["open_peers"].as_f64().unwrap_or(f64::NAN)
                 + c["live_tracks"].as_f64().unwrap_or(f64::NAN)
@@ -254,10 +304,10 @@ async fn cycle(browser: &Browser, url: &str, cycles: usize) -> Value {
     load(browser, url).await;
     browser.eval(RECORDER).await;
     let memory = "return (async () => {
-            window.gc();
+            window.gc?.();
             await new Promise(r => setTimeout(r, 200));
-            window.gc();
-            return [performance.memory.usedJSHeapSize,
+            window.gc?.();
+            return [performance.memory?.usedJSHeapSize ?? null,
                     window.wasmBindings?.wasm_memory_bytes?.() ?? null];
         })();";
     let before = browser.eval(memory).await;

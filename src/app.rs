@@ -95,6 +95,8 @@ impl Drop for App {
 }
 
 impl Inner {
+    /// Shows the state machine's buttons. Every click ends here, even one the state machine
+    /// refuses: a click that raced past a button's disabling leaves the buttons true again.
     fn render(&self) {
         self.page
             .show_buttons(self.state.borrow().controls.buttons());
@@ -102,7 +104,7 @@ impl Inner {
 
     fn start(self: &Rc<Self>) {
         let Some(ticket) = self.state.borrow_mut().controls.start() else {
-            return;
+            return self.render();
         };
         self.page.log.restart();
         self.page
@@ -149,7 +151,8 @@ impl Inner {
     fn call(self: &Rc<Self>) {
         let mut state = self.state.borrow_mut();
         let Some(ticket) = state.controls.call() else {
-            return;
+            drop(state);
+            return self.render();
         };
         self.page.log.reset_clock();
         self.page.log.step("Call: creating the two peers");
@@ -195,7 +198,8 @@ impl Inner {
     fn hang_up(self: &Rc<Self>) {
         let mut state = self.state.borrow_mut();
         if state.controls.hang_up() == HangUp::Ignored {
-            return;
+            drop(state);
+            return self.render();
         }
         let (call, media) = (state.call.take(), state.media.take());
         drop(state);

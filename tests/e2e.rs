@@ -1,4 +1,5 @@
-//! The page as users get it: the release build served on 127.0.0.1, clicked through in Chromium.
+//! The page as users get it: the release build served on 127.0.0.1, clicked through in Chromium
+//! and in Firefox, under its own Content-Security-Policy.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod support;
@@ -6,7 +7,32 @@ mod support;
 use fantoccini::Locator;
 use serde_json::Value;
 use std::time::Duration;
-use support::{dist, Browser, Server};
+use support::{dist, Browser, Engine, Server};
+
+/// One test function, run once per engine: `name::chromium` and `name::firefox`.
+macro_rules! in_both_browsers {
+    ($($test:ident),* $(,)?) => {$(
+        mod $test {
+            use super::*;
+
+            #[tokio::test(flavor = "current_thread")]
+            async fn chromium() {
+                super::$test(Engine::Chromium).await;
+            }
+
+            #[tokio::test(flavor = "current_thread")]
+            async fn firefox() {
+                super::$test(Engine::Firefox).await;
+            }
+        }
+    )*};
+}
+
+in_both_browsers!(
+    the_built_page_calls_and_hangs_up,
+    the_videos_sit_side_by_side_on_a_wide_screen_and_stack_on_a_phone,
+    the_content_security_policy_is_in_force,
+);
 
 const SECONDS_10: Duration = Duration::from_secs(10);
 
@@ -35,20 +61,59 @@ async fn click(browser: &Browser, id: &str) {
         .unwrap_or_else(|e| panic!("click #{id}: {e}"));
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn the_built_page_calls_and_hangs_up() {
-    let server = Server::start(&dist()).await;
-    let browser = Browser::launch().await;
-    browser.client.goto(&server.url).await.expect("page loads");
+/// Records every `securitypolicyviolation` in the page from now on; returns what it recorded.
+const WATCH_VIOLATIONS: &str = "
+    if (!window.__violations) {
+        window.__violations = [];
+        document.addEventListener('securitypolicyviolation', e =>
+            window.__violations.push(`${e.effectiveDirective} blocked ${e.blockedURI}`));
+    }
+    return window.__violations;";
 
-    // Until the wasm is ready Start is disabled; the app enables it.
+/// Every policy violation the page reported: those of [`WATCH_VIOLATIONS`] since it was
+/// attached, and the reports a browser buffers from the start of the load, before any test script
+/// could listen (Chromium does; Firefox 153 sends no `csp-violation` reports to observers).
+async fn violations(browser: &Browser) -> Vec<String> {
+    browser.eval(WATCH_VIOLATIONS).await;
+    let script = "const done = arguments[arguments.length - 1];
+        const seen = [...window.__violations];
+        if (!window.ReportingObserver) return done(seen);
+        const observer = new ReportingObserver(reports => seen.push(...reports.map(r =>
+            `${r.body.effectiveDirective} blocked ${r.body.blockedURL} (reported)`)),
+            { types: ['csp-violation'], buffered: true });
+        observer.observe();
+        setTimeout(() => { observer.disconnect(); done(seen); }, 200);";
+    let seen = browser
+        .client
+        .execute_async(script, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("collecting violations: {e}"));
+    seen.as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The release page served and loaded in `engine`, watched for policy violations, and usable:
+/// until the wasm is ready Start is disabled, and the app enables it.
+async fn open_page(engine: Engine) -> (Server, Browser) {
+    let server = Server::start(&dist()).await;
+    let browser = Browser::launch(engine).await;
+    browser.client.goto(&server.url).await.expect("page loads");
+    browser.eval(WATCH_VIOLATIONS).await;
     browser
         .wait_for(
-            "Start to be enabled",
+            "Start to be enabled (the wasm started under the page's policy)",
             SECONDS_10,
             "return !document.getElementById('start-btn').disabled;",
         )
         .await;
+    (server, browser)
+}
+
+async fn the_built_page_calls_and_hangs_up(engine: Engine) {
+    let (_server, browser) = open_page(engine).await;
     assert_eq!(buttons(&browser).await, states(true, false, false));
     let labels = browser
         .eval(
@@ -93,7 +158,10 @@ async fn the_built_page_calls_and_hangs_up() {
                 .find(t => t.includes('Setup time: '));",
         )
         .await;
-    println!("setup time reported by the page: {setup}");
+    println!(
+        "{}: setup time reported by the page: {setup}",
+        engine.name()
+    );
 
     // The stats panel opens on connect, fills, and its graphs draw.
     browser
@@ -123,7 +191,8 @@ async fn the_built_page_calls_and_hangs_up() {
 
     browser.client.set_window_size(1280, 1700).await.unwrap();
     if let Ok(png) = browser.client.screenshot().await {
-        let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-call.png");
+        let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("e2e-call-{}.png", engine.name().to_lowercase()));
         let _ = std::fs::write(&out, png);
         println!("screenshot of the call: {}", out.display());
     }
@@ -150,15 +219,14 @@ async fn the_built_page_calls_and_hangs_up() {
         )
         .await;
     assert_eq!(foreign, serde_json::json!([]));
+    // The page loaded and the whole call ran under the page's policy without tripping it.
+    assert_eq!(violations(&browser).await, Vec::<String>::new());
 
     browser.close().await;
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn the_videos_sit_side_by_side_on_a_wide_screen_and_stack_on_a_phone() {
-    let server = Server::start(&dist()).await;
-    let browser = Browser::launch().await;
-    browser.client.goto(&server.url).await.expect("page loads");
+async fn the_videos_sit_side_by_side_on_a_wide_screen_and_stack_on_a_phone(engine: Engine) {
+    let (_server, browser) = open_page(engine).await;
     let layout = |expected: &str| {
         format!(
             "const [a, b] = [...document.querySelectorAll('.videos figure')]
@@ -176,5 +244,93 @@ async fn the_videos_sit_side_by_side_on_a_wide_screen_and_stack_on_a_phone() {
     browser
         .wait_for("stacked on a phone", SECONDS_10, &layout("stacked"))
         .await;
+    browser.close().await;
+}
+
+/// The policy is the page's own (a `<meta>`, since static hosts send no headers), it comes before
+/// any script, the page works under it, and it blocks what it should: an inline script does not
+/// run, a string is not evaluated, and each attempt is reported.
+async fn the_content_security_policy_is_in_force(engine: Engine) {
+    let (_server, browser) = open_page(engine).await;
+    let policy = browser
+        .eval(
+            "const meta = document.querySelector('meta[http-equiv=Content-Security-Policy]');
+             const first = document.head.querySelector('meta[http-equiv], script, link');
+             return [meta && meta.content, first === meta];",
+        )
+        .await;
+    let csp = policy[0]
+        .as_str()
+        .expect("a Content-Security-Policy <meta>");
+    assert_eq!(policy[1], Value::Bool(true), "the policy comes first");
+    for directive in [
+        "default-src 'self'",
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "object-src 'none'",
+        "base-uri 'none'",
+    ] {
+        assert!(csp.contains(directive), "{directive:?} missing in {csp:?}");
+    }
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'") && !csp.contains("http")
+    );
+    let scripts = browser
+        .eval(
+            "return [...document.scripts].map(s => [s.src.startsWith(location.origin), s.text.trim()]);",
+        )
+        .await;
+    for script in scripts.as_array().expect("scripts") {
+        assert_eq!(
+            script[0],
+            Value::Bool(true),
+            "a script from elsewhere: {script}"
+        );
+        assert_eq!(
+            script[1],
+            serde_json::json!(""),
+            "an inline script: {script}"
+        );
+    }
+
+    // An inline script, as an injection would add it: it must not run, and it is reported.
+    browser
+        .eval(
+            "const s = document.createElement('script');
+             s.textContent = 'window.__inlineRan = true;';
+             document.body.append(s);",
+        )
+        .await;
+    // A string handed to setTimeout is eval: blocked too.
+    browser
+        .eval("window.__evalRan = false; setTimeout('window.__evalRan = true', 0);")
+        .await;
+    browser
+        .wait_for(
+            "both attempts to be reported",
+            SECONDS_10,
+            "return window.__violations.length >= 2;",
+        )
+        .await;
+    let ran = browser
+        .eval("return [window.__inlineRan === true, window.__evalRan === true];")
+        .await;
+    assert_eq!(
+        ran,
+        serde_json::json!([false, false]),
+        "inline script, eval"
+    );
+    let violations = violations(&browser).await;
+    assert!(
+        violations
+            .iter()
+            .any(|v| v.starts_with("script-src") && v.ends_with("inline")),
+        "{violations:?}"
+    );
+    assert!(
+        violations
+            .iter()
+            .any(|v| v.starts_with("script-src") && v.ends_with("eval")),
+        "{violations:?}"
+    );
     browser.close().await;
 }

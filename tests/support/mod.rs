@@ -1,5 +1,5 @@
 //! Shared by the end-to-end test and the benchmark: serve a folder on 127.0.0.1 and drive
-//! headless Chromium through the Debian chromedriver.
+//! headless Chromium (Debian's chromedriver) or Firefox (geckodriver).
 #![allow(dead_code)] // each user takes only part of it
 
 use fantoccini::{Client, ClientBuilder};
@@ -12,22 +12,61 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
 
-/// The flags headless Chromium needs here: no sandbox as root, no network beyond loopback,
-/// fake camera and microphone with permission granted, autoplay without a gesture.
-pub const CHROME_ARGS: &[&str] = &[
+/// The flags headless Chromium needs here besides `webdriver.json`'s: no sandbox as root, no
+/// shared memory file system, and a desktop-sized window.
+const CHROME_ARGS: &[&str] = &[
     "--headless=new",
     "--no-sandbox",
     "--disable-gpu",
     "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
     "--disable-sync",
-    "--no-first-run",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
     "--window-size=1280,900",
 ];
+
+/// The browser engines every browser test runs in: the two that run headless on Linux.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Chromium,
+    Firefox,
+}
+
+impl Engine {
+    pub const ALL: [Engine; 2] = [Engine::Chromium, Engine::Firefox];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Chromium => "Chromium",
+            Engine::Firefox => "Firefox",
+        }
+    }
+
+    /// The WebDriver server, found on PATH (the README's test command installs both).
+    fn driver(self) -> &'static str {
+        match self {
+            Engine::Chromium => "chromedriver",
+            Engine::Firefox => "geckodriver",
+        }
+    }
+
+    /// `webdriver.json`'s section for this engine (fake camera and microphone, permission
+    /// granted, autoplay allowed: the same file the browser suite runs with), made headless, with
+    /// `extra_args` for the browser.
+    fn capabilities(self, extra_args: &[&str]) -> serde_json::Map<String, Value> {
+        let shared: Value = serde_json::from_str(include_str!("../../webdriver.json"))
+            .expect("webdriver.json is JSON");
+        let mut caps = serde_json::Map::new();
+        let (key, headless): (&str, &[&str]) = match self {
+            Engine::Chromium => ("goog:chromeOptions", CHROME_ARGS),
+            Engine::Firefox => ("moz:firefoxOptions", &["-headless"]),
+        };
+        let mut options = shared.get(key).cloned().unwrap_or_else(|| json!({}));
+        let mut args: Vec<Value> = options["args"].as_array().cloned().unwrap_or_default();
+        args.extend(headless.iter().chain(extra_args).map(|a| json!(a)));
+        options["args"] = Value::Array(args);
+        caps.insert(key.into(), options);
+        caps
+    }
+}
 
 /// A static file server for one folder, on 127.0.0.1, stopped when dropped.
 pub struct Server {
@@ -113,47 +152,62 @@ fn mime_of(file: &Path) -> &'static str {
     }
 }
 
-/// chromedriver on a free port, killed when dropped, with a WebDriver session on Chromium.
+/// A WebDriver server on a free port, killed when dropped, with a session on its browser.
+/// geckodriver serves one session per process, so every `Browser` starts its own driver.
 pub struct Browser {
     pub client: Client,
+    pub engine: Engine,
     _driver: Child,
 }
 
 impl Browser {
-    pub async fn launch() -> Self {
-        Self::launch_with(&[]).await
+    pub async fn launch(engine: Engine) -> Self {
+        Self::launch_with(engine, &[]).await
     }
 
-    /// Like [`Browser::launch`], with more Chromium flags.
-    pub async fn launch_with(extra_args: &[&str]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let driver = Command::new(std::env::var("CHROMEDRIVER").unwrap_or("chromedriver".into()))
-            .arg(format!("--port={port}"))
+    /// Like [`Browser::launch`], with more command-line flags for the browser.
+    pub async fn launch_with(engine: Engine, extra_args: &[&str]) -> Self {
+        let free_port = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port()
+        };
+        let port = free_port();
+        let mut driver = Command::new(engine.driver());
+        match engine {
+            Engine::Chromium => driver.arg(format!("--port={port}")),
+            // Its WebDriver BiDi port defaults to 9222: two drivers at once would collide.
+            Engine::Firefox => driver
+                .arg(format!("--port={port}"))
+                .arg(format!("--websocket-port={}", free_port())),
+        };
+        let driver = driver
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .expect("chromedriver on PATH (the README's test command installs it)");
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{} on PATH (the README's test command installs it): {e}",
+                    engine.driver()
+                )
+            });
         let address = format!("127.0.0.1:{port}");
-        for _ in 0..100 {
+        for _ in 0..200 {
             if TcpStream::connect(&address).await.is_ok() {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let mut caps = serde_json::Map::new();
-        let args: Vec<&str> = CHROME_ARGS.iter().chain(extra_args).copied().collect();
-        caps.insert("goog:chromeOptions".into(), json!({ "args": args }));
         let client = ClientBuilder::new(HttpConnector::new())
-            .capabilities(caps)
+            .capabilities(engine.capabilities(extra_args))
             .connect(&format!("http://{address}"))
             .await
-            .expect("a WebDriver session in headless Chromium");
+            .unwrap_or_else(|e| panic!("a WebDriver session in headless {}: {e}", engine.name()));
         Self {
             client,
+            engine,
             _driver: driver,
         }
     }
