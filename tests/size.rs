@@ -11,7 +11,7 @@ const BUDGET: u64 = 27_128;
 /// The total reached (`scripts/dev bench` and this test print it). While the budget is out of
 /// reach the test enforces this plus 5%; the README's "Size" section says what stands in the way.
 /// Lower it as the page shrinks.
-const REACHED: u64 = 45_926;
+const REACHED: u64 = 46_066;
 const LIMIT: u64 = REACHED + REACHED / 20;
 
 #[test]
