@@ -1,0 +1,171 @@
+//! What a connection must pass: an `Origin` this server serves, and a message rate it can bear.
+
+use std::time::{Duration, Instant};
+
+/// Whether a WebSocket request's `Origin` may connect: the page must come from this server
+/// itself (`scheme://Host`) or from an origin allowed on the command line (the development
+/// server, which proxies the WebSocket). Browsers always send `Origin` on a WebSocket; a request
+/// without one is not from a page, and a page elsewhere must not drive calls here.
+pub fn origin_allowed(
+    origin: Option<&str>,
+    host: Option<&str>,
+    tls: bool,
+    allowed: &[String],
+) -> bool {
+    let Some(origin) = origin else {
+        return false;
+    };
+    if allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
+        return true;
+    }
+    let Some(host) = host else {
+        return false;
+    };
+    let scheme = if tls { "https" } else { "http" };
+    origin.split_once("://").is_some_and(|(s, authority)| {
+        s.eq_ignore_ascii_case(scheme) && authority.eq_ignore_ascii_case(host)
+    })
+}
+
+/// A token bucket: `burst` messages at once, then `per_second`.
+#[derive(Debug)]
+pub struct RateLimit {
+    burst: f64,
+    per_second: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl RateLimit {
+    pub fn new(burst: u32, per_second: u32, now: Instant) -> Self {
+        Self {
+            burst: f64::from(burst),
+            per_second: f64::from(per_second),
+            tokens: f64::from(burst),
+            last: now,
+        }
+    }
+
+    /// Whether one more message may pass at `now`.
+    pub fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last);
+        self.last = now;
+        self.tokens = (self.tokens + elapsed.as_secs_f64() * self.per_second).min(self.burst);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// How long since a connection was last heard from, against its limit.
+#[derive(Debug)]
+pub struct Idle {
+    limit: Duration,
+    heard: Instant,
+}
+
+impl Idle {
+    pub fn new(limit: Duration, now: Instant) -> Self {
+        Self { limit, heard: now }
+    }
+
+    pub fn heard(&mut self, now: Instant) {
+        self.heard = now;
+    }
+
+    pub fn expired(&self, now: Instant) -> bool {
+        now.saturating_duration_since(self.heard) > self.limit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_this_servers_own_origin_or_an_allowed_one_connects() {
+        let host = Some("192.0.2.7:8443");
+        assert!(origin_allowed(
+            Some("https://192.0.2.7:8443"),
+            host,
+            true,
+            &[]
+        ));
+        assert!(origin_allowed(
+            Some("HTTPS://192.0.2.7:8443"),
+            host,
+            true,
+            &[]
+        ));
+        assert!(
+            !origin_allowed(Some("http://192.0.2.7:8443"), host, true, &[]),
+            "scheme"
+        );
+        assert!(!origin_allowed(
+            Some("https://evil.example"),
+            host,
+            true,
+            &[]
+        ));
+        assert!(!origin_allowed(
+            Some("https://192.0.2.7:8443.evil.example"),
+            host,
+            true,
+            &[]
+        ));
+        assert!(!origin_allowed(Some("null"), host, true, &[]));
+        assert!(
+            !origin_allowed(None, host, true, &[]),
+            "no Origin: not a page"
+        );
+        assert!(!origin_allowed(
+            Some("https://192.0.2.7:8443"),
+            None,
+            true,
+            &[]
+        ));
+        let dev = ["http://127.0.0.1:8080".to_owned()];
+        assert!(origin_allowed(
+            Some("http://127.0.0.1:8080"),
+            Some("127.0.0.1:9000"),
+            false,
+            &dev
+        ));
+        assert!(!origin_allowed(
+            Some("http://127.0.0.1:8081"),
+            Some("127.0.0.1:9000"),
+            false,
+            &dev
+        ));
+    }
+
+    #[test]
+    fn the_rate_limit_allows_a_burst_then_a_steady_rate() {
+        let t0 = Instant::now();
+        let mut limit = RateLimit::new(5, 10, t0);
+        assert!((0..5).all(|_| limit.take(t0)), "the burst");
+        assert!(!limit.take(t0), "then nothing at once");
+        assert!(
+            limit.take(t0 + Duration::from_millis(100)),
+            "one per 100 ms"
+        );
+        assert!(!limit.take(t0 + Duration::from_millis(100)));
+        // A long pause refills the bucket to the burst, no more.
+        let later = t0 + Duration::from_secs(60);
+        assert!((0..5).all(|_| limit.take(later)));
+        assert!(!limit.take(later));
+    }
+
+    #[test]
+    fn idle_counts_from_the_last_message() {
+        let t0 = Instant::now();
+        let mut idle = Idle::new(Duration::from_secs(60), t0);
+        assert!(!idle.expired(t0 + Duration::from_secs(60)));
+        assert!(idle.expired(t0 + Duration::from_secs(61)));
+        idle.heard(t0 + Duration::from_secs(50));
+        assert!(!idle.expired(t0 + Duration::from_secs(100)));
+    }
+}

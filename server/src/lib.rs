@@ -1,0 +1,179 @@
+//! loopback-server: serves the release page and pairs two pages per room over a WebSocket, so
+//! that two browsers anywhere can call each other; TURN is left to coturn, with short-lived
+//! credentials from here.
+//!
+//! The shape is mini-redis's: a listener, one task per connection owning its socket, shared state
+//! (the [`hub::Hub`]) behind one lock, and a shutdown signal every task listens to.
+
+/// One WebSocket, from its first message to its end.
+pub mod connection;
+/// The checks at the door: `Origin`, message rate, idleness.
+pub mod guard;
+/// Rooms and the peers' outboxes.
+pub mod hub;
+/// HTTPS: a certificate from files, or one made on the spot for a LAN.
+pub mod tls;
+/// TURN credentials for coturn's `use-auth-secret`.
+pub mod turn;
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use hub::Hub;
+use loopback_signal::MAX_MESSAGE_BYTES;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tower_http::services::ServeDir;
+
+/// The path of the WebSocket endpoint.
+pub const SIGNAL_PATH: &str = "/signal";
+
+/// What one connection may do.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Messages at once (an offer and a burst of ICE candidates)…
+    pub burst: u32,
+    /// …then per second, on average.
+    pub per_second: u32,
+    /// A connection not heard from (not even a pong) for this long is closed.
+    pub idle: Duration,
+    /// How often the server pings, which also keeps proxies from closing a quiet connection.
+    pub ping: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            burst: 100,
+            per_second: 20,
+            idle: Duration::from_secs(60),
+            ping: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Everything the server is told at start.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The release page (`trunk build --release`'s `dist/`).
+    pub dist: PathBuf,
+    /// Origins besides the server's own whose pages may connect.
+    pub allowed_origins: Vec<String>,
+    pub limits: Limits,
+    pub turn: Option<turn::Turn>,
+    /// Whether pages reach this server over HTTPS (the origin check needs the scheme).
+    pub tls: bool,
+}
+
+/// What the routes share.
+#[derive(Clone)]
+pub struct AppState {
+    pub hub: Arc<Hub>,
+    config: Arc<Config>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl AppState {
+    /// The state and the sender whose `true` tells every connection to close.
+    pub fn new(config: Config) -> (Self, watch::Sender<bool>) {
+        let (tx, rx) = watch::channel(false);
+        let state = Self {
+            hub: Arc::default(),
+            config: Arc::new(config),
+            shutdown: rx,
+        };
+        (state, tx)
+    }
+}
+
+/// The signaling endpoint at [`SIGNAL_PATH`]; everything else is the page.
+pub fn router(state: AppState) -> Router {
+    let page = ServeDir::new(&state.config.dist).append_index_html_on_directories(true);
+    Router::new()
+        .route(SIGNAL_PATH, get(signal))
+        .fallback_service(page)
+        .with_state(state)
+}
+
+async fn signal(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let config = &state.config;
+    if !guard::origin_allowed(
+        text(header::ORIGIN),
+        text(header::HOST),
+        config.tls,
+        &config.allowed_origins,
+    ) {
+        tracing::warn!(origin = ?text(header::ORIGIN), "WebSocket from a foreign origin refused");
+        return (
+            StatusCode::FORBIDDEN,
+            "This signaling server serves only its own pages.",
+        )
+            .into_response();
+    }
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let context = connection::Context {
+        hub: Arc::clone(&state.hub),
+        limits: config.limits,
+        turn: config.turn.clone(),
+        shutdown: state.shutdown.clone(),
+    };
+    upgrade
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| connection::run(socket, context))
+}
+
+/// A server running in this process, on a plain-HTTP listener: what `main` runs without TLS and
+/// what the tests start. Dropping it does not stop it; [`Running::shut_down`] does.
+pub struct Running {
+    pub addr: std::net::SocketAddr,
+    pub state: AppState,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Serves `config` on `listener` until [`Running::shut_down`].
+    pub fn start(listener: tokio::net::TcpListener, config: Config) -> std::io::Result<Self> {
+        let addr = listener.local_addr()?;
+        let (state, shutdown) = AppState::new(config);
+        let app = router(state.clone());
+        let mut stop = shutdown.subscribe();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|stop| *stop).await;
+                })
+                .await
+        });
+        Ok(Self {
+            addr,
+            state,
+            shutdown,
+            task,
+        })
+    }
+
+    /// Tells every connection to close, and waits for the server and every connection to end.
+    pub async fn shut_down(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(true);
+        let served = self.task.await.unwrap_or(Ok(()));
+        // Upgraded connections outlive the HTTP server: wait for them (each closes within its
+        // closing handshake's timeout).
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.state.hub.all_gone()).await;
+        served
+    }
+}

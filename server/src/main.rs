@@ -1,0 +1,195 @@
+//! The `loopback-server` command: parse the flags, set up logging, TLS and TURN, serve until
+//! Ctrl-C.
+
+use clap::Parser;
+use loopback_server::tls::{self, Certificate};
+use loopback_server::turn::Turn;
+use loopback_server::{AppState, Config, Limits, Running, SIGNAL_PATH};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Serves the loopback-rtc page and its signaling WebSocket, so that two browsers can call each
+/// other through a room.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Address and port to listen on; 0.0.0.0:8443 for every interface.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// The release page to serve (`trunk build --release` makes it).
+    #[arg(long, default_value = "dist")]
+    dist: PathBuf,
+    /// HTTPS with this certificate chain (PEM); cameras need HTTPS beyond localhost.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// HTTPS with a certificate made now, for testing on a LAN: each browser must accept it once.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    self_signed: bool,
+    /// Names and addresses the self-signed certificate is for, besides localhost and the
+    /// listening address (repeatable).
+    #[arg(long = "tls-name", requires = "self_signed")]
+    tls_names: Vec<String>,
+    /// A TURN server for the pages, e.g. turn:turn.example.org:3478 (repeatable).
+    #[arg(long = "turn-url", requires = "turn_secret")]
+    turn_urls: Vec<String>,
+    /// The secret shared with coturn (its static-auth-secret); pages get credentials derived
+    /// from it, never the secret.
+    #[arg(
+        long,
+        requires = "turn_urls",
+        env = "LOOPBACK_TURN_SECRET",
+        hide_env_values = true
+    )]
+    turn_secret: Option<String>,
+    /// How long the TURN credentials handed out stay valid, in seconds.
+    #[arg(long, default_value_t = 12 * 3600)]
+    turn_ttl: u64,
+    /// Another origin whose pages may use the signaling (the development server's, say);
+    /// repeatable.
+    #[arg(long = "allow-origin")]
+    allowed_origins: Vec<String>,
+    /// Seconds a connection may stay silent before it is closed.
+    #[arg(long, default_value_t = 60)]
+    idle_timeout: u64,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "loopback_server=info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    match serve(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    if !args.dist.join("index.html").is_file() {
+        return Err(format!(
+            "{} has no index.html: build the page first (trunk build --release), or pass --dist",
+            args.dist.display()
+        )
+        .into());
+    }
+    let certificate = match (&args.tls_cert, &args.tls_key, args.self_signed) {
+        (Some(cert), Some(key), _) => Some(Certificate::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        (_, _, true) => {
+            let mut names = vec!["localhost".to_owned()];
+            if !args.listen.ip().is_unspecified() {
+                names.push(args.listen.ip().to_string());
+            }
+            names.extend(args.tls_names.iter().cloned());
+            Some(Certificate::SelfSigned { names })
+        }
+        _ => None,
+    };
+    let turn = args.turn_secret.clone().map(|secret| Turn {
+        urls: args.turn_urls.clone(),
+        secret,
+        ttl: Duration::from_secs(args.turn_ttl),
+    });
+    let config = Config {
+        dist: args.dist.clone(),
+        allowed_origins: args.allowed_origins.clone(),
+        limits: Limits {
+            idle: Duration::from_secs(args.idle_timeout),
+            ..Limits::default()
+        },
+        turn,
+        tls: certificate.is_some(),
+    };
+    let scheme = if config.tls { "https" } else { "http" };
+    match &config.turn {
+        Some(turn) => {
+            tracing::info!(urls = ?turn.urls, "pages get TURN credentials valid for {} s", turn.ttl.as_secs())
+        }
+        None => tracing::info!(
+            "no TURN server: calls need a direct path (pass --turn-url and --turn-secret)"
+        ),
+    }
+
+    let Some(certificate) = certificate else {
+        let listener = tokio::net::TcpListener::bind(args.listen).await?;
+        let running = Running::start(listener, config)?;
+        tracing::info!(
+            "serving the page on {scheme}://{} and signaling on {SIGNAL_PATH}",
+            running.addr
+        );
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        running.shut_down().await?;
+        return Ok(());
+    };
+
+    let tls = tls::config(&certificate).await?;
+    if let Certificate::SelfSigned { names } = &certificate {
+        tracing::warn!(
+            "made a self-signed certificate for {}: browsers will warn about it. Open \
+             {scheme}://<this machine's address>:{}/ in each browser and accept the risk (Chrome: \
+             Advanced → Proceed; Firefox: Advanced → Accept the Risk and Continue); the page then \
+             has camera access. Use --tls-cert and --tls-key for a real certificate.",
+            names.join(", "),
+            args.listen.port()
+        );
+    }
+    let (state, shutdown) = AppState::new(config);
+    let hub = Arc::clone(&state.hub);
+    let handle = axum_server::Handle::new();
+    let server = tokio::spawn(
+        axum_server::bind_rustls(args.listen, tls)
+            .handle(handle.clone())
+            .serve(loopback_server::router(state).into_make_service()),
+    );
+    tracing::info!(
+        "serving the page on {scheme}://{} and signaling on {SIGNAL_PATH}",
+        args.listen
+    );
+    tokio::select! {
+        served = server => return Ok(served??),
+        () = shutdown_signal() => {}
+    }
+    tracing::info!("shutting down");
+    let _ = shutdown.send(true);
+    handle.graceful_shutdown(Some(Duration::from_secs(5)));
+    let _ = tokio::time::timeout(Duration::from_secs(5), hub.all_gone()).await;
+    Ok(())
+}
+
+/// Ctrl-C, or SIGTERM where there is one.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

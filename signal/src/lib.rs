@@ -1,0 +1,13 @@
+//! loopback-signal: what two pages say to each other to set up a call, and the rules of the rooms
+//! they meet in, in plain Rust for both the page and the signaling server.
+//!
+//! The messages travel as JSON with a `type` field. Every field is typed and unknown fields are
+//! refused, so a malformed or hostile message is a parse error to answer, never a panic.
+
+/// The messages between a page and the signaling server, and what they carry.
+pub mod message;
+/// Rooms: two peers each, one polite and one impolite.
+pub mod room;
+
+pub use message::{FromServer, IceServer, Problem, SdpType, Signal, ToServer, MAX_MESSAGE_BYTES};
+pub use room::{JoinError, Joined, RoomName, Rooms};

@@ -1,0 +1,254 @@
+//! The signaling messages as they travel: JSON objects tagged by `type`, every field typed,
+//! unknown fields refused.
+
+use crate::room::RoomName;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The largest message either side accepts, in bytes. An offer with every codec of a browser is
+/// about 10 KB; a candidate a few hundred bytes.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// From a page to the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ToServer {
+    /// Enter a room: answered with [`FromServer::Joined`], then [`FromServer::PeerJoined`] once
+    /// the other peer is there, or with a [`Problem::RoomFull`].
+    Join { room: RoomName },
+    /// For the other peer in the room, passed on as it is.
+    Signal { signal: Signal },
+    /// Hang up: leave the room. The other peer is told.
+    Leave,
+}
+
+/// From the server to a page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum FromServer {
+    /// You are in the room, with this role in perfect negotiation, and these ICE servers (TURN
+    /// with short-lived credentials) to use.
+    Joined {
+        polite: bool,
+        #[serde(rename = "iceServers")]
+        ice_servers: Vec<IceServer>,
+    },
+    /// The other peer is in the room: the call can start.
+    PeerJoined,
+    /// The other peer left: it hung up, closed its page, or its connection was lost.
+    PeerLeft,
+    /// From the other peer.
+    Signal { signal: Signal },
+    /// What was wrong with the last message, or why the connection is about to close.
+    Error { problem: Problem, message: String },
+}
+
+/// What one peer tells the other to set up the call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Signal {
+    /// An offer or an answer (`RTCSessionDescriptionInit`).
+    Description {
+        #[serde(rename = "type")]
+        sdp_type: SdpType,
+        sdp: String,
+    },
+    /// One ICE candidate (`RTCIceCandidateInit`); an empty `candidate` ends a generation.
+    Candidate {
+        candidate: String,
+        #[serde(rename = "sdpMid", default, skip_serializing_if = "Option::is_none")]
+        sdp_mid: Option<String>,
+        #[serde(
+            rename = "sdpMLineIndex",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
+        sdp_m_line_index: Option<u16>,
+        #[serde(
+            rename = "usernameFragment",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
+        username_fragment: Option<String>,
+    },
+    /// The sender has gathered all its candidates.
+    EndOfCandidates,
+}
+
+/// The description types that cross the wire (a rollback never leaves its page).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SdpType {
+    Offer,
+    Answer,
+}
+
+/// A STUN or TURN server for `RTCPeerConnection`'s `iceServers`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// What went wrong, as a machine-readable code; [`FromServer::Error`] carries the sentence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Problem {
+    /// Not JSON, not one of the message types, or a field missing, unknown or out of range.
+    BadMessage,
+    /// Two people are in the room already.
+    RoomFull,
+    /// A `join` while already in a room.
+    AlreadyInRoom,
+    /// A `signal` or `leave` outside a room.
+    NotInRoom,
+    /// A `signal` while nobody else is in the room: nobody to give it to.
+    NoPeer,
+    /// More than [`MAX_MESSAGE_BYTES`] in one message.
+    TooLarge,
+    /// More messages than the server takes from one connection.
+    TooFast,
+    /// Nothing heard for too long.
+    Idle,
+    /// The server is shutting down.
+    ShuttingDown,
+}
+
+impl Problem {
+    /// Whether the server closes the connection after saying it.
+    pub fn is_fatal(self) -> bool {
+        matches!(
+            self,
+            Problem::TooLarge | Problem::TooFast | Problem::Idle | Problem::ShuttingDown
+        )
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Problem::BadMessage => "The signaling server could not read a message from this page.",
+            Problem::RoomFull => "This room is full: two people are in it already. Make a new room link and share it.",
+            Problem::AlreadyInRoom => "This page is in a room already.",
+            Problem::NotInRoom => "This page is not in a room.",
+            Problem::NoPeer => "Nobody else is in the room yet.",
+            Problem::TooLarge => "A message from this page was larger than the signaling server accepts (64 KiB).",
+            Problem::TooFast => "This page sent messages faster than the signaling server accepts.",
+            Problem::Idle => "The connection to the signaling server was idle for too long.",
+            Problem::ShuttingDown => "The signaling server is shutting down.",
+        })
+    }
+}
+
+impl FromServer {
+    /// The error message for `problem`, with its sentence and, where there is one, the detail.
+    pub fn error(problem: Problem, detail: Option<&str>) -> Self {
+        let message = match detail {
+            Some(detail) => format!("{problem} ({detail})"),
+            None => problem.to_string(),
+        };
+        FromServer::Error { problem, message }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn to_server(value: serde_json::Value) -> Result<ToServer, serde_json::Error> {
+        serde_json::from_value(value)
+    }
+
+    #[test]
+    fn the_messages_read_as_documented() {
+        assert_eq!(
+            to_server(json!({"type": "join", "room": "abc"})).unwrap(),
+            ToServer::Join {
+                room: RoomName::try_from("abc".to_owned()).unwrap()
+            }
+        );
+        assert_eq!(
+            to_server(json!({"type": "leave"})).unwrap(),
+            ToServer::Leave
+        );
+        let offer = json!({"type": "signal", "signal": {"kind": "description", "type": "offer", "sdp": "v=0\r\n"}});
+        assert_eq!(
+            to_server(offer).unwrap(),
+            ToServer::Signal {
+                signal: Signal::Description {
+                    sdp_type: SdpType::Offer,
+                    sdp: "v=0\r\n".into()
+                }
+            }
+        );
+        let candidate = json!({"type": "signal", "signal": {"kind": "candidate",
+            "candidate": "candidate:1 1 udp 2122260223 192.0.2.1 54400 typ host",
+            "sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": "abcd"}});
+        assert!(matches!(
+            to_server(candidate).unwrap(),
+            ToServer::Signal {
+                signal: Signal::Candidate {
+                    sdp_m_line_index: Some(0),
+                    ..
+                }
+            }
+        ));
+    }
+
+    #[test]
+    fn what_the_server_says_round_trips() {
+        let joined = FromServer::Joined {
+            polite: true,
+            ice_servers: vec![IceServer {
+                urls: vec!["turn:192.0.2.1:3478".into()],
+                username: Some("1700000000".into()),
+                credential: Some("x".into()),
+            }],
+        };
+        let text = serde_json::to_string(&joined).unwrap();
+        assert!(text.contains(r#""type":"joined""#), "{text}");
+        assert!(text.contains(r#""iceServers""#), "{text}");
+        assert_eq!(serde_json::from_str::<FromServer>(&text).unwrap(), joined);
+        let error = FromServer::error(Problem::RoomFull, None);
+        let text = serde_json::to_string(&error).unwrap();
+        assert!(text.contains(r#""problem":"room-full""#), "{text}");
+        assert_eq!(
+            serde_json::to_string(&FromServer::PeerLeft).unwrap(),
+            r#"{"type":"peer-left"}"#
+        );
+    }
+
+    #[test]
+    fn anything_else_is_refused() {
+        for bad in [
+            json!({"type": "join"}),
+            json!({"type": "join", "room": ""}),
+            json!({"type": "join", "room": "../etc"}),
+            json!({"type": "join", "room": 7}),
+            json!({"type": "join", "room": "r", "admin": true}),
+            json!({"type": "nuke"}),
+            json!({"room": "r"}),
+            json!({"type": "signal", "signal": {"kind": "description", "type": "rollback", "sdp": ""}}),
+            json!({"type": "signal", "signal": {"kind": "candidate", "candidate": "c", "sdpMLineIndex": -1}}),
+            json!({"type": "signal", "signal": {"kind": "candidate", "candidate": "c", "sdpMLineIndex": 70000}}),
+            json!({"type": "signal", "signal": "hello"}),
+            json!([1, 2]),
+            json!(null),
+        ] {
+            assert!(to_server(bad.clone()).is_err(), "accepted {bad}");
+        }
+    }
+
+    #[test]
+    fn only_the_closing_problems_are_fatal() {
+        assert!(Problem::TooFast.is_fatal());
+        assert!(Problem::TooLarge.is_fatal());
+        assert!(!Problem::RoomFull.is_fatal());
+        assert!(!Problem::BadMessage.is_fatal());
+    }
+}
