@@ -1,27 +1,38 @@
 //! The app: clicks come in, [`Controls`] decides, and the page, the camera and the call follow.
 
+use crate::address::Mode;
+use crate::call::loopback::Loopback;
+use crate::call::peer;
+use crate::call::room::{Ending, RoomCall};
 use crate::controls::{Controls, HangUp, Ticket};
 use crate::error::Error;
 use crate::media::{LocalMedia, MediaSource};
-use crate::page::Page;
-use crate::peer_pair::{self, PeerPair};
+use crate::page::{Page, Root};
 use gloo_events::EventListener;
 use std::cell::RefCell;
 use std::rc::Rc;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{Document, HtmlButtonElement};
 
-/// The loopback page brought to life. Dropping it hangs up and detaches from the buttons.
+/// The page brought to life. Dropping it hangs up and detaches from the buttons.
 #[must_use = "dropping the app detaches it from the page"]
 pub struct App {
     inner: Rc<Inner>,
-    _clicks: [EventListener; 3],
+    _clicks: [EventListener; 4],
 }
 
 struct Inner {
     page: Rc<Page>,
     source: Box<dyn MediaSource>,
+    mode: Mode,
     state: RefCell<State>,
+}
+
+/// The call the page holds: the tutorial's, or one to another page.
+enum Call {
+    Loopback(Loopback),
+    Room(RoomCall),
 }
 
 /// What the page holds right now; the call and the stream are released by dropping them.
@@ -29,16 +40,24 @@ struct Inner {
 struct State {
     controls: Controls,
     media: Option<LocalMedia>,
-    call: Option<PeerPair>,
+    call: Option<Call>,
 }
 
 impl App {
-    /// Finds the page's elements in `document`, listens to the three buttons, and enables Start.
+    /// Finds the page's elements in `document`, listens to the three buttons, and enables Start:
+    /// the tutorial's loopback call.
     pub fn mount(document: &Document, source: Box<dyn MediaSource>) -> Result<Self, Error> {
-        let page = Rc::new(Page::find(document)?);
+        Self::mount_in(Root::Document(document.clone()), source, Mode::Loopback)
+    }
+
+    /// Like [`App::mount`], for the elements under `root`, with Call doing what `mode` says.
+    pub fn mount_in(root: Root, source: Box<dyn MediaSource>, mode: Mode) -> Result<Self, Error> {
+        let page = Rc::new(Page::find(&root)?);
+        page.show_room_link(&mode);
         let inner = Rc::new(Inner {
             page,
             source,
+            mode,
             state: RefCell::default(),
         });
         let on_click = |button: &HtmlButtonElement, action: fn(&Rc<Inner>)| {
@@ -54,13 +73,14 @@ impl App {
             on_click(&page.start, Inner::start),
             on_click(&page.call, Inner::call),
             on_click(&page.hang_up, Inner::hang_up),
+            on_click(&page.copy_link, Inner::copy_link),
         ];
         inner.render();
         // A User Timing mark: DevTools and the benchmark see when the page became usable.
         if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
             let _ = performance.mark("loopback:start-usable");
         }
-        if peer_pair::webrtc_supported() {
+        if peer::webrtc_supported() {
             page.status("Ready. Press Start to turn on the camera and microphone.");
         } else {
             page.error(&Error::NoWebRtc);
@@ -75,11 +95,20 @@ impl App {
         &self.inner.page
     }
 
-    /// The call's two peers, while there is a call.
+    /// The loopback call's two peers, while there is one.
     pub fn peers(&self) -> Option<(web_sys::RtcPeerConnection, web_sys::RtcPeerConnection)> {
-        let state = self.inner.state.borrow();
-        let call = state.call.as_ref()?;
-        Some((call.local().clone(), call.remote().clone()))
+        match self.inner.state.borrow().call.as_ref()? {
+            Call::Loopback(call) => Some((call.local().clone(), call.remote().clone())),
+            Call::Room(_) => None,
+        }
+    }
+
+    /// The room call's peer, once the other person is there.
+    pub fn room_peer(&self) -> Option<web_sys::RtcPeerConnection> {
+        match self.inner.state.borrow().call.as_ref()? {
+            Call::Room(call) => call.connection(),
+            Call::Loopback(_) => None,
+        }
     }
 }
 
@@ -155,24 +184,44 @@ impl Inner {
             return self.render();
         };
         self.page.log.reset_clock();
-        self.page.log.step("Call: creating the two peers");
-        let pair = match &state.media {
-            Some(media) => PeerPair::new(Rc::clone(&self.page), media.stream()),
-            None => Err(Error::NoDevice),
+        let Some(media) = &state.media else {
+            drop(state);
+            return self.call_failed(ticket, Error::NoDevice);
         };
-        match pair {
-            Ok(pair) => {
-                let negotiation = pair.negotiate();
-                state.call = Some(pair);
-                drop(state);
-                self.page.status("Calling: the peers are negotiating…");
-                self.render();
-                let this = Rc::downgrade(self);
-                spawn_local(async move {
-                    if let (Err(error), Some(this)) = (negotiation.await, this.upgrade()) {
+        let this = Rc::downgrade(self);
+        let call = match &self.mode {
+            Mode::Loopback => {
+                self.page.log.step("Call: creating the two peers");
+                let failed = move |error| {
+                    if let Some(this) = this.upgrade() {
                         this.call_failed(ticket, error);
                     }
-                });
+                };
+                Loopback::new(Rc::clone(&self.page), media.stream(), failed).map(Call::Loopback)
+            }
+            Mode::Room { room, relay_only } => {
+                self.page.log.step(&format!("Call: joining room {room}"));
+                let ended = move |ending| {
+                    if let Some(this) = this.upgrade() {
+                        match ending {
+                            Ending::PeerLeft => this.peer_left(ticket),
+                            Ending::Failed(error) => this.call_failed(ticket, error),
+                        }
+                    }
+                };
+                let page = Rc::clone(&self.page);
+                RoomCall::join(page, media.stream(), room.clone(), *relay_only, ended)
+                    .map(Call::Room)
+            }
+        };
+        match call {
+            Ok(call) => {
+                if matches!(call, Call::Loopback(_)) {
+                    self.page.status("Calling: the peers are negotiating…");
+                }
+                state.call = Some(call);
+                drop(state);
+                self.render();
             }
             Err(error) => {
                 drop(state);
@@ -181,9 +230,51 @@ impl Inner {
         }
     }
 
+    /// Puts the room link on the clipboard, where the browser allows it.
+    fn copy_link(self: &Rc<Self>) {
+        let link = self.page.room_link();
+        let clipboard = web_sys::window()
+            .and_then(|w| js_sys::Reflect::get(&w.navigator(), &"clipboard".into()).ok())
+            .filter(|c| !c.is_undefined() && !c.is_null())
+            .map(|c| c.unchecked_into::<web_sys::Clipboard>());
+        let Some(clipboard) = clipboard else {
+            return self
+                .page
+                .status("This browser gives the page no clipboard here: copy the link by hand.");
+        };
+        let copying = wasm_bindgen_futures::JsFuture::from(clipboard.write_text(&link));
+        let this = Rc::downgrade(self);
+        spawn_local(async move {
+            let copied = copying.await.is_ok();
+            if let Some(this) = this.upgrade() {
+                this.page.status(if copied {
+                    "Room link copied: open it in the other tab or on the other machine."
+                } else {
+                    "The browser refused the clipboard: copy the link by hand."
+                });
+            }
+        });
+    }
+
+    /// The other person left the room: this page's call ends, the camera stays on.
+    fn peer_left(&self, ticket: Ticket) {
+        let mut state = self.state.borrow_mut();
+        if !state.controls.call_ended(ticket) {
+            return;
+        }
+        let call = state.call.take();
+        drop(state);
+        drop(call);
+        self.page.remote_video.set_src_object(None);
+        self.page.status(
+            "The other person left. Press Call to call again, or HangUp to turn the camera off.",
+        );
+        self.render();
+    }
+
     fn call_failed(&self, ticket: Ticket, error: Error) {
         let mut state = self.state.borrow_mut();
-        if !state.controls.call_failed(ticket) {
+        if !state.controls.call_ended(ticket) {
             return;
         }
         let call = state.call.take();

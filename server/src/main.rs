@@ -57,6 +57,10 @@ struct Args {
     /// Seconds a connection may stay silent before it is closed.
     #[arg(long, default_value_t = 60)]
     idle_timeout: u64,
+    /// Serve the page only, like a static host: pages in a room then signal between tabs of one
+    /// browser.
+    #[arg(long)]
+    no_signaling: bool,
 }
 
 #[tokio::main]
@@ -79,11 +83,12 @@ async fn main() -> ExitCode {
 
 async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if !args.dist.join("index.html").is_file() {
-        return Err(format!(
-            "{} has no index.html: build the page first (trunk build --release), or pass --dist",
+        // Beside `trunk serve`, which serves the page itself, that is expected.
+        tracing::warn!(
+            "{} has no index.html (yet): build the page (trunk build --release) or pass --dist; \
+             until then only signaling is served",
             args.dist.display()
-        )
-        .into());
+        );
     }
     let certificate = match (&args.tls_cert, &args.tls_key, args.self_signed) {
         (Some(cert), Some(key), _) => Some(Certificate::Files {
@@ -114,6 +119,7 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         },
         turn,
         tls: certificate.is_some(),
+        signaling: !args.no_signaling,
     };
     let scheme = if config.tls { "https" } else { "http" };
     match &config.turn {
@@ -125,11 +131,16 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         ),
     }
 
+    let signaling = if config.signaling {
+        format!("and signaling on {SIGNAL_PATH}")
+    } else {
+        "without signaling (--no-signaling)".to_owned()
+    };
     let Some(certificate) = certificate else {
         let listener = tokio::net::TcpListener::bind(args.listen).await?;
         let running = Running::start(listener, config)?;
         tracing::info!(
-            "serving the page on {scheme}://{} and signaling on {SIGNAL_PATH}",
+            "serving the page on {scheme}://{} {signaling}",
             running.addr
         );
         shutdown_signal().await;
@@ -157,10 +168,7 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             .handle(handle.clone())
             .serve(loopback_server::router(state).into_make_service()),
     );
-    tracing::info!(
-        "serving the page on {scheme}://{} and signaling on {SIGNAL_PATH}",
-        args.listen
-    );
+    tracing::info!("serving the page on {scheme}://{} {signaling}", args.listen);
     tokio::select! {
         served = server => return Ok(served??),
         () = shutdown_signal() => {}

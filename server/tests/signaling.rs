@@ -34,6 +34,7 @@ fn config() -> Config {
         limits: Limits::default(),
         turn: None,
         tls: false,
+        signaling: true,
     }
 }
 
@@ -463,4 +464,16 @@ async fn the_page_is_served_and_nothing_outside_it() {
     // The signaling path without an upgrade is not a page either.
     let plain = get(SIGNAL_PATH).await;
     assert!(plain.starts_with("HTTP/1.1 4"), "{plain}");
+}
+
+#[tokio::test]
+async fn without_signaling_the_server_is_a_static_host() {
+    let mut config = config();
+    config.signaling = false;
+    let server = start(config).await;
+    let origin = format!("http://{}", server.addr);
+    let error = connect_from(&server, Some(&origin))
+        .await
+        .expect_err("no signaling");
+    assert!(error.contains("404"), "{error}");
 }

@@ -8,6 +8,9 @@
 pub mod message;
 /// Rooms: two peers each, one polite and one impolite.
 pub mod room;
+/// Rooms between tabs of one browser, over a `BroadcastChannel` instead of the server.
+pub mod tabs;
 
 pub use message::{FromServer, IceServer, Problem, SdpType, Signal, ToServer, MAX_MESSAGE_BYTES};
 pub use room::{JoinError, Joined, RoomName, Rooms};
+pub use tabs::{NoPeer, TabAction, TabId, TabMessage, TabRoom, MAX_TAB_ID};

@@ -3,7 +3,9 @@
 #![allow(dead_code)] // each test file takes only part of it
 
 use js_sys::{Array, Function, Promise, Reflect};
+use loopback_rtc::address::Mode;
 use loopback_rtc::media::{MediaSource, UserMedia};
+use loopback_rtc::page::Root;
 use loopback_rtc::{App, Error};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -41,19 +43,51 @@ pub async fn wait_for(what: &str, timeout_ms: u32, mut ready: impl FnMut() -> bo
     }
 }
 
-/// The real page markup (index.html's `<main>`), mounted into the test document with an app on
-/// it. Dropping it drops the app and removes the markup.
+/// The real page markup (index.html's `<main>`), mounted into the test document (or into a
+/// shadow root of its own, for a second page beside the first) with an app on it. Dropping it
+/// drops the app and removes the markup.
 pub struct Fixture {
     app: Option<App>,
     root: Element,
+    host: Option<Element>,
 }
 
 impl Fixture {
+    /// The tutorial's page.
     pub fn new(source: impl MediaSource + 'static) -> Self {
+        Self::with_mode(source, Mode::Loopback)
+    }
+
+    /// The page with Call doing what `mode` says.
+    pub fn with_mode(source: impl MediaSource + 'static, mode: Mode) -> Self {
         // A failed test aborts without running drops: clear what it left behind.
-        while let Some(stale) = document().query_selector("body > main").unwrap() {
+        while let Some(stale) = document()
+            .query_selector("body > main, body > .second-page")
+            .unwrap()
+        {
             stale.remove();
         }
+        Self::mount(Root::Document(document()), None, source, mode)
+    }
+
+    /// A second page beside the first, as another tab would have it, in a shadow root so that
+    /// its ids do not meet the first page's.
+    pub fn beside(source: impl MediaSource + 'static, mode: Mode) -> Self {
+        let host = document().create_element("div").unwrap();
+        host.set_class_name("second-page");
+        document().body().unwrap().append_child(&host).unwrap();
+        let shadow = host
+            .attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))
+            .unwrap();
+        Self::mount(Root::Shadow(shadow), Some(host), source, mode)
+    }
+
+    fn mount(
+        scope: Root,
+        host: Option<Element>,
+        source: impl MediaSource + 'static,
+        mode: Mode,
+    ) -> Self {
         let html = include_str!("../../index.html");
         let parsed = DomParser::new()
             .unwrap()
@@ -62,11 +96,15 @@ impl Fixture {
         let main = parsed.query_selector("main").unwrap().unwrap();
         let root = document().import_node_with_deep(&main, true).unwrap();
         let root: Element = root.dyn_into().unwrap();
-        document().body().unwrap().append_child(&root).unwrap();
-        let app = App::mount(&document(), Box::new(source)).unwrap();
+        match &scope {
+            Root::Document(doc) => doc.body().unwrap().append_child(&root).unwrap(),
+            Root::Shadow(shadow) => shadow.append_child(&root).unwrap(),
+        };
+        let app = App::mount_in(scope.clone(), Box::new(source), mode).unwrap();
         Self {
             app: Some(app),
             root,
+            host,
         }
     }
 
@@ -74,20 +112,19 @@ impl Fixture {
         self.app.as_ref().unwrap()
     }
 
+    fn element(&self, id: &str) -> Element {
+        self.root
+            .query_selector(&format!("#{id}"))
+            .unwrap()
+            .unwrap_or_else(|| panic!("#{id}"))
+    }
+
     pub fn button(&self, id: &str) -> HtmlButtonElement {
-        document()
-            .get_element_by_id(id)
-            .unwrap()
-            .dyn_into()
-            .unwrap()
+        self.element(id).dyn_into().unwrap()
     }
 
     pub fn video(&self, id: &str) -> HtmlVideoElement {
-        document()
-            .get_element_by_id(id)
-            .unwrap()
-            .dyn_into()
-            .unwrap()
+        self.element(id).dyn_into().unwrap()
     }
 
     pub fn click(&self, id: &str) {
@@ -108,7 +145,7 @@ impl Fixture {
     }
 
     pub fn log(&self) -> Vec<String> {
-        let items = document().query_selector_all("#log li").unwrap();
+        let items = self.root.query_selector_all("#log li").unwrap();
         (0..items.length())
             .filter_map(|i| items.item(i)?.text_content())
             .collect()
@@ -128,6 +165,9 @@ impl Drop for Fixture {
     fn drop(&mut self) {
         self.app.take();
         self.root.remove();
+        if let Some(host) = self.host.take() {
+            host.remove();
+        }
     }
 }
 

@@ -4,12 +4,12 @@
 
 use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
+use loopback_server::{Config, Limits, Running};
 use serde_json::{json, Value};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
 /// The flags headless Chromium needs here besides `webdriver.json`'s: no sandbox as root, no
@@ -51,7 +51,7 @@ impl Engine {
     /// `webdriver.json`'s section for this engine (fake camera and microphone, permission
     /// granted, autoplay allowed: the same file the browser suite runs with), made headless, with
     /// `extra_args` for the browser.
-    fn capabilities(self, extra_args: &[&str]) -> serde_json::Map<String, Value> {
+    fn capabilities(self, extra_args: &[&str], prefs: &Value) -> serde_json::Map<String, Value> {
         let shared: Value = serde_json::from_str(include_str!("../../webdriver.json"))
             .expect("webdriver.json is JSON");
         let mut caps = serde_json::Map::new();
@@ -63,92 +63,53 @@ impl Engine {
         let mut args: Vec<Value> = options["args"].as_array().cloned().unwrap_or_default();
         args.extend(headless.iter().chain(extra_args).map(|a| json!(a)));
         options["args"] = Value::Array(args);
+        if let (Engine::Firefox, Some(prefs)) = (self, prefs.as_object()) {
+            for (name, value) in prefs {
+                options["prefs"][name] = value.clone();
+            }
+        }
         caps.insert(key.into(), options);
         caps
     }
 }
 
-/// A static file server for one folder, on 127.0.0.1, stopped when dropped.
+/// The project's own server (`loopback-server`) on 127.0.0.1: the release page, and signaling at
+/// `/signal` unless told otherwise.
 pub struct Server {
     pub url: String,
-    task: tokio::task::JoinHandle<()>,
+    pub running: Running,
 }
 
 impl Server {
+    /// The page in `root`, with signaling.
     pub async fn start(root: &Path) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        Self::start_with(root, |_| {}).await
+    }
+
+    /// Like [`Server::start`], with the configuration changed by `change` first.
+    pub async fn start_with(root: &Path, change: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config {
+            dist: root.to_path_buf(),
+            allowed_origins: Vec::new(),
+            limits: Limits::default(),
+            turn: None,
+            tls: false,
+            signaling: true,
+        };
+        change(&mut config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1");
-        let url = format!("http://{}/", listener.local_addr().unwrap());
-        let root = root.to_path_buf();
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve_one(stream, root.clone()));
-            }
-        });
-        Self { url, task }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn serve_one(mut stream: TcpStream, root: PathBuf) {
-    let mut request = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => request.extend_from_slice(&buf[..n]),
+        let running = Running::start(listener, config).expect("the server starts");
+        Self {
+            url: format!("http://{}/", running.addr),
+            running,
         }
     }
-    let head = String::from_utf8_lossy(&request);
-    let path = head.split_whitespace().nth(1).unwrap_or("/");
-    let path = path.split(['?', '#']).next().unwrap_or("/");
-    let (status, body, mime) = match resolve(&root, path) {
-        Some(file) => match tokio::fs::read(&file).await {
-            Ok(body) => ("200 OK", body, mime_of(&file)),
-            Err(_) => ("404 Not Found", b"not found".to_vec(), "text/plain"),
-        },
-        None => ("404 Not Found", b"not found".to_vec(), "text/plain"),
-    };
-    let header = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {mime}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = stream.write_all(header.as_bytes()).await;
-    let _ = stream.write_all(&body).await;
-    let _ = stream.shutdown().await;
-}
 
-/// Maps a URL path into `root`, refusing anything that climbs out of it.
-fn resolve(root: &Path, url_path: &str) -> Option<PathBuf> {
-    let relative = Path::new(url_path.trim_start_matches('/'));
-    if relative
-        .components()
-        .any(|c| !matches!(c, Component::Normal(_)))
-    {
-        return None;
-    }
-    let mut file = root.join(relative);
-    if file.is_dir() {
-        file.push("index.html");
-    }
-    file.is_file().then_some(file)
-}
-
-fn mime_of(file: &Path) -> &'static str {
-    match file.extension().and_then(|e| e.to_str()) {
-        Some("html") => "text/html; charset=utf-8",
-        Some("js") => "text/javascript",
-        Some("wasm") => "application/wasm",
-        Some("css") => "text/css",
-        Some("svg") => "image/svg+xml",
-        Some("json") => "application/json",
-        _ => "application/octet-stream",
+    /// Rooms with someone in them.
+    pub fn rooms(&self) -> usize {
+        self.running.state.hub.rooms()
     }
 }
 
@@ -167,6 +128,11 @@ impl Browser {
 
     /// Like [`Browser::launch`], with more command-line flags for the browser.
     pub async fn launch_with(engine: Engine, extra_args: &[&str]) -> Self {
+        Self::launch_with_prefs(engine, extra_args, &json!({})).await
+    }
+
+    /// Like [`Browser::launch_with`], with more Firefox preferences (ignored by Chromium).
+    pub async fn launch_with_prefs(engine: Engine, extra_args: &[&str], prefs: &Value) -> Self {
         let free_port = || {
             std::net::TcpListener::bind("127.0.0.1:0")
                 .and_then(|l| l.local_addr())
@@ -201,7 +167,7 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let client = ClientBuilder::new(HttpConnector::new())
-            .capabilities(engine.capabilities(extra_args))
+            .capabilities(engine.capabilities(extra_args, prefs))
             .connect(&format!("http://{address}"))
             .await
             .unwrap_or_else(|e| panic!("a WebDriver session in headless {}: {e}", engine.name()));

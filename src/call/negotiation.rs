@@ -1,0 +1,145 @@
+//! Perfect negotiation's decisions, in plain Rust: which incoming description to apply, which
+//! colliding offer to ignore, and whether a failed candidate matters.
+//!
+//! Both ends run the same code. When both offer at once (glare), the impolite peer ignores the
+//! other's offer and the polite one gives way: applying the incoming offer rolls its own back.
+//! This is the pattern of the W3C WebRTC specification's example and MDN's "Perfect negotiation".
+
+/// The negotiation state one peer keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Negotiation {
+    polite: bool,
+    /// An offer of ours is being made (`setLocalDescription()` pending).
+    making_offer: bool,
+    /// The last incoming offer was ignored: candidates that follow it will fail, harmlessly.
+    ignore_offer: bool,
+    /// An incoming answer is being applied: its `stable` state is as good as reached.
+    applying_answer: bool,
+}
+
+/// What to do with an incoming description.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Incoming {
+    /// Set it as the remote description, then, for an offer, answer it.
+    Apply { answer: bool },
+    /// A colliding offer, and this peer is the impolite one: its own offer stands.
+    Ignore,
+}
+
+impl Negotiation {
+    pub fn new(polite: bool) -> Self {
+        Self {
+            polite,
+            making_offer: false,
+            ignore_offer: false,
+            applying_answer: false,
+        }
+    }
+
+    pub fn polite(&self) -> bool {
+        self.polite
+    }
+
+    /// `negotiationneeded` fired and an offer is being made.
+    pub fn offer_started(&mut self) {
+        self.making_offer = true;
+    }
+
+    /// The offer is made (or failed).
+    pub fn offer_finished(&mut self) {
+        self.making_offer = false;
+    }
+
+    /// A description arrived; `stable` says whether the peer's `signalingState` is `stable`.
+    pub fn description(&mut self, offer: bool, stable: bool) -> Incoming {
+        let ready_for_offer = !self.making_offer && (stable || self.applying_answer);
+        let collision = offer && !ready_for_offer;
+        self.ignore_offer = !self.polite && collision;
+        if self.ignore_offer {
+            return Incoming::Ignore;
+        }
+        self.applying_answer = !offer;
+        Incoming::Apply { answer: offer }
+    }
+
+    /// The incoming description is set (or failed to be).
+    pub fn description_applied(&mut self) {
+        self.applying_answer = false;
+    }
+
+    /// Whether a candidate that failed to be added is worth reporting: not when it belongs to an
+    /// offer this peer ignored.
+    pub fn candidate_failure_matters(&self) -> bool {
+        !self.ignore_offer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_offer_in_a_stable_state_is_answered() {
+        for polite in [false, true] {
+            let mut n = Negotiation::new(polite);
+            assert_eq!(n.description(true, true), Incoming::Apply { answer: true });
+        }
+    }
+
+    #[test]
+    fn in_a_collision_the_impolite_peer_keeps_its_offer() {
+        let mut n = Negotiation::new(false);
+        n.offer_started();
+        assert_eq!(n.description(true, true), Incoming::Ignore);
+        assert!(
+            !n.candidate_failure_matters(),
+            "its candidates fail harmlessly"
+        );
+        n.offer_finished();
+        // Its offer was made: the other side's answer comes and is applied.
+        assert_eq!(
+            n.description(false, false),
+            Incoming::Apply { answer: false }
+        );
+    }
+
+    #[test]
+    fn in_a_collision_the_polite_peer_gives_way() {
+        let mut n = Negotiation::new(true);
+        n.offer_started();
+        // Applying the other's offer rolls its own back.
+        assert_eq!(n.description(true, true), Incoming::Apply { answer: true });
+        n.offer_finished();
+        let mut n = Negotiation::new(true);
+        // Its offer is out (have-local-offer): still a collision, still gives way.
+        assert_eq!(n.description(true, false), Incoming::Apply { answer: true });
+        assert!(n.candidate_failure_matters());
+    }
+
+    #[test]
+    fn an_offer_right_behind_an_answer_being_applied_is_no_collision() {
+        let mut n = Negotiation::new(false);
+        assert_eq!(
+            n.description(false, false),
+            Incoming::Apply { answer: false }
+        );
+        // The answer is not applied yet (signalingState still have-local-offer) but will be.
+        assert_eq!(n.description(true, false), Incoming::Apply { answer: true });
+        n.description_applied();
+        assert_eq!(
+            n.description(true, false),
+            Incoming::Ignore,
+            "now it is one"
+        );
+    }
+
+    #[test]
+    fn ignoring_lasts_only_until_the_next_description() {
+        let mut n = Negotiation::new(false);
+        n.offer_started();
+        assert_eq!(n.description(true, true), Incoming::Ignore);
+        n.offer_finished();
+        assert_eq!(n.description(true, true), Incoming::Apply { answer: true });
+        assert!(n.candidate_failure_matters());
+    }
+}

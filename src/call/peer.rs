@@ -1,0 +1,540 @@
+//! One end of a call: an `RTCPeerConnection` that negotiates by itself with perfect negotiation,
+//! over whatever carries its signals (another peer in the page, another tab, a server).
+//!
+//! A [`Peer`] owns its connection and every listener on it; dropping it closes the connection.
+//! Pending work holds the peer weakly and races every browser promise against the peer's
+//! closing: Chromium never settles the promises of a closed `RTCPeerConnection`, and a step that
+//! awaited one alone would wait, and leak, forever.
+
+use crate::call::negotiation::{Incoming, Negotiation};
+use crate::error::{Error, JsResultExt};
+use crate::page::Page;
+use gloo_events::EventListener;
+use gloo_timers::callback::Timeout;
+use js_sys::{Array, Function, Promise, Reflect};
+use loopback_signal::{IceServer, SdpType, Signal};
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::{Rc, Weak};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+use web_sys::{
+    MediaStream, MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcIceTransportPolicy,
+    RtcPeerConnection, RtcPeerConnectionIceEvent, RtcSdpType, RtcSessionDescriptionInit,
+    RtcSignalingState, RtcTrackEvent,
+};
+
+#[wasm_bindgen]
+extern "C" {
+    /// The `RTCPeerConnection` methods perfect negotiation uses and web-sys lacks.
+    #[wasm_bindgen(extends = RtcPeerConnection)]
+    type Negotiating;
+    /// `setLocalDescription()` without arguments: the browser makes the offer or the answer that
+    /// fits the state it is in when the call runs, so it is never stale.
+    #[wasm_bindgen(method, js_name = setLocalDescription)]
+    fn set_local_description_implicit(this: &Negotiating) -> Promise;
+    #[wasm_bindgen(method, catch, js_name = restartIce)]
+    fn restart_ice(this: &Negotiating) -> Result<(), JsValue>;
+}
+
+/// How long a connection may stay `disconnected` before ICE is restarted: long enough for a
+/// network blip to heal by itself.
+const DISCONNECTED_MS: u32 = 3_000;
+
+/// Who a peer is and how it connects.
+#[derive(Clone, Debug)]
+pub struct PeerConfig {
+    /// This peer in the step log ("local" → "local peer set …").
+    pub name: &'static str,
+    /// The peer at the other end, in the step log.
+    pub other: &'static str,
+    /// Its role in perfect negotiation.
+    pub polite: bool,
+    /// STUN and TURN servers.
+    pub ice_servers: Vec<IceServer>,
+    /// Relay through TURN only (`iceTransportPolicy: "relay"`), to check a TURN setup.
+    pub relay_only: bool,
+}
+
+/// What a peer tells the call it belongs to.
+pub enum PeerEvent {
+    /// `iceConnectionState` changed to this.
+    IceConnection(String),
+    /// `connectionState` changed to this.
+    Connection(String),
+    /// A remote track arrived.
+    Track(RtcTrackEvent),
+    /// A negotiation step failed: the call cannot go on.
+    Failed(Error),
+}
+
+/// Where a peer's outgoing signals go.
+pub type Outbox = Box<dyn Fn(Signal)>;
+
+/// A live peer; see the module docs.
+pub struct Peer {
+    shared: Rc<Shared>,
+    _listeners: Vec<EventListener>,
+    /// Resolves `closed` on drop, which every pending step races against.
+    close: Option<Function>,
+}
+
+/// A weak handle that delivers incoming signals to a peer, for as long as it lives.
+#[derive(Clone)]
+pub struct PeerHandle(Weak<Shared>);
+
+struct Shared {
+    pc: RtcPeerConnection,
+    config: PeerConfig,
+    page: Rc<Page>,
+    outbox: Outbox,
+    events: Box<dyn Fn(PeerEvent)>,
+    negotiation: Cell<Negotiation>,
+    /// Incoming signals, handled one at a time in the order they came.
+    inbox: RefCell<VecDeque<Signal>>,
+    draining: Cell<bool>,
+    /// Candidates that came before the description they belong to.
+    early: RefCell<Vec<Signal>>,
+    /// Candidates sent in the current gathering.
+    sent: Cell<u32>,
+    closed: Promise,
+    /// Restarts ICE if the connection stays disconnected.
+    restart: RefCell<Option<Timeout>>,
+    /// A stream to send in the answer to the first offer (see [`Peer::send_in_answer`]).
+    in_answer: RefCell<Option<MediaStream>>,
+}
+
+/// Why handling a signal stopped early.
+enum Stop {
+    /// The peer was dropped: nobody wants the result.
+    Gone,
+    Failed(Error),
+}
+
+/// Whether this browser has `RTCPeerConnection` at all.
+pub fn webrtc_supported() -> bool {
+    Reflect::get(&js_sys::global(), &JsValue::from_str("RTCPeerConnection"))
+        .map(|constructor| constructor.is_function())
+        .unwrap_or(false)
+}
+
+impl Peer {
+    /// Makes the connection and listens to it. Nothing is negotiated until a track is added
+    /// (`negotiationneeded`) or a description arrives.
+    pub fn new(
+        config: PeerConfig,
+        page: Rc<Page>,
+        outbox: Outbox,
+        events: impl Fn(PeerEvent) + 'static,
+    ) -> Result<Self, Error> {
+        if !webrtc_supported() {
+            return Err(Error::NoWebRtc);
+        }
+        let pc = RtcPeerConnection::new_with_configuration(&rtc_configuration(&config))
+            .step("Create the peer connection")?;
+        let mut close = None;
+        let closed = Promise::new(&mut |resolve, _| close = Some(resolve));
+        let shared = Rc::new(Shared {
+            pc,
+            negotiation: Cell::new(Negotiation::new(config.polite)),
+            config,
+            page,
+            outbox,
+            events: Box::new(events),
+            inbox: RefCell::default(),
+            draining: Cell::new(false),
+            early: RefCell::default(),
+            sent: Cell::new(0),
+            closed,
+            restart: RefCell::default(),
+            in_answer: RefCell::default(),
+        });
+        let listeners = vec![
+            shared.listen("negotiationneeded", |s, _| {
+                spawn_local(make_offer(Rc::downgrade(s)));
+            }),
+            shared.listen("icecandidate", |s, event| {
+                let candidate = event
+                    .dyn_ref::<RtcPeerConnectionIceEvent>()
+                    .and_then(|e| e.candidate());
+                s.send_candidate(candidate);
+            }),
+            shared.listen("iceconnectionstatechange", |s, _| {
+                let state = s.state("iceConnectionState");
+                s.step(&format!("{} peer ICE connection: {state}", s.config.name));
+                (s.events)(PeerEvent::IceConnection(state));
+            }),
+            shared.listen("connectionstatechange", |s, _| s.connection_changed()),
+            shared.listen("track", |s, event| {
+                if let Ok(event) = event.clone().dyn_into::<RtcTrackEvent>() {
+                    (s.events)(PeerEvent::Track(event));
+                }
+            }),
+        ];
+        Ok(Self {
+            shared,
+            _listeners: listeners,
+            close,
+        })
+    }
+
+    pub fn connection(&self) -> &RtcPeerConnection {
+        &self.shared.pc
+    }
+
+    /// Where the other end's signals for this peer go.
+    pub fn handle(&self) -> PeerHandle {
+        PeerHandle(Rc::downgrade(&self.shared))
+    }
+
+    /// Sends every track of `stream`; negotiation follows by itself.
+    pub fn add_stream(&self, stream: &MediaStream) {
+        add_tracks(&self.shared.pc, stream);
+    }
+
+    /// Sends every track of `stream` in the answer to the first offer that comes, instead of
+    /// offering it now. When both ends of a new call offer at once, perfect negotiation sorts it
+    /// out, but the polite end's rollback costs a round trip, and in Chromium 156 it sometimes
+    /// leaves the answer gathering no candidates at all; a call starts cleaner with one offer.
+    pub fn send_in_answer(&self, stream: &MediaStream) {
+        *self.shared.in_answer.borrow_mut() = Some(stream.clone());
+    }
+
+    /// Gathers new candidates and renegotiates, keeping the media flowing meanwhile.
+    pub fn restart_ice(&self, why: &str) {
+        self.shared.restart_ice(why);
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        self.shared.restart.take();
+        // close() fires no state-change events, and the listeners go right after this.
+        self.shared.pc.close();
+        if let Some(close) = &self.close {
+            let _ = close.call0(&JsValue::NULL);
+        }
+    }
+}
+
+impl PeerHandle {
+    /// Hands the peer a signal from the other end; signals are handled one at a time, in order.
+    pub fn receive(&self, signal: Signal) {
+        let Some(shared) = self.0.upgrade() else {
+            return;
+        };
+        shared.inbox.borrow_mut().push_back(signal);
+        if !shared.draining.replace(true) {
+            spawn_local(drain(self.0.clone()));
+        }
+    }
+}
+
+fn add_tracks(pc: &RtcPeerConnection, stream: &MediaStream) {
+    for track in stream.get_tracks() {
+        if let Ok(track) = track.dyn_into::<MediaStreamTrack>() {
+            pc.add_track_0(&track, stream);
+        }
+    }
+}
+
+fn rtc_configuration(config: &PeerConfig) -> RtcConfiguration {
+    let rtc = RtcConfiguration::new();
+    if !config.ice_servers.is_empty() {
+        let servers = Array::new();
+        for server in &config.ice_servers {
+            let entry = web_sys::RtcIceServer::new();
+            let urls: Array = server.urls.iter().map(|u| JsValue::from_str(u)).collect();
+            entry.set_urls(&urls);
+            if let Some(username) = &server.username {
+                entry.set_username(username);
+            }
+            if let Some(credential) = &server.credential {
+                entry.set_credential(credential);
+            }
+            servers.push(&entry);
+        }
+        rtc.set_ice_servers(&servers);
+    }
+    if config.relay_only {
+        rtc.set_ice_transport_policy(RtcIceTransportPolicy::Relay);
+    }
+    rtc
+}
+
+/// Awaits `promise` or the peer's closing, whichever comes first; `Gone` if the peer is.
+async fn settle(
+    peer: &Weak<Shared>,
+    promise: Promise,
+) -> Result<(Rc<Shared>, Result<JsValue, JsValue>), Stop> {
+    let closed = peer.upgrade().ok_or(Stop::Gone)?.closed.clone();
+    let result = JsFuture::from(Promise::race(&Array::of2(&promise, &closed))).await;
+    let shared = peer.upgrade().ok_or(Stop::Gone)?;
+    Ok((shared, result))
+}
+
+/// `negotiationneeded`: make an offer and send it.
+async fn make_offer(peer: Weak<Shared>) {
+    let Some(shared) = peer.upgrade() else {
+        return;
+    };
+    shared.negotiate(Negotiation::offer_started);
+    let offering = shared.negotiating().set_local_description_implicit();
+    drop(shared);
+    let Ok((shared, result)) = settle(&peer, offering).await else {
+        return;
+    };
+    shared.negotiate(Negotiation::offer_finished);
+    match result.step("Create and set the offer") {
+        Ok(_) => shared.send_description(),
+        Err(e) => (shared.events)(PeerEvent::Failed(e)),
+    }
+}
+
+/// Handles the inbox's signals until it is empty.
+async fn drain(peer: Weak<Shared>) {
+    loop {
+        let Some(shared) = peer.upgrade() else {
+            return;
+        };
+        let Some(signal) = shared.inbox.borrow_mut().pop_front() else {
+            shared.draining.set(false);
+            return;
+        };
+        drop(shared);
+        match handle(&peer, signal).await {
+            Ok(()) => {}
+            Err(Stop::Gone) => return,
+            Err(Stop::Failed(e)) => {
+                if let Some(shared) = peer.upgrade() {
+                    shared.draining.set(false);
+                    shared.inbox.borrow_mut().clear();
+                    (shared.events)(PeerEvent::Failed(e));
+                }
+                return;
+            }
+        }
+    }
+}
+
+async fn handle(peer: &Weak<Shared>, signal: Signal) -> Result<(), Stop> {
+    let shared = peer.upgrade().ok_or(Stop::Gone)?;
+    let (sdp_type, sdp) = match signal {
+        Signal::Description { sdp_type, sdp } => (sdp_type, sdp),
+        candidate => {
+            if shared.pc.remote_description().is_none() {
+                shared.step(&format!(
+                    "{} peer queued an ICE candidate that came before its description",
+                    shared.config.name
+                ));
+                shared.early.borrow_mut().push(candidate);
+            } else {
+                shared.add_candidate(candidate);
+            }
+            return Ok(());
+        }
+    };
+    let offer = sdp_type == SdpType::Offer;
+    let kind = if offer { "offer" } else { "answer" };
+    let name = shared.config.name;
+    let stable = shared.pc.signaling_state() == RtcSignalingState::Stable;
+    let mut negotiation = shared.negotiation.get();
+    let decision = negotiation.description(offer, stable);
+    shared.negotiation.set(negotiation);
+    if decision == Incoming::Ignore {
+        shared.step(&format!(
+            "{name} peer ignored the {} peer's colliding offer: it is the impolite peer, its own offer stands",
+            shared.config.other
+        ));
+        return Ok(());
+    }
+    let init = RtcSessionDescriptionInit::new(if offer {
+        RtcSdpType::Offer
+    } else {
+        RtcSdpType::Answer
+    });
+    init.set_sdp(&sdp);
+    let applying = shared.pc.set_remote_description(&init);
+    drop(shared);
+    let (shared, result) = settle(peer, applying).await?;
+    shared.negotiate(Negotiation::description_applied);
+    result
+        .step(if offer {
+            "Set the offer as remote description"
+        } else {
+            "Set the answer as remote description"
+        })
+        .map_err(Stop::Failed)?;
+    shared.step(&format!(
+        "{name} peer set the {kind} as its remote description"
+    ));
+    let early = shared.early.take();
+    for candidate in early {
+        shared.add_candidate(candidate);
+    }
+    if !offer {
+        return Ok(());
+    }
+    // The tracks join the transceivers the offer made, and go out with the answer.
+    if let Some(stream) = shared.in_answer.take() {
+        add_tracks(&shared.pc, &stream);
+    }
+    let answering = shared.negotiating().set_local_description_implicit();
+    drop(shared);
+    let (shared, result) = settle(peer, answering).await?;
+    result
+        .step("Create and set the answer")
+        .map_err(Stop::Failed)?;
+    shared.send_description();
+    Ok(())
+}
+
+impl Shared {
+    /// A listener whose callback sees the peer only while it is alive.
+    fn listen(
+        self: &Rc<Self>,
+        event: &'static str,
+        callback: impl Fn(&Rc<Shared>, &web_sys::Event) + 'static,
+    ) -> EventListener {
+        let peer = Rc::downgrade(self);
+        EventListener::new(&self.pc, event, move |e| {
+            if let Some(shared) = peer.upgrade() {
+                callback(&shared, e);
+            }
+        })
+    }
+
+    fn negotiating(&self) -> &Negotiating {
+        self.pc.unchecked_ref()
+    }
+
+    fn negotiate(&self, change: impl FnOnce(&mut Negotiation)) {
+        let mut negotiation = self.negotiation.get();
+        change(&mut negotiation);
+        self.negotiation.set(negotiation);
+    }
+
+    fn step(&self, text: &str) -> f64 {
+        self.page.log.step(text)
+    }
+
+    /// A string-valued state attribute, read without web-sys' enums (whose names are not public).
+    fn state(&self, attribute: &str) -> String {
+        Reflect::get(&self.pc, &JsValue::from_str(attribute))
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default()
+    }
+
+    /// Sends the local description just set: an offer, or the answer to the other's offer.
+    fn send_description(&self) {
+        let Some(description) = self.pc.local_description() else {
+            return;
+        };
+        let (sdp_type, kind) = match description.type_() {
+            RtcSdpType::Offer => (SdpType::Offer, "offer"),
+            RtcSdpType::Answer => (SdpType::Answer, "answer"),
+            _ => return,
+        };
+        self.step(&format!(
+            "{} peer created the {kind} and set it as its local description",
+            self.config.name
+        ));
+        (self.outbox)(Signal::Description {
+            sdp_type,
+            sdp: description.sdp(),
+        });
+    }
+
+    fn send_candidate(&self, candidate: Option<web_sys::RtcIceCandidate>) {
+        let Some(candidate) = candidate else {
+            self.step(&format!(
+                "{} peer handed {} ICE candidates to the {} peer, then end-of-candidates",
+                self.config.name,
+                self.sent.replace(0),
+                self.config.other
+            ));
+            (self.outbox)(Signal::EndOfCandidates);
+            return;
+        };
+        self.sent.set(self.sent.get() + 1);
+        let username_fragment = Reflect::get(&candidate, &JsValue::from_str("usernameFragment"))
+            .ok()
+            .and_then(|v| v.as_string());
+        (self.outbox)(Signal::Candidate {
+            candidate: candidate.candidate(),
+            sdp_mid: candidate.sdp_mid(),
+            sdp_m_line_index: candidate.sdp_m_line_index(),
+            username_fragment,
+        });
+    }
+
+    /// Adds one candidate of the other end (or its end-of-candidates). A failure is logged, not
+    /// fatal: one bad candidate does not stop the others, and one that belongs to an ignored
+    /// offer is expected to fail.
+    fn add_candidate(self: &Rc<Self>, signal: Signal) {
+        let init = match signal {
+            Signal::Candidate {
+                candidate,
+                sdp_mid,
+                sdp_m_line_index,
+                username_fragment,
+            } => {
+                let init = RtcIceCandidateInit::new(&candidate);
+                init.set_sdp_mid(sdp_mid.as_deref());
+                init.set_sdp_m_line_index(sdp_m_line_index);
+                if let Some(fragment) = username_fragment {
+                    let _ = Reflect::set(&init, &"usernameFragment".into(), &fragment.into());
+                }
+                Some(init)
+            }
+            Signal::EndOfCandidates => None,
+            Signal::Description { .. } => return,
+        };
+        let adding = self
+            .pc
+            .add_ice_candidate_with_opt_rtc_ice_candidate_init(init.as_ref());
+        let peer = Rc::downgrade(self);
+        spawn_local(async move {
+            let Ok((shared, Err(e))) = settle(&peer, adding).await else {
+                return;
+            };
+            if shared.negotiation.get().candidate_failure_matters() {
+                let e = Error::in_step("Add ICE candidate", e.into());
+                shared.step(&format!("{} peer: {e}", shared.config.name));
+            }
+        });
+    }
+
+    fn connection_changed(self: &Rc<Self>) {
+        let state = self.state("connectionState");
+        self.step(&format!("{} peer connection: {state}", self.config.name));
+        match state.as_str() {
+            "failed" => self.restart_ice("the connection failed"),
+            "disconnected" => {
+                let peer = Rc::downgrade(self);
+                let timer = Timeout::new(DISCONNECTED_MS, move || {
+                    if let Some(shared) = peer.upgrade() {
+                        if shared.state("connectionState") == "disconnected" {
+                            shared.restart_ice("the connection stayed disconnected for 3 s");
+                        }
+                    }
+                });
+                self.restart.replace(Some(timer));
+            }
+            _ => {
+                self.restart.take();
+            }
+        }
+        (self.events)(PeerEvent::Connection(state));
+    }
+
+    fn restart_ice(&self, why: &str) {
+        self.step(&format!("{} peer restarts ICE: {why}", self.config.name));
+        if let Err(e) = self.negotiating().restart_ice() {
+            let e = Error::in_step("Restart ICE", e.into());
+            self.step(&format!("{} peer: {e}", self.config.name));
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! A call between two pages that share a room name: one peer here, its signals carried by the
+//! room's link (the signaling server, or a `BroadcastChannel` between tabs).
+
+use crate::call::peer::{Peer, PeerConfig, PeerEvent};
+use crate::call::screen::Screen;
+use crate::error::Error;
+use crate::page::Page;
+use crate::signaling::server::ServerLink;
+use crate::signaling::tabs::TabLink;
+use crate::signaling::{self, Events, Link, RoomEvent};
+use loopback_signal::{IceServer, RoomName, Signal};
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+use web_sys::{MediaStream, RtcPeerConnection};
+
+/// How a room call ends, for the app.
+pub enum Ending {
+    /// The other person hung up or went away: the camera stays on, Call may be pressed again.
+    PeerLeft,
+    /// The call cannot go on.
+    Failed(Error),
+}
+
+/// A live room call; dropping it hangs up: the peer closes and the page leaves the room, which
+/// tells the other page.
+pub struct RoomCall {
+    shared: Rc<Shared>,
+}
+
+struct Shared {
+    page: Rc<Page>,
+    stream: MediaStream,
+    room: RoomName,
+    relay_only: bool,
+    /// The peer and its screen, while the other person is there. Dropped before the link.
+    peer: RefCell<Option<(Peer, Screen)>>,
+    link: RefCell<Option<Link>>,
+    ended: Box<dyn Fn(Ending)>,
+    /// Candidates received in the current gathering, for the log.
+    received: Cell<u32>,
+}
+
+impl RoomCall {
+    /// Joins `room`, through the server at the page's origin if one answers, else between tabs.
+    /// `ended` hears how the call ends, never before this returns.
+    pub fn join(
+        page: Rc<Page>,
+        stream: &MediaStream,
+        room: RoomName,
+        relay_only: bool,
+        ended: impl Fn(Ending) + 'static,
+    ) -> Result<Self, Error> {
+        let shared = Rc::new(Shared {
+            page,
+            stream: stream.clone(),
+            room,
+            relay_only,
+            peer: RefCell::default(),
+            link: RefCell::default(),
+            ended: Box::new(ended),
+            received: Cell::new(0),
+        });
+        let events = shared.events();
+        let url = web_sys::window()
+            .and_then(|w| signaling::server_url(&w.location()))
+            .filter(|_| !signaling::server::known_unavailable());
+        let weak = Rc::downgrade(&shared);
+        let link = url.and_then(|url| {
+            let fall_back = move || {
+                if let Some(shared) = weak.upgrade() {
+                    if let Err(error) = shared.join_between_tabs() {
+                        (shared.ended)(Ending::Failed(error));
+                    }
+                }
+            };
+            ServerLink::connect(&url, shared.room.clone(), Rc::clone(&events), fall_back).ok()
+        });
+        match link {
+            Some(link) => {
+                shared
+                    .page
+                    .status(&format!("Joining room {}…", shared.room));
+                *shared.link.borrow_mut() = Some(Link::Server(link));
+            }
+            None => shared.join_between_tabs()?,
+        }
+        Ok(Self { shared })
+    }
+
+    /// The peer of the call, once the other person is there.
+    pub fn connection(&self) -> Option<RtcPeerConnection> {
+        let peer = self.shared.peer.borrow();
+        peer.as_ref().map(|(peer, _)| peer.connection().clone())
+    }
+
+    /// Restarts ICE on the call's peer, if there is one.
+    pub fn restart_ice(&self) {
+        if let Some((peer, _)) = self.shared.peer.borrow().as_ref() {
+            peer.restart_ice("asked for");
+        }
+    }
+}
+
+impl Drop for RoomCall {
+    fn drop(&mut self) {
+        self.shared.peer.take();
+        self.shared.link.take();
+    }
+}
+
+impl Shared {
+    fn events(self: &Rc<Self>) -> Events {
+        let weak = Rc::downgrade(self);
+        Rc::new(move |event| {
+            if let Some(shared) = weak.upgrade() {
+                shared.heard(event);
+            }
+        })
+    }
+
+    fn join_between_tabs(self: &Rc<Self>) -> Result<(), Error> {
+        self.page.log.step(
+            "no signaling server answered at this page's origin: signaling between tabs of this browser",
+        );
+        let link = TabLink::join(self.room.clone(), self.events())?;
+        *self.link.borrow_mut() = Some(Link::Tabs(link));
+        Ok(())
+    }
+
+    fn heard(self: &Rc<Self>, event: RoomEvent) {
+        let log = &self.page.log;
+        match event {
+            RoomEvent::Joined { via } => {
+                log.step(&format!("joined room {} {}", self.room, via.describe()));
+                self.page.status(&format!(
+                    "In room {}: waiting for the other person to join…",
+                    self.room
+                ));
+            }
+            RoomEvent::PeerJoined {
+                polite,
+                ice_servers,
+            } => self.start_peer(polite, ice_servers),
+            RoomEvent::PeerLeft => {
+                log.step("the other person left the room");
+                self.peer.take();
+                self.page.remote_video.set_src_object(None);
+                (self.ended)(Ending::PeerLeft);
+            }
+            RoomEvent::Signal(signal) => self.received(signal),
+            RoomEvent::Full => (self.ended)(Ending::Failed(Error::RoomFull)),
+            RoomEvent::Problem(problem) => {
+                log.step(&format!("signaling: {problem}"));
+            }
+            RoomEvent::Lost(why) => (self.ended)(Ending::Failed(Error::SignalingLost(why))),
+        }
+    }
+
+    /// The other person is here: make this page's peer and send the camera.
+    fn start_peer(self: &Rc<Self>, polite: bool, ice_servers: Vec<IceServer>) {
+        if self.relay_only && ice_servers.is_empty() {
+            return (self.ended)(Ending::Failed(Error::NoRelayServer));
+        }
+        self.peer.take();
+        self.page.log.reset_clock();
+        self.page.log.step(&format!(
+            "the other person joined: this page's peer is the {} one{}",
+            if polite { "polite" } else { "impolite" },
+            if self.relay_only {
+                ", relaying through TURN only"
+            } else {
+                ""
+            }
+        ));
+        self.page
+            .status("The other person is here: the peers are negotiating…");
+        let screen = Screen::new(Rc::clone(&self.page), 1);
+        let config = PeerConfig {
+            name: "local",
+            other: "remote",
+            polite,
+            ice_servers,
+            relay_only: self.relay_only,
+        };
+        let weak = Rc::downgrade(self);
+        let outbox = Box::new(move |signal: Signal| {
+            if let Some(shared) = weak.upgrade() {
+                shared.send(signal);
+            }
+        });
+        match Peer::new(config, Rc::clone(&self.page), outbox, self.peer_events()) {
+            Ok(peer) => {
+                screen.read_stats_of(peer.connection(), peer.connection());
+                // The impolite end offers; the polite one sends its camera in its answer. Either
+                // may renegotiate later, and a collision then is perfect negotiation's to settle.
+                if polite {
+                    peer.send_in_answer(&self.stream);
+                } else {
+                    peer.add_stream(&self.stream);
+                }
+                *self.peer.borrow_mut() = Some((peer, screen));
+            }
+            Err(error) => (self.ended)(Ending::Failed(error)),
+        }
+    }
+
+    fn peer_events(self: &Rc<Self>) -> impl Fn(PeerEvent) {
+        let weak: Weak<Shared> = Rc::downgrade(self);
+        move |event| {
+            let Some(shared) = weak.upgrade() else {
+                return;
+            };
+            if let PeerEvent::Failed(error) = event {
+                return (shared.ended)(Ending::Failed(error));
+            }
+            let peer = shared.peer.borrow();
+            let Some((_, screen)) = peer.as_ref() else {
+                return;
+            };
+            match event {
+                PeerEvent::IceConnection(state) => screen.ice_state("local", &state),
+                PeerEvent::Connection(state) => screen.connection_state("local", &state),
+                PeerEvent::Track(track) => screen.track(&track),
+                PeerEvent::Failed(_) => {}
+            }
+        }
+    }
+
+    fn send(&self, signal: Signal) {
+        if let Signal::Description { sdp_type, .. } = &signal {
+            self.page.log.step(&format!(
+                "sent the {} to the other page",
+                describe(*sdp_type)
+            ));
+        }
+        if let Some(link) = self.link.borrow().as_ref() {
+            link.send(signal);
+        }
+    }
+
+    fn received(&self, signal: Signal) {
+        let log = &self.page.log;
+        match &signal {
+            Signal::Description { sdp_type, .. } => {
+                log.step(&format!(
+                    "received the {} from the other page",
+                    describe(*sdp_type)
+                ));
+            }
+            Signal::Candidate { .. } => self.received.set(self.received.get() + 1),
+            Signal::EndOfCandidates => {
+                log.step(&format!(
+                    "received {} ICE candidates from the other page, then end-of-candidates",
+                    self.received.replace(0)
+                ));
+            }
+        }
+        match self.peer.borrow().as_ref() {
+            Some((peer, _)) => peer.handle().receive(signal),
+            None => {
+                log.step("a signal came while no call was up; dropped");
+            }
+        }
+    }
+}
+
+fn describe(sdp_type: loopback_signal::SdpType) -> &'static str {
+    match sdp_type {
+        loopback_signal::SdpType::Offer => "offer",
+        loopback_signal::SdpType::Answer => "answer",
+    }
+}
