@@ -155,6 +155,7 @@ async fn call(a: &Side<'_>, b: &Side<'_>, url: &str) {
                 b.log().await
             );
         }
+        println!("{}: {}", side.name, side.status().await);
     }
 }
 

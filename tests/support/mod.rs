@@ -118,7 +118,7 @@ impl Server {
 pub struct Browser {
     pub client: Client,
     pub engine: Engine,
-    _driver: Child,
+    driver: Child,
 }
 
 impl Browser {
@@ -148,7 +148,9 @@ impl Browser {
                 .arg(format!("--port={port}"))
                 .arg(format!("--websocket-port={}", free_port())),
         };
+        // Its own process group, with the browser it starts: see `Drop`.
         let driver = driver
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -174,7 +176,7 @@ impl Browser {
         Self {
             client,
             engine,
-            _driver: driver,
+            driver,
         }
     }
 
@@ -199,7 +201,20 @@ impl Browser {
     }
 
     pub async fn close(self) {
-        let _ = self.client.close().await;
+        let _ = self.client.clone().close().await;
+    }
+}
+
+impl Drop for Browser {
+    /// A test that fails drops its browser without closing the session, and killing the driver
+    /// alone would leave the browser running: kill the driver's whole process group.
+    fn drop(&mut self) {
+        if let Some(pid) = self.driver.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &format!("-{pid}")])
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }
 
