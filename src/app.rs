@@ -258,32 +258,34 @@ impl Inner {
 
     /// The other person left the room: this page's call ends, the camera stays on.
     fn peer_left(&self, ticket: Ticket) {
-        let mut state = self.state.borrow_mut();
-        if !state.controls.call_ended(ticket) {
-            return;
+        if self.end_call(ticket) {
+            self.page.status(
+                "The other person left. Press Call to call again, or HangUp to turn the camera off.",
+            );
+            self.render();
         }
-        let call = state.call.take();
-        drop(state);
-        drop(call);
-        self.page.remote_video.set_src_object(None);
-        self.page.status(
-            "The other person left. Press Call to call again, or HangUp to turn the camera off.",
-        );
-        self.render();
     }
 
     fn call_failed(&self, ticket: Ticket, error: Error) {
+        if self.end_call(ticket) {
+            self.page.log.step(&format!("call torn down: {error}"));
+            self.page.error(&error);
+            self.render();
+        }
+    }
+
+    /// Lets go of the call `ticket` started, keeping the camera; `false` if that call is not the
+    /// current one (a HangUp came first), and then nothing changes.
+    fn end_call(&self, ticket: Ticket) -> bool {
         let mut state = self.state.borrow_mut();
         if !state.controls.call_ended(ticket) {
-            return;
+            return false;
         }
         let call = state.call.take();
         drop(state);
         drop(call);
         self.page.remote_video.set_src_object(None);
-        self.page.log.step(&format!("call torn down: {error}"));
-        self.page.error(&error);
-        self.render();
+        true
     }
 
     fn hang_up(self: &Rc<Self>) {

@@ -38,7 +38,17 @@ struct Side<'a> {
     name: String,
 }
 
-impl Side<'_> {
+impl<'a> Side<'a> {
+    /// The browser's current window.
+    async fn of(browser: &'a Browser, name: String) -> Side<'a> {
+        let window = browser.client.window().await.expect("a window");
+        Side {
+            browser,
+            window,
+            name,
+        }
+    }
+
     async fn focus(&self) {
         self.browser
             .client
@@ -73,6 +83,16 @@ impl Side<'_> {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Asserts that the step log holds `needle`.
+    async fn assert_logged(&self, needle: &str) {
+        let log = self.log().await.to_string();
+        assert!(
+            log.contains(needle),
+            "{}: no {needle:?} in {log}",
+            self.name
+        );
     }
 
     async fn log(&self) -> Value {
@@ -222,15 +242,7 @@ async fn two_tabs_without_a_server(engine: Engine) {
     let url = room_url(&server, "");
     call(&a, &b, &url).await;
     for side in [&a, &b] {
-        let log = side
-            .eval("return document.getElementById('log').textContent;")
-            .await;
-        assert!(
-            log.as_str()
-                .unwrap()
-                .contains("between tabs of this browser"),
-            "{log}"
-        );
+        side.assert_logged("between tabs of this browser").await;
     }
     hang_up(&a, &b).await;
     browser.close().await;
@@ -240,28 +252,12 @@ async fn two_tabs_without_a_server(engine: Engine) {
 async fn two_browsers_through_the_server(first: Engine, second: Engine) {
     let server = Server::start(&dist()).await;
     let (one, two) = (Browser::launch(first).await, Browser::launch(second).await);
-    let a = Side {
-        window: one.client.window().await.unwrap(),
-        browser: &one,
-        name: first.name().to_owned(),
-    };
-    let b = Side {
-        window: two.client.window().await.unwrap(),
-        browser: &two,
-        name: second.name().to_owned(),
-    };
+    let a = Side::of(&one, first.name().to_owned()).await;
+    let b = Side::of(&two, second.name().to_owned()).await;
     let url = room_url(&server, "");
     call(&a, &b, &url).await;
     for side in [&a, &b] {
-        let log = side
-            .eval("return document.getElementById('log').textContent;")
-            .await;
-        assert!(
-            log.as_str()
-                .unwrap()
-                .contains("through the signaling server"),
-            "{log}"
-        );
+        side.assert_logged("through the signaling server").await;
     }
     assert_eq!(server.rooms(), 1);
     hang_up(&b, &a).await;
@@ -343,16 +339,8 @@ async fn relay_only_through_coturn(engine: Engine) {
         Browser::launch_with_prefs(engine, &[], &prefs).await,
         Browser::launch_with_prefs(engine, &[], &prefs).await,
     );
-    let a = Side {
-        window: one.client.window().await.unwrap(),
-        browser: &one,
-        name: format!("{} 1", engine.name()),
-    };
-    let b = Side {
-        window: two.client.window().await.unwrap(),
-        browser: &two,
-        name: format!("{} 2", engine.name()),
-    };
+    let a = Side::of(&one, format!("{} 1", engine.name())).await;
+    let b = Side::of(&two, format!("{} 2", engine.name())).await;
     let url = room_url(&server, "&relay=1");
     call(&a, &b, &url).await;
     for side in [&a, &b] {
@@ -361,13 +349,7 @@ async fn relay_only_through_coturn(engine: Engine) {
             "return document.querySelector(\"[data-stat='pair-local']\").textContent.startsWith('relay');",
         )
         .await;
-        let log = side
-            .eval("return document.getElementById('log').textContent;")
-            .await;
-        assert!(
-            log.as_str().unwrap().contains("relaying through TURN only"),
-            "{log}"
-        );
+        side.assert_logged("relaying through TURN only").await;
     }
     let status = a.status().await;
     assert!(status.starts_with("Setup time: "), "{status}");
