@@ -7,7 +7,6 @@
 mod support;
 
 use fantoccini::wd::WindowHandle;
-use fantoccini::Locator;
 use loopback_server::turn::Turn;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -102,14 +101,7 @@ impl<'a> Side<'a> {
 
     async fn click(&self, id: &str) {
         self.focus().await;
-        self.browser
-            .client
-            .find(Locator::Id(id))
-            .await
-            .unwrap_or_else(|e| panic!("#{id}: {e}"))
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click #{id}: {e}"));
+        self.browser.click(id).await;
     }
 
     /// Opens `url`, records, and turns the camera on.

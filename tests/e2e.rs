@@ -4,7 +4,6 @@
 
 mod support;
 
-use fantoccini::Locator;
 use serde_json::Value;
 use std::time::Duration;
 use support::{dist, Browser, Engine, Server};
@@ -48,17 +47,6 @@ async fn buttons(browser: &Browser) -> Value {
 
 fn states(start: bool, call: bool, hang_up: bool) -> Value {
     serde_json::json!([start, call, hang_up])
-}
-
-async fn click(browser: &Browser, id: &str) {
-    browser
-        .client
-        .find(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click #{id}: {e}"));
 }
 
 /// Records every `securitypolicyviolation` in the page from now on; returns what it recorded.
@@ -123,7 +111,7 @@ async fn the_built_page_calls_and_hangs_up(engine: Engine) {
         .await;
     assert_eq!(labels, serde_json::json!(["Start", "Call", "HangUp"]));
 
-    click(&browser, "start-btn").await;
+    browser.click("start-btn").await;
     browser
         .wait_for(
             "the local stream",
@@ -134,7 +122,7 @@ async fn the_built_page_calls_and_hangs_up(engine: Engine) {
         .await;
     assert_eq!(buttons(&browser).await, states(false, true, true));
 
-    click(&browser, "call-btn").await;
+    browser.click("call-btn").await;
     assert_eq!(buttons(&browser).await, states(false, false, true));
     // Playing: frames decoded, not paused, and the clock moving.
     browser
@@ -197,7 +185,7 @@ async fn the_built_page_calls_and_hangs_up(engine: Engine) {
         println!("screenshot of the call: {}", out.display());
     }
 
-    click(&browser, "hangup-btn").await;
+    browser.click("hangup-btn").await;
     assert_eq!(buttons(&browser).await, states(true, false, false));
     let cleared = browser
         .eval(

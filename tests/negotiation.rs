@@ -56,13 +56,7 @@ fn peer(
     wire: &Wire,
     received: &Received,
 ) -> Peer {
-    let config = PeerConfig {
-        name,
-        other,
-        polite,
-        ice_servers: Vec::new(),
-        relay_only: false,
-    };
+    let config = PeerConfig::local(name, other, polite);
     let count = Rc::clone(&received.0);
     Peer::new(config, Rc::clone(page), wire.outbox(), move |event| {
         if let PeerEvent::Track(_) = event {

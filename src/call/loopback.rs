@@ -34,15 +34,8 @@ impl Loopback {
         let failed: Rc<dyn Fn(Error)> = Rc::new(failed);
         let (to_remote, to_local): (Wire, Wire) = Default::default();
         let peer = |name, other, polite, wire: &Wire| {
-            let config = PeerConfig {
-                name,
-                other,
-                polite,
-                ice_servers: Vec::new(),
-                relay_only: false,
-            };
             Peer::new(
-                config,
+                PeerConfig::local(name, other, polite),
                 Rc::clone(&page),
                 carry(Rc::clone(wire)),
                 events(name, Rc::downgrade(&screen), Rc::clone(&failed)),

@@ -57,6 +57,19 @@ pub struct PeerConfig {
     pub relay_only: bool,
 }
 
+impl PeerConfig {
+    /// A peer with no STUN or TURN server: enough on one machine, as in the page's own call.
+    pub fn local(name: &'static str, other: &'static str, polite: bool) -> Self {
+        Self {
+            name,
+            other,
+            polite,
+            ice_servers: Vec::new(),
+            relay_only: false,
+        }
+    }
+}
+
 /// What a peer tells the call it belongs to.
 pub enum PeerEvent {
     /// `iceConnectionState` changed to this.

@@ -188,6 +188,17 @@ impl Browser {
             .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
     }
 
+    /// Clicks the element with `id`, as a person would.
+    pub async fn click(&self, id: &str) {
+        self.client
+            .find(fantoccini::Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("#{id}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click #{id}: {e}"));
+    }
+
     /// Polls `script` until it returns `true`; panics with `what` after `timeout`.
     pub async fn wait_for(&self, what: &str, timeout: Duration, script: &str) {
         let start = std::time::Instant::now();
