@@ -39,11 +39,62 @@ pub enum HangUp {
     Release,
 }
 
+/// Which of the call's other controls may act now.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tools {
+    /// The camera and microphone pickers: before Start they choose what Start opens, after it
+    /// they switch the live devices; not while the camera is being asked for.
+    pub devices: bool,
+    /// The camera's resolution preset.
+    pub resolution: bool,
+    /// Mute the microphone.
+    pub mute: bool,
+    /// Turn the camera off.
+    pub camera_off: bool,
+    /// Share the screen, or stop sharing it.
+    pub share: bool,
+    /// The codec and the bitrate cap: chosen ahead of a call or changed during one.
+    pub sending: bool,
+    /// Restart ICE: only in a call.
+    pub ice_restart: bool,
+    /// Chat and ping: only while the call's data channel is open.
+    pub chat: bool,
+}
+
+/// The toggles the page shows as pressed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Toggles {
+    pub muted: bool,
+    pub camera_off: bool,
+    pub sharing: bool,
+}
+
+/// Screen sharing, which takes a moment to start: the browser asks the user what to share.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Share {
+    #[default]
+    Off,
+    Asking,
+    On,
+}
+
+/// What a click on the share button asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShareClick {
+    /// Ask the browser for a screen and report back with this ticket.
+    Start(Ticket),
+    /// Put the camera back.
+    Stop,
+}
+
 /// The state machine behind the buttons.
 #[derive(Debug)]
 pub struct Controls {
     phase: Phase,
     generation: u64,
+    muted: bool,
+    camera_off: bool,
+    share: Share,
 }
 
 impl Default for Controls {
@@ -57,6 +108,9 @@ impl Controls {
         Self {
             phase: Phase::Idle,
             generation: 0,
+            muted: false,
+            camera_off: false,
+            share: Share::Off,
         }
     }
 
@@ -89,6 +143,95 @@ impl Controls {
                 hang_up: true,
             },
         }
+    }
+
+    /// The other controls, given whether the call's data channel is open.
+    pub fn tools(&self, channel_open: bool) -> Tools {
+        let live = matches!(self.phase, Phase::Ready | Phase::InCall);
+        let camera = live && self.share == Share::Off;
+        Tools {
+            devices: self.phase != Phase::Starting && self.share == Share::Off,
+            resolution: camera,
+            mute: live,
+            camera_off: camera,
+            share: live && self.share != Share::Asking,
+            sending: self.phase != Phase::Starting,
+            ice_restart: self.phase == Phase::InCall,
+            chat: self.phase == Phase::InCall && channel_open,
+        }
+    }
+
+    pub fn toggles(&self) -> Toggles {
+        Toggles {
+            muted: self.muted,
+            camera_off: self.camera_off,
+            sharing: self.share == Share::On,
+        }
+    }
+
+    /// Mute was clicked: `Some(muted)` to apply, `None` if there is no microphone to mute.
+    pub fn toggle_mute(&mut self) -> Option<bool> {
+        self.tools(false).mute.then(|| {
+            self.muted = !self.muted;
+            self.muted
+        })
+    }
+
+    /// Camera off was clicked: `Some(off)` to apply, `None` if it cannot act now.
+    pub fn toggle_camera(&mut self) -> Option<bool> {
+        self.tools(false).camera_off.then(|| {
+            self.camera_off = !self.camera_off;
+            self.camera_off
+        })
+    }
+
+    /// A live-device change may start now (a picker, a device that went away): `Some` means
+    /// open the device and report back with this ticket through [`Controls::is_live`].
+    pub fn switch_device(&self) -> Option<Ticket> {
+        self.tools(false)
+            .devices
+            .then_some(Ticket(self.generation))
+            .filter(|_| self.phase != Phase::Idle)
+    }
+
+    /// Whether a device opened with `ticket` may still join the local stream.
+    pub fn is_live(&self, ticket: Ticket) -> bool {
+        self.is_current(ticket) && matches!(self.phase, Phase::Ready | Phase::InCall)
+    }
+
+    /// The share button was clicked.
+    pub fn share(&mut self) -> Option<ShareClick> {
+        if !self.tools(false).share {
+            return None;
+        }
+        Some(match self.share {
+            Share::On => {
+                self.share = Share::Off;
+                ShareClick::Stop
+            }
+            _ => {
+                self.share = Share::Asking;
+                ShareClick::Start(Ticket(self.generation))
+            }
+        })
+    }
+
+    /// The browser answered the screen request. `false`: nobody waits for it, drop the screen.
+    pub fn share_answered(&mut self, ticket: Ticket, shared: bool) -> bool {
+        let wanted = self.is_live(ticket) && self.share == Share::Asking;
+        if wanted {
+            self.share = if shared { Share::On } else { Share::Off };
+        }
+        wanted
+    }
+
+    /// The shared screen's track ended by itself (the browser's own "stop sharing").
+    pub fn share_ended(&mut self) -> bool {
+        let was_on = self.share == Share::On;
+        if was_on {
+            self.share = Share::Off;
+        }
+        was_on
     }
 
     /// Start was clicked. `Some` means: ask for the camera and report back with this ticket.
@@ -126,6 +269,10 @@ impl Controls {
         }
         self.phase = Phase::Idle;
         self.generation += 1;
+        // The next Start opens new tracks, which start enabled, and shares nothing.
+        self.muted = false;
+        self.camera_off = false;
+        self.share = Share::Off;
         HangUp::Release
     }
 
@@ -305,5 +452,95 @@ mod tests {
         }
         assert_eq!(c.buttons(), IDLE);
         assert!(seen.iter().all(|t| !c.is_current(*t)));
+    }
+
+    #[test]
+    fn tools_follow_the_phase() {
+        let mut c = Controls::new();
+        let idle = c.tools(false);
+        assert!(idle.devices && idle.sending);
+        assert!(!idle.resolution && !idle.mute && !idle.camera_off && !idle.share);
+        assert!(!idle.ice_restart && !idle.chat);
+        let t = c.start().unwrap();
+        assert_eq!(c.tools(true), Tools::default(), "nothing while asking");
+        assert!(c.media_ready(t));
+        let ready = c.tools(true);
+        assert!(ready.devices && ready.resolution && ready.mute && ready.share);
+        assert!(!ready.ice_restart && !ready.chat, "no call yet");
+        c.call().unwrap();
+        assert!(c.tools(false).ice_restart);
+        assert!(!c.tools(false).chat, "the channel is not open yet");
+        assert!(c.tools(true).chat);
+    }
+
+    #[test]
+    fn toggles_act_on_live_media_and_reset_at_hang_up() {
+        let mut c = Controls::new();
+        assert_eq!(c.toggle_mute(), None, "nothing to mute");
+        assert_eq!(c.toggle_camera(), None);
+        let mut c = ready();
+        assert_eq!(c.toggle_mute(), Some(true));
+        assert_eq!(c.toggle_camera(), Some(true));
+        assert_eq!(c.toggle_mute(), Some(false));
+        assert_eq!(
+            c.toggles(),
+            Toggles {
+                muted: false,
+                camera_off: true,
+                sharing: false
+            }
+        );
+        c.hang_up();
+        assert_eq!(c.toggles(), Toggles::default());
+    }
+
+    #[test]
+    fn sharing_asks_once_and_puts_the_camera_controls_aside() {
+        let mut c = ready();
+        let Some(ShareClick::Start(t)) = c.share() else {
+            panic!("share starts")
+        };
+        assert!(
+            !c.tools(false).share,
+            "a second click while the browser asks"
+        );
+        assert_eq!(c.share(), None);
+        assert!(c.share_answered(t, true));
+        assert!(c.toggles().sharing);
+        let tools = c.tools(false);
+        assert!(!tools.resolution && !tools.camera_off && !tools.devices);
+        assert!(tools.mute && tools.share);
+        assert_eq!(c.share(), Some(ShareClick::Stop));
+        assert!(!c.toggles().sharing);
+        assert!(c.tools(false).resolution);
+        // The browser's own "stop sharing" ends it too, once.
+        let Some(ShareClick::Start(t)) = c.share() else {
+            panic!()
+        };
+        assert!(c.share_answered(t, true));
+        assert!(c.share_ended());
+        assert!(!c.share_ended());
+    }
+
+    #[test]
+    fn a_screen_or_device_that_comes_after_hang_up_is_refused() {
+        let mut c = ready();
+        let switch = c.switch_device().unwrap();
+        let Some(ShareClick::Start(t)) = c.share() else {
+            panic!()
+        };
+        c.hang_up();
+        assert!(!c.share_answered(t, true));
+        assert!(!c.toggles().sharing);
+        assert!(!c.is_live(switch));
+        assert_eq!(c.switch_device(), None, "idle: the picker only chooses");
+        // A refused screen request leaves the camera as it was.
+        let mut c = ready();
+        let Some(ShareClick::Start(t)) = c.share() else {
+            panic!()
+        };
+        assert!(c.share_answered(t, false));
+        assert_eq!(c.toggles(), Toggles::default());
+        assert!(c.tools(false).share);
     }
 }

@@ -44,6 +44,24 @@ pub enum Error {
     /// `relay=1` without a TURN server to relay through.
     #[error("Relay only (relay=1) needs a TURN server, and this page was given none: run the signaling server with --turn-url and --turn-secret, or remove relay=1 from the address.")]
     NoRelayServer,
+    /// `getDisplayMedia` is missing.
+    #[error("This browser cannot share the screen (getDisplayMedia is missing). Use a current desktop Chrome, Edge or Firefox.")]
+    NoScreenShare,
+    /// The user closed the browser's screen picker, or a policy refused it.
+    #[error("Screen sharing did not start: the browser's picker was closed or sharing is not allowed. The camera stays on.")]
+    ShareRefused,
+    /// `setSinkId` is missing.
+    #[error("This browser cannot choose the speaker: the remote video plays on the system's default output.")]
+    NoSpeakerChoice,
+    /// The camera could not take a resolution preset; the previous setting stays.
+    #[error("The camera cannot deliver {preset} ({why}): it keeps its previous setting.")]
+    PresetRefused { preset: String, why: String },
+    /// A bitrate cap outside what the page accepts.
+    #[error("{0}")]
+    BitrateRefused(String),
+    /// A chat line that cannot be sent as it is.
+    #[error("{0}")]
+    ChatRefused(String),
     /// A call step failed; `step` names it, `detail` is the browser's message.
     #[error("{step} failed: {detail}")]
     CallStep { step: &'static str, detail: String },

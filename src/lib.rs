@@ -7,6 +7,8 @@ pub mod address;
 pub mod app;
 /// The call: peers that negotiate by themselves, in the page or across a room.
 pub mod call;
+/// What the data channel's two ends say: chat lines, receipts, pings.
+pub mod chat;
 /// Which button may act now, and what a click does: the plain-Rust state machine.
 pub mod controls;
 /// What can go wrong, in words shown to the user.
@@ -15,6 +17,8 @@ pub mod error;
 pub mod media;
 /// The page: its elements, the step log, the stats panel's figures and graphs.
 pub mod page;
+/// What the call's controls may be set to: resolution presets, bitrate cap, codecs.
+pub mod settings;
 /// How a page in a room reaches the other page: the signaling server, or tabs.
 pub mod signaling;
 /// Call statistics in plain Rust: parsing, rates, history.

@@ -56,7 +56,7 @@ fn peer(
     wire: &Wire,
     received: &Received,
 ) -> Peer {
-    let config = PeerConfig::local(name, other, polite);
+    let config = PeerConfig::local(name, other, polite, Rc::default());
     let count = Rc::clone(&received.0);
     Peer::new(config, Rc::clone(page), wire.outbox(), move |event| {
         if let PeerEvent::Track(_) = event {

@@ -1,21 +1,23 @@
 //! The tutorial's call: two peers in one page, the local one sending the camera, the remote one
 //! receiving it, their signals carried by an in-page channel.
 
+use crate::call::channel::Channels;
 use crate::call::peer::{Peer, PeerConfig, PeerEvent, PeerHandle};
 use crate::call::screen::Screen;
+use crate::call::Setup;
 use crate::error::Error;
-use crate::page::Page;
 use loopback_signal::Signal;
 use std::cell::RefCell;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use wasm_bindgen_futures::spawn_local;
-use web_sys::{MediaStream, RtcPeerConnection};
+use web_sys::{MediaStreamTrack, RtcPeerConnection};
 
 /// A live loopback call. Dropping it hangs up: both peers close, every listener goes.
 pub struct Loopback {
     // Dropped in this order: the peers first, so no event reaches a screen that is gone.
     local: Peer,
     remote: Peer,
+    channels: Rc<Channels>,
     _screen: Rc<Screen>,
 }
 
@@ -25,20 +27,27 @@ type Wire = Rc<RefCell<Option<PeerHandle>>>;
 impl Loopback {
     /// Builds both peers and starts the call: the local peer's tracks make it negotiate.
     /// `failed` hears of a negotiation step that failed.
-    pub fn new(
-        page: Rc<Page>,
-        stream: &MediaStream,
-        failed: impl Fn(Error) + 'static,
-    ) -> Result<Self, Error> {
-        let screen = Rc::new(Screen::new(Rc::clone(&page), 2));
+    pub fn new(setup: &Setup, failed: impl Fn(Error) + 'static) -> Result<Self, Error> {
+        let page = &setup.page;
+        let screen = Rc::new(Screen::new(Rc::clone(page), 2));
+        let channels = Rc::new(Channels::new(
+            Rc::clone(page),
+            true,
+            Rc::clone(&setup.channel_changed),
+        ));
         let failed: Rc<dyn Fn(Error)> = Rc::new(failed);
         let (to_remote, to_local): (Wire, Wire) = Default::default();
         let peer = |name, other, polite, wire: &Wire| {
+            let to = Ends {
+                screen: Rc::downgrade(&screen),
+                channels: Rc::downgrade(&channels),
+                failed: Rc::clone(&failed),
+            };
             Peer::new(
-                PeerConfig::local(name, other, polite),
-                Rc::clone(&page),
+                PeerConfig::local(name, other, polite, Rc::clone(&setup.sending)),
+                Rc::clone(page),
                 carry(Rc::clone(wire)),
-                events(name, Rc::downgrade(&screen), Rc::clone(&failed)),
+                to.events(name),
             )
         };
         // The local peer offers; in the page there is never a collision, but the roles are set
@@ -48,12 +57,36 @@ impl Loopback {
         *to_remote.borrow_mut() = Some(remote.handle());
         *to_local.borrow_mut() = Some(local.handle());
         screen.read_stats_of(local.connection(), remote.connection());
-        local.add_stream(stream);
+        local.add_stream(&setup.stream);
         Ok(Self {
             local,
             remote,
+            channels,
             _screen: screen,
         })
+    }
+
+    /// The local peer sends `track` in place of the one of its kind.
+    pub fn replace_track(&self, track: &MediaStreamTrack) {
+        self.local.replace_track(track);
+    }
+
+    /// Both peers take the page's codec choice; the local one offers again.
+    pub fn codec_changed(&self) {
+        self.local.renegotiate("the video codec changed");
+    }
+
+    pub fn cap_bitrate(&self) {
+        self.local.cap_bitrate();
+    }
+
+    /// The local peer restarts ICE; the remote one follows in its answer.
+    pub fn restart_ice(&self) {
+        self.local.restart_ice("asked for on the page");
+    }
+
+    pub fn channels(&self) -> &Channels {
+        &self.channels
     }
 
     pub fn local(&self) -> &RtcPeerConnection {
@@ -75,21 +108,28 @@ fn carry(wire: Wire) -> Box<dyn Fn(Signal)> {
     })
 }
 
-/// A peer's events, shown on the call's screen.
-fn events(
-    name: &'static str,
-    screen: std::rc::Weak<Screen>,
+/// Where a peer's events go: the call's screen and channels, or the app if the call failed.
+struct Ends {
+    screen: Weak<Screen>,
+    channels: Weak<Channels>,
     failed: Rc<dyn Fn(Error)>,
-) -> impl Fn(PeerEvent) {
-    move |event| {
-        let Some(screen) = screen.upgrade() else {
-            return;
-        };
-        match event {
-            PeerEvent::IceConnection(state) => screen.ice_state(name, &state),
-            PeerEvent::Connection(state) => screen.connection_state(name, &state),
-            PeerEvent::Track(track) => screen.track(&track),
-            PeerEvent::Failed(error) => failed(error),
+}
+
+impl Ends {
+    fn events(self, name: &'static str) -> impl Fn(PeerEvent) {
+        move |event| {
+            let (Some(screen), Some(channels)) = (self.screen.upgrade(), self.channels.upgrade())
+            else {
+                return;
+            };
+            match event {
+                PeerEvent::IceConnection(state) => screen.ice_state(name, &state),
+                PeerEvent::Connection(state) => screen.connection_state(name, &state),
+                PeerEvent::Track(track) => screen.track(&track),
+                // The local peer makes the channel and sends on it; the remote one answers.
+                PeerEvent::Channel(channel) => channels.add(name, channel, name == "local"),
+                PeerEvent::Failed(error) => (self.failed)(error),
+            }
         }
     }
 }

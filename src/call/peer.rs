@@ -7,6 +7,7 @@
 //! awaited one alone would wait, and leak, forever.
 
 use crate::call::negotiation::{Incoming, Negotiation};
+use crate::call::sending::{self, Sending};
 use crate::error::{Error, JsResultExt};
 use crate::page::Page;
 use gloo_events::EventListener;
@@ -20,9 +21,9 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{
-    MediaStream, MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcIceTransportPolicy,
-    RtcPeerConnection, RtcPeerConnectionIceEvent, RtcSdpType, RtcSessionDescriptionInit,
-    RtcSignalingState, RtcTrackEvent,
+    MediaStream, MediaStreamTrack, RtcConfiguration, RtcDataChannel, RtcDataChannelEvent,
+    RtcIceCandidateInit, RtcIceTransportPolicy, RtcPeerConnection, RtcPeerConnectionIceEvent,
+    RtcSdpType, RtcSessionDescriptionInit, RtcSignalingState, RtcTrackEvent,
 };
 
 #[wasm_bindgen]
@@ -55,17 +56,25 @@ pub struct PeerConfig {
     pub ice_servers: Vec<IceServer>,
     /// Relay through TURN only (`iceTransportPolicy: "relay"`), to check a TURN setup.
     pub relay_only: bool,
+    /// The codec and bitrate cap the page chose.
+    pub sending: Rc<Sending>,
 }
 
 impl PeerConfig {
     /// A peer with no STUN or TURN server: enough on one machine, as in the page's own call.
-    pub fn local(name: &'static str, other: &'static str, polite: bool) -> Self {
+    pub fn local(
+        name: &'static str,
+        other: &'static str,
+        polite: bool,
+        sending: Rc<Sending>,
+    ) -> Self {
         Self {
             name,
             other,
             polite,
             ice_servers: Vec::new(),
             relay_only: false,
+            sending,
         }
     }
 }
@@ -78,6 +87,8 @@ pub enum PeerEvent {
     Connection(String),
     /// A remote track arrived.
     Track(RtcTrackEvent),
+    /// The call's data channel: made by the peer that sends first, announced by the other.
+    Channel(RtcDataChannel),
     /// A negotiation step failed: the call cannot go on.
     Failed(Error),
 }
@@ -184,6 +195,17 @@ impl Peer {
                     (s.events)(PeerEvent::Track(event));
                 }
             }),
+            shared.listen("datachannel", |s, event| {
+                if let Some(event) = event.dyn_ref::<RtcDataChannelEvent>() {
+                    s.step(&format!(
+                        "{} peer: the {} peer's data channel “{}” arrived",
+                        s.config.name,
+                        s.config.other,
+                        event.channel().label()
+                    ));
+                    (s.events)(PeerEvent::Channel(event.channel()));
+                }
+            }),
         ];
         Ok(Self {
             shared,
@@ -201,9 +223,58 @@ impl Peer {
         PeerHandle(Rc::downgrade(&self.shared))
     }
 
-    /// Sends every track of `stream`; negotiation follows by itself.
+    /// Sends every track of `stream` and opens the call's data channel; negotiation follows by
+    /// itself.
     pub fn add_stream(&self, stream: &MediaStream) {
-        add_tracks(&self.shared.pc, stream);
+        let shared = &self.shared;
+        let channel = shared.pc.create_data_channel("chat");
+        shared.step(&format!(
+            "{} peer created the data channel “chat”",
+            shared.config.name
+        ));
+        (shared.events)(PeerEvent::Channel(channel));
+        add_tracks(&shared.pc, stream);
+    }
+
+    /// Sends `track` in place of the track of its kind, with `replaceTrack`: the call goes on with
+    /// no renegotiation.
+    pub fn replace_track(&self, track: &MediaStreamTrack) {
+        let shared = &self.shared;
+        for sender in shared.pc.get_senders() {
+            let sender: web_sys::RtcRtpSender = sender.unchecked_into();
+            if sender.track().is_some_and(|t| t.kind() == track.kind()) {
+                let replacing = sender.replace_track(Some(track));
+                let peer = Rc::downgrade(shared);
+                let kind = track.kind();
+                spawn_local(async move {
+                    let Ok((shared, result)) = settle(&peer, replacing).await else {
+                        return;
+                    };
+                    let name = shared.config.name;
+                    match result.step("Replace the track") {
+                        Ok(_) => shared.step(&format!(
+                            "{name} peer now sends the new {kind} track (replaceTrack: no renegotiation)"
+                        )),
+                        Err(e) => shared.step(&format!("{name} peer: {e}")),
+                    };
+                });
+            }
+        }
+    }
+
+    /// Applies the page's codec choice with a new offer.
+    pub fn renegotiate(&self, why: &str) {
+        let shared = &self.shared;
+        shared.step(&format!("{} peer renegotiates: {why}", shared.config.name));
+        if let Err(e) = shared.prefer_codec() {
+            shared.step(&format!("{} peer: {e}", shared.config.name));
+        }
+        spawn_local(make_offer(Rc::downgrade(shared)));
+    }
+
+    /// Applies the page's bitrate cap to the senders now.
+    pub fn cap_bitrate(&self) {
+        self.shared.cap_bitrate();
     }
 
     /// Sends every track of `stream` in the answer to the first offer that comes, instead of
@@ -293,6 +364,9 @@ async fn make_offer(peer: Weak<Shared>) {
         return;
     };
     shared.negotiate(Negotiation::offer_started);
+    if let Err(e) = shared.prefer_codec() {
+        shared.step(&format!("{} peer: {e}", shared.config.name));
+    }
     let offering = shared.negotiating().set_local_description_implicit();
     drop(shared);
     let Ok((shared, result)) = settle(&peer, offering).await else {
@@ -387,11 +461,15 @@ async fn handle(peer: &Weak<Shared>, signal: Signal) -> Result<(), Stop> {
         shared.add_candidate(candidate);
     }
     if !offer {
+        shared.cap_bitrate();
         return Ok(());
     }
     // The tracks join the transceivers the offer made, and go out with the answer.
     if let Some(stream) = shared.in_answer.take() {
         add_tracks(&shared.pc, &stream);
+    }
+    if let Err(e) = shared.prefer_codec() {
+        shared.step(&format!("{name} peer: {e}"));
     }
     let answering = shared.negotiating().set_local_description_implicit();
     drop(shared);
@@ -400,6 +478,7 @@ async fn handle(peer: &Weak<Shared>, signal: Signal) -> Result<(), Stop> {
         .step("Create and set the answer")
         .map_err(Stop::Failed)?;
     shared.send_description();
+    shared.cap_bitrate();
     Ok(())
 }
 
@@ -541,6 +620,34 @@ impl Shared {
             }
         }
         (self.events)(PeerEvent::Connection(state));
+    }
+
+    /// Puts the page's codec first on the video transceivers, for the next description.
+    fn prefer_codec(&self) -> Result<(), Error> {
+        let codec = self.config.sending.codec();
+        sending::prefer(&self.pc, codec.as_ref())
+            .map_err(|e| Error::in_step("Set the codec preferences", e.into()))
+    }
+
+    fn cap_bitrate(self: &Rc<Self>) {
+        let kbps = self.config.sending.max_kbps();
+        let settings = match sending::cap_bitrate(&self.pc, kbps) {
+            Ok(settings) => settings,
+            Err(e) => {
+                let e = Error::in_step("Set the bitrate cap", e.into());
+                self.step(&format!("{} peer: {e}", self.config.name));
+                return;
+            }
+        };
+        for setting in settings {
+            let peer = Rc::downgrade(self);
+            spawn_local(async move {
+                if let Ok((shared, Err(e))) = settle(&peer, setting).await {
+                    let e = Error::in_step("Set the bitrate cap", e.into());
+                    shared.step(&format!("{} peer: {e}", shared.config.name));
+                }
+            });
+        }
     }
 
     fn restart_ice(&self, why: &str) {

@@ -1,8 +1,10 @@
 //! A call between two pages that share a room name: one peer here, its signals carried by the
 //! room's link (the signaling server, or a `BroadcastChannel` between tabs).
 
+use crate::call::channel::Channels;
 use crate::call::peer::{Peer, PeerConfig, PeerEvent};
 use crate::call::screen::Screen;
+use crate::call::Setup;
 use crate::error::Error;
 use crate::page::Page;
 use crate::signaling::server::ServerLink;
@@ -11,7 +13,7 @@ use crate::signaling::{self, Events, Link, RoomEvent};
 use loopback_signal::{IceServer, RoomName, Signal};
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
-use web_sys::{MediaStream, RtcPeerConnection};
+use web_sys::{MediaStreamTrack, RtcPeerConnection};
 
 /// How a room call ends, for the app.
 pub enum Ending {
@@ -29,11 +31,13 @@ pub struct RoomCall {
 
 struct Shared {
     page: Rc<Page>,
-    stream: MediaStream,
+    setup: Setup,
     room: RoomName,
     relay_only: bool,
     /// The peer and its screen, while the other person is there. Dropped before the link.
     peer: RefCell<Option<(Peer, Screen)>>,
+    /// The data channel's end here, made before the peer that hands it over.
+    channels: RefCell<Option<Rc<Channels>>>,
     link: RefCell<Option<Link>>,
     ended: Box<dyn Fn(Ending)>,
     /// Candidates received in the current gathering, for the log.
@@ -44,18 +48,18 @@ impl RoomCall {
     /// Joins `room`, through the server at the page's origin if one answers, else between tabs.
     /// `ended` hears how the call ends, never before this returns.
     pub fn join(
-        page: Rc<Page>,
-        stream: &MediaStream,
+        setup: &Setup,
         room: RoomName,
         relay_only: bool,
         ended: impl Fn(Ending) + 'static,
     ) -> Result<Self, Error> {
         let shared = Rc::new(Shared {
-            page,
-            stream: stream.clone(),
+            page: Rc::clone(&setup.page),
+            setup: setup.clone(),
             room,
             relay_only,
             peer: RefCell::default(),
+            channels: RefCell::default(),
             link: RefCell::default(),
             ended: Box::new(ended),
             received: Cell::new(0),
@@ -93,17 +97,41 @@ impl RoomCall {
         peer.as_ref().map(|(peer, _)| peer.connection().clone())
     }
 
+    fn with_peer(&self, action: impl FnOnce(&Peer)) {
+        if let Some((peer, _)) = self.shared.peer.borrow().as_ref() {
+            action(peer);
+        }
+    }
+
     /// Restarts ICE on the call's peer, if there is one.
     pub fn restart_ice(&self) {
-        if let Some((peer, _)) = self.shared.peer.borrow().as_ref() {
-            peer.restart_ice("asked for");
-        }
+        self.with_peer(|peer| peer.restart_ice("asked for on the page"));
+    }
+
+    /// Sends `track` in place of the one of its kind.
+    pub fn replace_track(&self, track: &MediaStreamTrack) {
+        self.with_peer(|peer| peer.replace_track(track));
+    }
+
+    /// Takes the page's codec choice with a new offer.
+    pub fn codec_changed(&self) {
+        self.with_peer(|peer| peer.renegotiate("the video codec changed"));
+    }
+
+    pub fn cap_bitrate(&self) {
+        self.with_peer(Peer::cap_bitrate);
+    }
+
+    /// The data channel's end here, once the other person is there.
+    pub fn channels(&self) -> Option<Rc<Channels>> {
+        self.shared.channels.borrow().clone()
     }
 }
 
 impl Drop for RoomCall {
     fn drop(&mut self) {
         self.shared.peer.take();
+        self.shared.channels.take();
         self.shared.link.take();
     }
 }
@@ -144,6 +172,7 @@ impl Shared {
             RoomEvent::PeerLeft => {
                 log.step("the other person left the room");
                 self.peer.take();
+                self.channels.take();
                 self.page.remote_video.set_src_object(None);
                 (self.ended)(Ending::PeerLeft);
             }
@@ -162,6 +191,7 @@ impl Shared {
             return (self.ended)(Ending::Failed(Error::NoRelayServer));
         }
         self.peer.take();
+        self.channels.take();
         self.page.log.reset_clock();
         self.page.log.step(&format!(
             "the other person joined: this page's peer is the {} one{}",
@@ -181,7 +211,14 @@ impl Shared {
             polite,
             ice_servers,
             relay_only: self.relay_only,
+            sending: Rc::clone(&self.setup.sending),
         };
+        self.page.tools.clear_chat();
+        *self.channels.borrow_mut() = Some(Rc::new(Channels::new(
+            Rc::clone(&self.page),
+            false,
+            Rc::clone(&self.setup.channel_changed),
+        )));
         let weak = Rc::downgrade(self);
         let outbox = Box::new(move |signal: Signal| {
             if let Some(shared) = weak.upgrade() {
@@ -194,9 +231,9 @@ impl Shared {
                 // The impolite end offers; the polite one sends its camera in its answer. Either
                 // may renegotiate later, and a collision then is perfect negotiation's to settle.
                 if polite {
-                    peer.send_in_answer(&self.stream);
+                    peer.send_in_answer(&self.setup.stream);
                 } else {
-                    peer.add_stream(&self.stream);
+                    peer.add_stream(&self.setup.stream);
                 }
                 *self.peer.borrow_mut() = Some((peer, screen));
             }
@@ -210,8 +247,15 @@ impl Shared {
             let Some(shared) = weak.upgrade() else {
                 return;
             };
-            if let PeerEvent::Failed(error) = event {
-                return (shared.ended)(Ending::Failed(error));
+            match event {
+                PeerEvent::Failed(error) => return (shared.ended)(Ending::Failed(error)),
+                PeerEvent::Channel(channel) => {
+                    if let Some(channels) = shared.channels.borrow().as_ref() {
+                        channels.add("local", channel, true);
+                    }
+                    return;
+                }
+                _ => {}
             }
             let peer = shared.peer.borrow();
             let Some((_, screen)) = peer.as_ref() else {
@@ -221,7 +265,7 @@ impl Shared {
                 PeerEvent::IceConnection(state) => screen.ice_state("local", &state),
                 PeerEvent::Connection(state) => screen.connection_state("local", &state),
                 PeerEvent::Track(track) => screen.track(&track),
-                PeerEvent::Failed(_) => {}
+                PeerEvent::Failed(_) | PeerEvent::Channel(_) => {}
             }
         }
     }

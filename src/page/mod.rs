@@ -6,12 +6,15 @@ pub mod graph;
 pub mod log;
 /// The stats panel's figures and graphs.
 pub mod stats_view;
+/// The call's controls: devices, video settings, toggles, chat.
+pub mod tools;
 
 use crate::address::{self, Mode};
 use crate::controls::Buttons;
 use crate::error::Error;
 use log::StepLog;
 use stats_view::StatsView;
+use tools::ToolsView;
 use wasm_bindgen::JsCast;
 use web_sys::{
     Document, Element, HtmlAnchorElement, HtmlButtonElement, HtmlVideoElement, ShadowRoot,
@@ -65,6 +68,7 @@ pub struct Page {
     pub remote_video: HtmlVideoElement,
     pub log: StepLog,
     pub stats: StatsView,
+    pub tools: ToolsView,
     pub copy_link: HtmlButtonElement,
     room_text: Element,
     room_link: HtmlAnchorElement,
@@ -81,8 +85,9 @@ impl Page {
             hang_up: by_id(root, HANG_UP_BUTTON)?,
             local_video: by_id(root, LOCAL_VIDEO)?,
             remote_video: by_id(root, REMOTE_VIDEO)?,
-            log: StepLog::new(by_id(root, LOG)?, document),
+            log: StepLog::new(by_id(root, LOG)?, document.clone()),
             stats: StatsView::find(root)?,
+            tools: ToolsView::find(root, document)?,
             copy_link: by_id(root, COPY_LINK)?,
             room_text: by_id(root, ROOM_TEXT)?,
             room_link: by_id(root, ROOM_LINK)?,

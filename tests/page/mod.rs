@@ -13,7 +13,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{
     Document, DomException, DomParser, Element, HtmlButtonElement, HtmlVideoElement, MediaStream,
-    MediaStreamTrack, RtcPeerConnection, SupportedType,
+    MediaStreamConstraints, MediaStreamTrack, RtcPeerConnection, SupportedType,
 };
 
 pub fn document() -> Document {
@@ -112,6 +112,15 @@ impl Fixture {
         self.app.as_ref().unwrap()
     }
 
+    /// The page's root element (its `<main>`).
+    pub fn root(&self) -> &Element {
+        &self.root
+    }
+
+    pub fn element_by_id(&self, id: &str) -> Element {
+        self.element(id)
+    }
+
     fn element(&self, id: &str) -> Element {
         self.root
             .query_selector(&format!("#{id}"))
@@ -202,9 +211,9 @@ impl RecordingMedia {
 }
 
 impl MediaSource for RecordingMedia {
-    fn request(&self) -> Result<Promise, Error> {
+    fn request(&self, constraints: &MediaStreamConstraints) -> Result<Promise, Error> {
         self.requests.set(self.requests.get() + 1);
-        let pending = UserMedia.request()?;
+        let pending = UserMedia.request(constraints)?;
         let streams = Rc::clone(&self.streams);
         Ok(future_to_promise(async move {
             let stream = JsFuture::from(pending).await?;
@@ -212,13 +221,38 @@ impl MediaSource for RecordingMedia {
             Ok(stream)
         }))
     }
+
+    /// A headless browser has no screen to capture: a canvas that draws a moving square stands
+    /// in for it, recorded like the camera's streams.
+    fn display(&self) -> Result<Promise, Error> {
+        let stream: MediaStream = Function::new_no_args(
+            "const canvas = document.createElement('canvas');
+            canvas.width = 800; canvas.height = 600;
+            const g = canvas.getContext('2d');
+            let x = 0;
+            const draw = () => {
+                if (stream.getVideoTracks()[0].readyState === 'ended') return clearInterval(timer);
+                g.fillStyle = '#1f6feb'; g.fillRect(0, 0, 800, 600);
+                g.fillStyle = '#ffffff'; g.fillRect(x, 250, 100, 100);
+                x = (x + 10) % 700;
+            };
+            const stream = canvas.captureStream(30);
+            const timer = setInterval(draw, 33);
+            draw();
+            return stream;",
+        )
+        .call0(&JsValue::NULL)?
+        .unchecked_into();
+        self.streams.borrow_mut().push(stream.clone());
+        Ok(Promise::resolve(&JsValue::from(stream)))
+    }
 }
 
 /// A getUserMedia that always rejects with a `DOMException` of the given name.
 pub struct FailingMedia(pub &'static str);
 
 impl MediaSource for FailingMedia {
-    fn request(&self) -> Result<Promise, Error> {
+    fn request(&self, _: &MediaStreamConstraints) -> Result<Promise, Error> {
         let error = DomException::new_with_message_and_name("injected by the test", self.0)?;
         Ok(Promise::reject(&error))
     }

@@ -1,31 +1,38 @@
 //! The app: clicks come in, [`Controls`] decides, and the page, the camera and the call follow.
 
+/// The call's other controls: devices, video settings, toggles, screen, ICE restart, chat.
+mod tools;
+
 use crate::address::Mode;
+use crate::call::channel::Channels;
 use crate::call::loopback::Loopback;
 use crate::call::peer;
 use crate::call::room::{Ending, RoomCall};
+use crate::call::sending::Sending;
+use crate::call::Setup;
 use crate::controls::{Controls, HangUp, Ticket};
 use crate::error::Error;
 use crate::media::{LocalMedia, MediaSource};
 use crate::page::{Page, Root};
 use gloo_events::EventListener;
 use std::cell::RefCell;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
-use web_sys::{Document, HtmlButtonElement};
+use web_sys::{Document, EventTarget, MediaStreamTrack};
 
-/// The page brought to life. Dropping it hangs up and detaches from the buttons.
+/// The page brought to life. Dropping it hangs up and detaches from every control.
 #[must_use = "dropping the app detaches it from the page"]
 pub struct App {
     inner: Rc<Inner>,
-    _clicks: [EventListener; 4],
+    _listeners: Vec<EventListener>,
 }
 
 struct Inner {
     page: Rc<Page>,
     source: Box<dyn MediaSource>,
     mode: Mode,
+    sending: Rc<Sending>,
     state: RefCell<State>,
 }
 
@@ -33,6 +40,59 @@ struct Inner {
 enum Call {
     Loopback(Loopback),
     Room(RoomCall),
+}
+
+impl Call {
+    fn replace_track(&self, track: &MediaStreamTrack) {
+        match self {
+            Call::Loopback(call) => call.replace_track(track),
+            Call::Room(call) => call.replace_track(track),
+        }
+    }
+
+    fn codec_changed(&self) {
+        match self {
+            Call::Loopback(call) => call.codec_changed(),
+            Call::Room(call) => call.codec_changed(),
+        }
+    }
+
+    fn cap_bitrate(&self) {
+        match self {
+            Call::Loopback(call) => call.cap_bitrate(),
+            Call::Room(call) => call.cap_bitrate(),
+        }
+    }
+
+    fn restart_ice(&self) {
+        match self {
+            Call::Loopback(call) => call.restart_ice(),
+            Call::Room(call) => call.restart_ice(),
+        }
+    }
+
+    /// The data channel's ends here, once there are any.
+    fn with_channels<T>(&self, action: impl FnOnce(&Channels) -> T) -> Option<T> {
+        match self {
+            Call::Loopback(call) => Some(action(call.channels())),
+            Call::Room(call) => call.channels().map(|c| action(&c)),
+        }
+    }
+}
+
+/// Calls `action` on the app for events on `target`, while the app lives.
+fn listen(
+    inner: &Rc<Inner>,
+    target: &EventTarget,
+    event: &'static str,
+    action: impl Fn(&Rc<Inner>, &web_sys::Event) + 'static,
+) -> EventListener {
+    let inner: Weak<Inner> = Rc::downgrade(inner);
+    EventListener::new(target, event, move |e| {
+        if let Some(inner) = inner.upgrade() {
+            action(&inner, e);
+        }
+    })
 }
 
 /// What the page holds right now; the call and the stream are released by dropping them.
@@ -58,23 +118,20 @@ impl App {
             page,
             source,
             mode,
+            sending: Rc::default(),
             state: RefCell::default(),
         });
-        let on_click = |button: &HtmlButtonElement, action: fn(&Rc<Inner>)| {
-            let inner = Rc::downgrade(&inner);
-            EventListener::new(button, "click", move |_| {
-                if let Some(inner) = inner.upgrade() {
-                    action(&inner);
-                }
-            })
-        };
         let page = &inner.page;
-        let clicks = [
-            on_click(&page.start, Inner::start),
-            on_click(&page.call, Inner::call),
-            on_click(&page.hang_up, Inner::hang_up),
-            on_click(&page.copy_link, Inner::copy_link),
+        let click = |target: &EventTarget, action: fn(&Rc<Inner>)| {
+            listen(&inner, target, "click", move |inner, _| action(inner))
+        };
+        let mut listeners = vec![
+            click(&page.start, Inner::start),
+            click(&page.call, Inner::call),
+            click(&page.hang_up, Inner::hang_up),
+            click(&page.copy_link, Inner::copy_link),
         ];
+        listeners.extend(tools::listen_to_tools(&inner));
         inner.render();
         // A User Timing mark: DevTools and the benchmark see when the page became usable.
         if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
@@ -87,7 +144,7 @@ impl App {
         }
         Ok(Self {
             inner,
-            _clicks: clicks,
+            _listeners: listeners,
         })
     }
 
@@ -127,8 +184,17 @@ impl Inner {
     /// Shows the state machine's buttons. Every click ends here, even one the state machine
     /// refuses: a click that raced past a button's disabling leaves the buttons true again.
     fn render(&self) {
+        let state = self.state.borrow();
+        let controls = &state.controls;
+        self.page.show_buttons(controls.buttons());
+        let channel_open = state
+            .call
+            .as_ref()
+            .and_then(|call| call.with_channels(Channels::is_open))
+            .unwrap_or(false);
         self.page
-            .show_buttons(self.state.borrow().controls.buttons());
+            .tools
+            .show(controls.tools(channel_open), controls.toggles());
     }
 
     fn start(self: &Rc<Self>) {
@@ -143,7 +209,7 @@ impl Inner {
         self.render();
         // Pending work holds the app weakly: an app dropped meanwhile is not kept alive by a
         // request that may never settle, and a stream nobody waits for is dropped (stopped).
-        let opening = LocalMedia::open(self.source.as_ref());
+        let opening = LocalMedia::open_with(self.source.as_ref(), &self.page.tools.constraints());
         let this = Rc::downgrade(self);
         spawn_local(async move {
             let media = opening.await;
@@ -153,10 +219,16 @@ impl Inner {
         });
     }
 
-    fn media_arrived(&self, ticket: Ticket, media: Result<LocalMedia, Error>) {
+    fn media_arrived(self: &Rc<Self>, ticket: Ticket, media: Result<LocalMedia, Error>) {
         let mut state = self.state.borrow_mut();
         match media {
-            Ok(media) if state.controls.media_ready(ticket) => {
+            Ok(mut media) if state.controls.media_ready(ticket) => {
+                let this = Rc::downgrade(self);
+                media.watch(Rc::new(move |role| {
+                    if let Some(this) = this.upgrade() {
+                        this.track_ended(role);
+                    }
+                }));
                 self.page.local_video.set_src_object(Some(media.stream()));
                 self.page
                     .log
@@ -164,6 +236,8 @@ impl Inner {
                 self.page
                     .status("Camera and microphone on. Press Call to connect the two peers.");
                 state.media = Some(media);
+                // Labels come with the permission just given.
+                self.refresh_devices();
             }
             // A stream nobody waits for any more: dropping it stops its tracks.
             Ok(_) => {}
@@ -188,6 +262,18 @@ impl Inner {
             drop(state);
             return self.call_failed(ticket, Error::NoDevice);
         };
+        self.page.tools.clear_chat();
+        let weak = Rc::downgrade(self);
+        let setup = Setup {
+            page: Rc::clone(&self.page),
+            stream: media.stream().clone(),
+            sending: Rc::clone(&self.sending),
+            channel_changed: Rc::new(move || {
+                if let Some(this) = weak.upgrade() {
+                    this.render();
+                }
+            }),
+        };
         let this = Rc::downgrade(self);
         let call = match &self.mode {
             Mode::Loopback => {
@@ -197,7 +283,7 @@ impl Inner {
                         this.call_failed(ticket, error);
                     }
                 };
-                Loopback::new(Rc::clone(&self.page), media.stream(), failed).map(Call::Loopback)
+                Loopback::new(&setup, failed).map(Call::Loopback)
             }
             Mode::Room { room, relay_only } => {
                 self.page.log.step(&format!("Call: joining room {room}"));
@@ -209,9 +295,7 @@ impl Inner {
                         }
                     }
                 };
-                let page = Rc::clone(&self.page);
-                RoomCall::join(page, media.stream(), room.clone(), *relay_only, ended)
-                    .map(Call::Room)
+                RoomCall::join(&setup, room.clone(), *relay_only, ended).map(Call::Room)
             }
         };
         match call {
@@ -300,6 +384,8 @@ impl Inner {
         drop(call);
         drop(media);
         self.page.clear_videos();
+        // The next Start opens the camera at its own default.
+        self.page.tools.resolution.set_value("");
         self.page.log.step(if had_call {
             "HangUp: both peers closed, every track stopped"
         } else {

@@ -1,0 +1,143 @@
+//! What the page sends in every call: the video codec it prefers and the video bitrate cap,
+//! chosen on the page and applied to each peer's transceivers and senders.
+
+use crate::settings::Codec;
+use js_sys::{Array, Object, Promise, Reflect};
+use std::cell::{Cell, RefCell};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::RtcPeerConnection;
+
+/// The choices, shared by the app and the peers of its calls.
+#[derive(Debug, Default)]
+pub struct Sending {
+    codec: RefCell<Option<Codec>>,
+    max_kbps: Cell<Option<u32>>,
+}
+
+impl Sending {
+    pub fn codec(&self) -> Option<Codec> {
+        self.codec.borrow().clone()
+    }
+
+    /// `true` if this changes the choice.
+    pub fn set_codec(&self, codec: Option<Codec>) -> bool {
+        self.codec.replace(codec.clone()) != codec
+    }
+
+    pub fn max_kbps(&self) -> Option<u32> {
+        self.max_kbps.get()
+    }
+
+    pub fn set_max_kbps(&self, kbps: Option<u32>) {
+        self.max_kbps.set(kbps);
+    }
+}
+
+fn get(target: &JsValue, key: &str) -> JsValue {
+    Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn text(target: &JsValue, key: &str) -> String {
+    get(target, key).as_string().unwrap_or_default()
+}
+
+/// `RTCRtpReceiver.getCapabilities("video").codecs`: what this browser can receive, in its own
+/// order, as the browser's objects (which `setCodecPreferences` wants back).
+fn capabilities() -> Vec<JsValue> {
+    let receiver = get(&js_sys::global(), "RTCRtpReceiver");
+    let Ok(get_capabilities) = get(&receiver, "getCapabilities").dyn_into::<js_sys::Function>()
+    else {
+        return Vec::new();
+    };
+    get_capabilities
+        .call1(&receiver, &JsValue::from_str("video"))
+        .map(|caps| Array::from(&get(&caps, "codecs")).to_vec())
+        .unwrap_or_default()
+}
+
+fn codec_of(capability: &JsValue) -> Codec {
+    Codec::new(
+        &text(capability, "mimeType"),
+        &text(capability, "sdpFmtpLine"),
+    )
+}
+
+/// The video codecs this browser can receive.
+pub fn video_codecs() -> Vec<Codec> {
+    capabilities().iter().map(codec_of).collect()
+}
+
+/// Whether this browser can reorder codecs (`setCodecPreferences`).
+pub fn can_choose_codec() -> bool {
+    let transceiver = get(&js_sys::global(), "RTCRtpTransceiver");
+    get(&get(&transceiver, "prototype"), "setCodecPreferences").is_function()
+}
+
+/// The peer's transceivers that carry video.
+fn video_transceivers(pc: &RtcPeerConnection) -> impl Iterator<Item = JsValue> {
+    pc.get_transceivers()
+        .into_iter()
+        .filter(|t| text(&get(&get(t, "receiver"), "track"), "kind") == "video")
+}
+
+/// Puts `codec` first on every video transceiver of `pc`; `None` gives the browser its own order
+/// back. Takes effect with the next offer or answer.
+pub fn prefer(pc: &RtcPeerConnection, codec: Option<&Codec>) -> Result<(), JsValue> {
+    let all = capabilities();
+    let order: Array = match codec {
+        Some(codec) => {
+            let codecs: Vec<Codec> = all.iter().map(codec_of).collect();
+            crate::settings::codec_order(&codecs, codec)
+                .into_iter()
+                .map(|i| all[i].clone())
+                .collect()
+        }
+        None => Array::new(),
+    };
+    for transceiver in video_transceivers(pc) {
+        // Stopped transceivers throw; they carry nothing any more.
+        if get(&transceiver, "currentDirection").as_string().as_deref() == Some("stopped") {
+            continue;
+        }
+        let set = get(&transceiver, "setCodecPreferences").dyn_into::<js_sys::Function>()?;
+        set.call1(&transceiver, &order)?;
+    }
+    Ok(())
+}
+
+/// Caps every video sender of `pc` at `kbps` (`None`: no cap), through `setParameters`; the
+/// promises to await, one per sender.
+pub fn cap_bitrate(pc: &RtcPeerConnection, kbps: Option<u32>) -> Result<Vec<Promise>, JsValue> {
+    let mut settings = Vec::new();
+    for sender in pc.get_senders() {
+        if text(&get(&sender, "track"), "kind") != "video" {
+            continue;
+        }
+        let parameters = get(&sender, "getParameters")
+            .dyn_into::<js_sys::Function>()?
+            .call0(&sender)?;
+        let encodings = Array::from(&get(&parameters, "encodings"));
+        if encodings.length() == 0 {
+            // Before negotiation Firefox lists no encoding yet; the cap is set after it.
+            continue;
+        }
+        for encoding in encodings.iter() {
+            let encoding: Object = encoding.dyn_into()?;
+            match kbps {
+                Some(kbps) => {
+                    Reflect::set(
+                        &encoding,
+                        &"maxBitrate".into(),
+                        &(f64::from(kbps) * 1000.0).into(),
+                    )?;
+                }
+                None => {
+                    Reflect::delete_property(&encoding, &"maxBitrate".into())?;
+                }
+            }
+        }
+        let set = get(&sender, "setParameters").dyn_into::<js_sys::Function>()?;
+        settings.push(set.call1(&sender, &parameters)?.dyn_into()?);
+    }
+    Ok(settings)
+}

@@ -1,0 +1,118 @@
+//! The cameras, microphones and speakers the browser lists, the constraints that open a chosen
+//! one, and the speaker the remote video plays on.
+
+use crate::error::Error;
+use crate::settings::Resolution;
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{HtmlMediaElement, MediaDeviceInfo, MediaStreamConstraints};
+
+/// One entry of `enumerateDevices`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Device {
+    /// "videoinput", "audioinput" or "audiooutput".
+    pub kind: String,
+    pub id: String,
+    /// Empty until the page has been allowed a device.
+    pub label: String,
+}
+
+/// Every device the browser lists now.
+pub async fn list() -> Result<Vec<Device>, Error> {
+    let listing = super::media_devices()?.enumerate_devices()?;
+    let devices = JsFuture::from(listing).await?;
+    Ok(Array::from(&devices)
+        .iter()
+        .filter_map(|d| d.dyn_into::<MediaDeviceInfo>().ok())
+        .map(|d| Device {
+            kind: kind_name(&d),
+            id: d.device_id(),
+            label: d.label(),
+        })
+        .collect())
+}
+
+/// `kind` as the browser spells it, read without web-sys' enum.
+fn kind_name(device: &MediaDeviceInfo) -> String {
+    Reflect::get(device, &JsValue::from_str("kind"))
+        .ok()
+        .and_then(|k| k.as_string())
+        .unwrap_or_default()
+}
+
+/// The constraints for one kind: the chosen device exactly (empty: the browser's default), and
+/// for video the resolution preset.
+pub fn track_constraints(device: &str, resolution: Option<Resolution>) -> JsValue {
+    if device.is_empty() && resolution.is_none() {
+        return JsValue::TRUE;
+    }
+    let constraints = Object::new();
+    if !device.is_empty() {
+        set(&constraints, "deviceId", &exact(&JsValue::from_str(device)));
+    }
+    if let Some(resolution) = resolution {
+        add_resolution(&constraints, resolution);
+    }
+    constraints.into()
+}
+
+/// `{width: {exact}, height: {exact}, frameRate: {max}}` for `applyConstraints`: the frame size
+/// the preset promises, and at most its frame rate (a camera may deliver fewer in dim light).
+pub fn resolution_constraints(resolution: Option<Resolution>) -> JsValue {
+    let constraints = Object::new();
+    if let Some(resolution) = resolution {
+        add_resolution(&constraints, resolution);
+    }
+    constraints.into()
+}
+
+fn add_resolution(constraints: &Object, resolution: Resolution) {
+    set(constraints, "width", &exact(&resolution.width.into()));
+    set(constraints, "height", &exact(&resolution.height.into()));
+    let rate = Object::new();
+    set(&rate, "max", &resolution.frame_rate.into());
+    set(constraints, "frameRate", &rate);
+}
+
+fn exact(value: &JsValue) -> JsValue {
+    let object = Object::new();
+    set(&object, "exact", value);
+    object.into()
+}
+
+fn set(object: &Object, key: &str, value: &JsValue) {
+    // Setting a plain property of a fresh object cannot fail.
+    let _ = Reflect::set(object, &JsValue::from_str(key), value);
+}
+
+/// Camera and microphone, each as `track_constraints` makes it.
+pub fn constraints(camera: JsValue, microphone: JsValue) -> MediaStreamConstraints {
+    let constraints = MediaStreamConstraints::new();
+    constraints.set_video(&camera);
+    constraints.set_audio(&microphone);
+    constraints
+}
+
+/// Whether this browser can choose the speaker a media element plays on (`setSinkId`).
+pub fn can_choose_speaker() -> bool {
+    sink_method().is_some()
+}
+
+fn sink_method() -> Option<Function> {
+    let prototype = Reflect::get(&js_sys::global(), &JsValue::from_str("HTMLMediaElement"))
+        .and_then(|c| Reflect::get(&c, &JsValue::from_str("prototype")))
+        .ok()?;
+    Reflect::get(&prototype, &JsValue::from_str("setSinkId"))
+        .ok()?
+        .dyn_into()
+        .ok()
+}
+
+/// Plays `element` on the speaker `id` (empty: the system's default).
+pub async fn set_speaker(element: &HtmlMediaElement, id: &str) -> Result<(), Error> {
+    let method = sink_method().ok_or(Error::NoSpeakerChoice)?;
+    let setting: Promise = method.call1(element, &JsValue::from_str(id))?.dyn_into()?;
+    JsFuture::from(setting).await?;
+    Ok(())
+}

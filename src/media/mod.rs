@@ -1,0 +1,281 @@
+//! The local camera and microphone: asking for them, switching them, sharing the screen in the
+//! camera's place, and letting go of every track.
+
+/// The devices the browser lists, and the speaker the remote video plays on.
+pub mod devices;
+
+use crate::error::Error;
+use gloo_events::EventListener;
+use js_sys::{Object, Promise, Reflect};
+use std::future::Future;
+use std::rc::Rc;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{MediaDevices, MediaStream, MediaStreamConstraints, MediaStreamTrack};
+
+/// Where the local stream comes from. The page uses [`UserMedia`]; tests and embedders can hand
+/// the app any other source (a canvas capture, a stream that always fails…).
+pub trait MediaSource {
+    /// Starts one request; the promise resolves to a `MediaStream` or rejects with a
+    /// `DOMException` whose name [`Error::from_name`] knows.
+    fn request(&self, constraints: &MediaStreamConstraints) -> Result<Promise, Error>;
+
+    /// Asks the user for a screen, a window or a tab to share: `getDisplayMedia`.
+    fn display(&self) -> Result<Promise, Error> {
+        let devices = media_devices()?;
+        let display = Reflect::get(&devices, &JsValue::from_str("getDisplayMedia"))
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+            .ok_or(Error::NoScreenShare)?;
+        let options = Object::new();
+        Reflect::set(&options, &"video".into(), &JsValue::TRUE)?;
+        Ok(display.call1(&devices, &options)?.dyn_into::<Promise>()?)
+    }
+}
+
+/// `navigator.mediaDevices.getUserMedia(constraints)`.
+#[derive(Debug, Default)]
+pub struct UserMedia;
+
+impl MediaSource for UserMedia {
+    fn request(&self, constraints: &MediaStreamConstraints) -> Result<Promise, Error> {
+        Ok(media_devices()?.get_user_media_with_constraints(constraints)?)
+    }
+}
+
+/// `navigator.mediaDevices`, absent outside a secure context: calling through the binding then
+/// would throw a TypeError that tells the user nothing.
+pub fn media_devices() -> Result<MediaDevices, Error> {
+    let window = web_sys::window().ok_or(Error::InsecureContext)?;
+    Ok(
+        Reflect::get(&window.navigator(), &JsValue::from_str("mediaDevices"))
+            .ok()
+            .filter(|d| !d.is_undefined() && !d.is_null())
+            .ok_or(Error::InsecureContext)?
+            .unchecked_into::<MediaDevices>(),
+    )
+}
+
+/// Which of the local stream's tracks a track is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Camera,
+    Microphone,
+    Screen,
+}
+
+impl Role {
+    fn of(track: &MediaStreamTrack) -> Self {
+        if track.kind() == "audio" {
+            Role::Microphone
+        } else {
+            Role::Camera
+        }
+    }
+
+    pub fn kind(self) -> &'static str {
+        match self {
+            Role::Microphone => "audio",
+            Role::Camera | Role::Screen => "video",
+        }
+    }
+}
+
+/// Hears of a track that ended by itself: a device unplugged, the browser's "stop sharing".
+pub type OnEnded = Rc<dyn Fn(Role)>;
+
+/// A live local stream. Dropping it stops every track, which turns the camera light off.
+///
+/// The stream keeps its identity for its whole life: the videos and the calls hold it, and a
+/// switched device or a shared screen changes the tracks in it, not the stream.
+pub struct LocalMedia {
+    stream: MediaStream,
+    /// The camera's track while the screen is shown in its place.
+    parked: Option<MediaStreamTrack>,
+    on_ended: Option<OnEnded>,
+    ended: Vec<EventListener>,
+}
+
+impl std::fmt::Debug for LocalMedia {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalMedia")
+            .field("stream", &self.stream.id())
+            .field("sharing", &self.parked.is_some())
+            .finish()
+    }
+}
+
+impl LocalMedia {
+    /// Asks `source` for a stream now and returns the wait for the answer, which does not
+    /// borrow the source.
+    pub fn open(source: &dyn MediaSource) -> impl Future<Output = Result<Self, Error>> {
+        let constraints = MediaStreamConstraints::new();
+        constraints.set_audio(&JsValue::TRUE);
+        constraints.set_video(&JsValue::TRUE);
+        Self::open_with(source, &constraints)
+    }
+
+    /// Like [`LocalMedia::open`], with the devices and settings `constraints` asks for.
+    pub fn open_with(
+        source: &dyn MediaSource,
+        constraints: &MediaStreamConstraints,
+    ) -> impl Future<Output = Result<Self, Error>> {
+        let request = source.request(constraints);
+        async move {
+            let stream = JsFuture::from(request?).await?;
+            let stream = stream.dyn_into::<MediaStream>().map_err(|_| {
+                Error::from_name("TypeError", "the media source did not give a stream")
+            })?;
+            Ok(Self {
+                stream,
+                parked: None,
+                on_ended: None,
+                ended: Vec::new(),
+            })
+        }
+    }
+
+    /// Opens `constraints` and returns the first track of `kind`, the others stopped.
+    pub fn open_track(
+        source: &dyn MediaSource,
+        constraints: &MediaStreamConstraints,
+        kind: &'static str,
+    ) -> impl Future<Output = Result<MediaStreamTrack, Error>> {
+        let opening = Self::open_with(source, constraints);
+        async move {
+            let media = opening.await?;
+            let track = media
+                .tracks()
+                .find(|t| t.kind() == kind)
+                .ok_or(Error::NoDevice)?;
+            // The rest stops with `media`; this one leaves it first.
+            media.stream.remove_track(&track);
+            Ok(track)
+        }
+    }
+
+    /// Tells `on_ended` of every track that ends by itself from now on.
+    pub fn watch(&mut self, on_ended: OnEnded) {
+        self.on_ended = Some(on_ended);
+        self.rewatch();
+    }
+
+    fn rewatch(&mut self) {
+        let Some(on_ended) = &self.on_ended else {
+            return;
+        };
+        let sharing = self.parked.is_some();
+        self.ended = self
+            .tracks()
+            .map(|track| {
+                let role = match Role::of(&track) {
+                    Role::Camera if sharing => Role::Screen,
+                    role => role,
+                };
+                let on_ended = Rc::clone(on_ended);
+                EventListener::once(&track, "ended", move |_| on_ended(role))
+            })
+            .collect();
+    }
+
+    /// The stream's track of `kind` ("audio" or "video").
+    pub fn track(&self, kind: &str) -> Option<MediaStreamTrack> {
+        self.tracks().find(|t| t.kind() == kind)
+    }
+
+    /// Puts `track` in the place of the stream's track of its kind, which is stopped; the new
+    /// one is enabled as the old one was. Returns the new track.
+    pub fn replace(&mut self, track: MediaStreamTrack) -> MediaStreamTrack {
+        let kind = track.kind();
+        if let Some(old) = self.track(&kind) {
+            track.set_enabled(old.enabled());
+            self.stream.remove_track(&old);
+            old.stop();
+        }
+        self.stream.add_track(&track);
+        self.rewatch();
+        track
+    }
+
+    /// Shows `screen` in the camera's place; the camera stays open for [`LocalMedia::unshare`].
+    pub fn share(&mut self, screen: MediaStreamTrack) {
+        if let Some(camera) = self.track("video") {
+            self.stream.remove_track(&camera);
+            if let Some(old) = self.parked.replace(camera) {
+                old.stop();
+            }
+        }
+        self.stream.add_track(&screen);
+        self.rewatch();
+    }
+
+    /// Stops the shared screen and puts the camera back; returns the camera's track.
+    pub fn unshare(&mut self) -> Option<MediaStreamTrack> {
+        let camera = self.parked.take()?;
+        if let Some(screen) = self.track("video") {
+            self.stream.remove_track(&screen);
+            screen.stop();
+        }
+        self.stream.add_track(&camera);
+        self.rewatch();
+        Some(camera)
+    }
+
+    pub fn stream(&self) -> &MediaStream {
+        &self.stream
+    }
+
+    pub fn tracks(&self) -> impl Iterator<Item = MediaStreamTrack> {
+        self.stream
+            .get_tracks()
+            .into_iter()
+            .filter_map(|t| t.dyn_into::<MediaStreamTrack>().ok())
+    }
+
+    /// "camera “…”, microphone “…”": the device labels, so the user sees which devices opened.
+    pub fn describe(&self) -> String {
+        let labels: Vec<String> = self
+            .tracks()
+            .map(|t| describe_track(&t.kind(), &t.label()))
+            .collect();
+        labels.join(", ")
+    }
+}
+
+impl Drop for LocalMedia {
+    fn drop(&mut self) {
+        self.ended.clear();
+        for track in self.tracks().chain(self.parked.take()) {
+            track.stop();
+        }
+    }
+}
+
+/// One track in words: its role and its device label.
+pub fn describe_track(kind: &str, label: &str) -> String {
+    let role = match kind {
+        "video" => "camera",
+        "audio" => "microphone",
+        other => other,
+    };
+    if label.is_empty() {
+        role.to_owned()
+    } else {
+        format!("{role} “{label}”")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_track;
+
+    #[test]
+    fn tracks_are_named_by_role_and_label() {
+        assert_eq!(
+            describe_track("video", "fake_device_0"),
+            "camera “fake_device_0”"
+        );
+        assert_eq!(describe_track("audio", ""), "microphone");
+        assert_eq!(describe_track("other", "x"), "other “x”");
+    }
+}

@@ -1,0 +1,188 @@
+//! The call's controls on the page: device pickers, video settings, toggles, ICE restart and
+//! the data channel's chat, each enabled as the decision layer says.
+
+use super::{by_id, Root};
+use crate::controls::{Toggles, Tools};
+use crate::error::Error;
+use crate::media::devices::{self, Device};
+use crate::settings::{Codec, RESOLUTIONS};
+use wasm_bindgen::JsCast;
+use web_sys::{
+    Document, Element, HtmlButtonElement, HtmlElement, HtmlInputElement, HtmlOptionElement,
+    HtmlSelectElement,
+};
+
+pub const CAMERA: &str = "camera-select";
+pub const MICROPHONE: &str = "mic-select";
+pub const SPEAKER: &str = "speaker-select";
+pub const RESOLUTION: &str = "resolution-select";
+pub const CODEC: &str = "codec-select";
+pub const BITRATE: &str = "bitrate-input";
+pub const BITRATE_BUTTON: &str = "bitrate-btn";
+pub const MUTE: &str = "mute-btn";
+pub const CAMERA_OFF: &str = "camera-btn";
+pub const SHARE: &str = "share-btn";
+pub const RESTART_ICE: &str = "restart-ice-btn";
+pub const CHAT_INPUT: &str = "chat-input";
+pub const CHAT_SEND: &str = "chat-send";
+pub const PING: &str = "ping-btn";
+
+/// Handles on the controls, looked up once.
+pub struct ToolsView {
+    document: Document,
+    pub camera: HtmlSelectElement,
+    pub microphone: HtmlSelectElement,
+    pub speaker: HtmlSelectElement,
+    speaker_field: HtmlElement,
+    pub resolution: HtmlSelectElement,
+    pub codec: HtmlSelectElement,
+    codec_field: HtmlElement,
+    pub bitrate: HtmlInputElement,
+    pub bitrate_button: HtmlButtonElement,
+    pub mute: HtmlButtonElement,
+    pub camera_off: HtmlButtonElement,
+    pub share: HtmlButtonElement,
+    pub restart_ice: HtmlButtonElement,
+    pub chat_input: HtmlInputElement,
+    pub chat_send: HtmlButtonElement,
+    pub ping: HtmlButtonElement,
+    chat_log: Element,
+    ping_result: Element,
+}
+
+impl ToolsView {
+    pub fn find(root: &Root, document: Document) -> Result<Self, Error> {
+        let view = Self {
+            document,
+            camera: by_id(root, CAMERA)?,
+            microphone: by_id(root, MICROPHONE)?,
+            speaker: by_id(root, SPEAKER)?,
+            speaker_field: by_id(root, "speaker-field")?,
+            resolution: by_id(root, RESOLUTION)?,
+            codec: by_id(root, CODEC)?,
+            codec_field: by_id(root, "codec-field")?,
+            bitrate: by_id(root, BITRATE)?,
+            bitrate_button: by_id(root, BITRATE_BUTTON)?,
+            mute: by_id(root, MUTE)?,
+            camera_off: by_id(root, CAMERA_OFF)?,
+            share: by_id(root, SHARE)?,
+            restart_ice: by_id(root, RESTART_ICE)?,
+            chat_input: by_id(root, CHAT_INPUT)?,
+            chat_send: by_id(root, CHAT_SEND)?,
+            ping: by_id(root, PING)?,
+            chat_log: by_id(root, "chat-log")?,
+            ping_result: by_id(root, "ping-result")?,
+        };
+        for (i, preset) in RESOLUTIONS.iter().enumerate() {
+            view.add_option(&view.resolution, &i.to_string(), &preset.to_string());
+        }
+        Ok(view)
+    }
+
+    pub fn show(&self, tools: Tools, toggles: Toggles) {
+        for select in [&self.camera, &self.microphone] {
+            select.set_disabled(!tools.devices);
+        }
+        self.resolution.set_disabled(!tools.resolution);
+        self.codec.set_disabled(!tools.sending);
+        self.bitrate.set_disabled(!tools.sending);
+        self.bitrate_button.set_disabled(!tools.sending);
+        for (button, enabled, pressed) in [
+            (&self.mute, tools.mute, toggles.muted),
+            (&self.camera_off, tools.camera_off, toggles.camera_off),
+            (&self.share, tools.share, toggles.sharing),
+        ] {
+            button.set_disabled(!enabled);
+            let _ = button.set_attribute("aria-pressed", if pressed { "true" } else { "false" });
+        }
+        self.restart_ice.set_disabled(!tools.ice_restart);
+        self.chat_input.set_disabled(!tools.chat);
+        self.chat_send.set_disabled(!tools.chat);
+        self.ping.set_disabled(!tools.chat);
+    }
+
+    fn add_option(&self, select: &HtmlSelectElement, value: &str, label: &str) {
+        if let Ok(option) = self.document.create_element("option") {
+            let option: HtmlOptionElement = option.unchecked_into();
+            option.set_value(value);
+            option.set_text(label);
+            let _ = select.append_child(&option);
+        }
+    }
+
+    /// Replaces a select's options after its first ("default"), keeping the choice if it is
+    /// still there.
+    fn refill(&self, select: &HtmlSelectElement, options: &[(String, String)]) {
+        let chosen = select.value();
+        while select.length() > 1 {
+            select.remove_with_index(1);
+        }
+        for (value, label) in options {
+            self.add_option(select, value, label);
+        }
+        let kept = options.iter().any(|(value, _)| *value == chosen);
+        select.set_value(if kept { &chosen } else { "" });
+    }
+
+    /// Fills the pickers from `enumerateDevices`; a device without a label (no permission yet)
+    /// is named by its kind and number. The speaker picker shows only where it can act.
+    pub fn show_devices(&self, devices: &[Device], can_choose_speaker: bool) {
+        let options = |kind: &str, noun: &str| -> Vec<(String, String)> {
+            devices
+                .iter()
+                .filter(|d| d.kind == kind && !d.id.is_empty() && d.id != "default")
+                .enumerate()
+                .map(|(i, d)| {
+                    let label = if d.label.is_empty() {
+                        format!("{noun} {}", i + 1)
+                    } else {
+                        d.label.clone()
+                    };
+                    (d.id.clone(), label)
+                })
+                .collect()
+        };
+        self.refill(&self.camera, &options("videoinput", "Camera"));
+        self.refill(&self.microphone, &options("audioinput", "Microphone"));
+        self.refill(&self.speaker, &options("audiooutput", "Speaker"));
+        self.speaker_field.set_hidden(!can_choose_speaker);
+    }
+
+    /// Fills the codec picker; hidden where the browser cannot reorder codecs.
+    pub fn show_codecs(&self, codecs: &[Codec], can_choose: bool) {
+        let options: Vec<(String, String)> = codecs
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.is_choice())
+            .map(|(i, c)| (i.to_string(), c.label(codecs)))
+            .collect();
+        self.refill(&self.codec, &options);
+        self.codec_field.set_hidden(!can_choose);
+    }
+
+    /// The constraints Start opens the chosen devices with.
+    pub fn constraints(&self) -> web_sys::MediaStreamConstraints {
+        devices::constraints(
+            devices::track_constraints(&self.camera.value(), None),
+            devices::track_constraints(&self.microphone.value(), None),
+        )
+    }
+
+    /// Appends a line to the chat; returns it, to add the receipt to.
+    pub fn chat_line(&self, text: &str) -> Option<Element> {
+        let item = self.document.create_element("li").ok()?;
+        item.set_text_content(Some(text));
+        self.chat_log.append_child(&item).ok()?;
+        Some(item)
+    }
+
+    pub fn show_ping(&self, text: &str) {
+        self.ping_result.set_text_content(Some(text));
+    }
+
+    /// A new call: an empty chat.
+    pub fn clear_chat(&self) {
+        self.chat_log.set_text_content(None);
+        self.ping_result.set_text_content(None);
+    }
+}

@@ -1,0 +1,221 @@
+//! What the call's controls may be set to: resolution presets, the bitrate cap, the codec list.
+//!
+//! Plain Rust, no browser: the page reads a control's value, asks here whether it is one the
+//! call can take, and hands the answer to the browser.
+
+use std::fmt;
+
+/// A capture setting the camera is asked for with `applyConstraints`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Resolution {
+    pub width: u32,
+    pub height: u32,
+    pub frame_rate: u32,
+}
+
+/// The presets the page offers, smallest first; the select's values are their indexes.
+pub const RESOLUTIONS: [Resolution; 5] = [
+    Resolution::new(320, 180, 15),
+    Resolution::new(320, 240, 30),
+    Resolution::new(640, 480, 30),
+    Resolution::new(1280, 720, 30),
+    Resolution::new(1920, 1080, 30),
+];
+
+impl Resolution {
+    pub const fn new(width: u32, height: u32, frame_rate: u32) -> Self {
+        Self {
+            width,
+            height,
+            frame_rate,
+        }
+    }
+
+    /// The preset a select's value names; `None` for "camera default" or anything else.
+    pub fn preset(value: &str) -> Option<Self> {
+        RESOLUTIONS.get(value.parse::<usize>().ok()?).copied()
+    }
+}
+
+impl fmt::Display for Resolution {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}×{} at {} fps",
+            self.width, self.height, self.frame_rate
+        )
+    }
+}
+
+/// The bitrate caps the page accepts, in kbit/s: below 30 no codec keeps video alive, above
+/// 20,000 nothing changes for a camera.
+pub const MIN_KBPS: u32 = 30;
+pub const MAX_KBPS: u32 = 20_000;
+
+/// Why a bitrate cap was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BitrateRefused {
+    NotANumber(String),
+    OutOfRange(u32),
+}
+
+impl fmt::Display for BitrateRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotANumber(text) => write!(
+                f,
+                "“{text}” is not a bitrate: type whole kbit/s between {MIN_KBPS} and {MAX_KBPS}, or leave it empty for no cap."
+            ),
+            Self::OutOfRange(kbps) => write!(
+                f,
+                "{kbps} kbit/s is outside what the page sends: choose between {MIN_KBPS} and {MAX_KBPS} kbit/s, or leave it empty for no cap."
+            ),
+        }
+    }
+}
+
+/// The video bitrate cap in the text a user typed: empty means no cap.
+pub fn max_bitrate(text: &str) -> Result<Option<u32>, BitrateRefused> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let kbps: u32 = text
+        .parse()
+        .map_err(|_| BitrateRefused::NotANumber(text.to_owned()))?;
+    if (MIN_KBPS..=MAX_KBPS).contains(&kbps) {
+        Ok(Some(kbps))
+    } else {
+        Err(BitrateRefused::OutOfRange(kbps))
+    }
+}
+
+/// One entry of `RTCRtpReceiver.getCapabilities("video").codecs`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Codec {
+    pub mime_type: String,
+    pub sdp_fmtp_line: String,
+}
+
+impl Codec {
+    pub fn new(mime_type: &str, sdp_fmtp_line: &str) -> Self {
+        Self {
+            mime_type: mime_type.to_owned(),
+            sdp_fmtp_line: sdp_fmtp_line.to_owned(),
+        }
+    }
+
+    /// "VP8", "H264": the name the stats panel shows too.
+    pub fn name(&self) -> &str {
+        self.mime_type
+            .split_once('/')
+            .map_or(self.mime_type.as_str(), |(_, name)| name)
+    }
+
+    /// Retransmission and error correction are not choices: they ride along with every codec.
+    pub fn is_choice(&self) -> bool {
+        !matches!(
+            self.name().to_ascii_lowercase().as_str(),
+            "rtx" | "red" | "ulpfec" | "flexfec-03"
+        )
+    }
+
+    /// "VP9 (profile-id=2)": the name, and the parameters where two entries share it.
+    pub fn label(&self, all: &[Codec]) -> String {
+        let shared = all.iter().filter(|c| c.name() == self.name()).count() > 1;
+        if shared && !self.sdp_fmtp_line.is_empty() {
+            format!("{} ({})", self.name(), self.sdp_fmtp_line)
+        } else {
+            self.name().to_owned()
+        }
+    }
+}
+
+/// The order for `setCodecPreferences`: the chosen codec first, then every other in the
+/// browser's order, so that a remote end without the chosen one still finds one it has.
+pub fn codec_order(all: &[Codec], chosen: &Codec) -> Vec<usize> {
+    let first = all.iter().position(|c| c == chosen);
+    first
+        .into_iter()
+        .chain((0..all.len()).filter(|&i| Some(i) != first))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_are_read_by_index_and_the_default_is_none() {
+        assert_eq!(Resolution::preset("1"), Some(Resolution::new(320, 240, 30)));
+        assert_eq!(Resolution::preset(""), None);
+        assert_eq!(Resolution::preset("99"), None);
+        assert_eq!(Resolution::preset("-1"), None);
+        assert_eq!(RESOLUTIONS[3].to_string(), "1280×720 at 30 fps");
+    }
+
+    #[test]
+    fn a_bitrate_cap_is_whole_kbits_in_range_or_none() {
+        assert_eq!(max_bitrate(""), Ok(None));
+        assert_eq!(max_bitrate("  "), Ok(None));
+        assert_eq!(max_bitrate(" 250 "), Ok(Some(250)));
+        assert_eq!(max_bitrate("30"), Ok(Some(30)));
+        assert_eq!(max_bitrate("20000"), Ok(Some(20_000)));
+        assert_eq!(max_bitrate("29"), Err(BitrateRefused::OutOfRange(29)));
+        assert_eq!(max_bitrate("0"), Err(BitrateRefused::OutOfRange(0)));
+        assert_eq!(
+            max_bitrate("20001"),
+            Err(BitrateRefused::OutOfRange(20_001))
+        );
+        assert!(matches!(
+            max_bitrate("-5"),
+            Err(BitrateRefused::NotANumber(_))
+        ));
+        assert!(matches!(
+            max_bitrate("1.5"),
+            Err(BitrateRefused::NotANumber(_))
+        ));
+        assert!(matches!(
+            max_bitrate("99999999999"),
+            Err(BitrateRefused::NotANumber(_))
+        ));
+        let refused = max_bitrate("5").unwrap_err().to_string();
+        assert!(refused.contains("between 30 and 20000"), "{refused}");
+    }
+
+    fn chrome_like() -> Vec<Codec> {
+        vec![
+            Codec::new("video/VP8", ""),
+            Codec::new("video/rtx", "apt=96"),
+            Codec::new("video/VP9", "profile-id=0"),
+            Codec::new("video/VP9", "profile-id=2"),
+            Codec::new("video/AV1", "level-idx=5;profile=0;tier=0"),
+            Codec::new("video/red", ""),
+            Codec::new("video/ulpfec", ""),
+        ]
+    }
+
+    #[test]
+    fn only_real_codecs_are_choices_and_twins_show_their_parameters() {
+        let all = chrome_like();
+        let labels: Vec<String> = all
+            .iter()
+            .filter(|c| c.is_choice())
+            .map(|c| c.label(&all))
+            .collect();
+        assert_eq!(
+            labels,
+            ["VP8", "VP9 (profile-id=0)", "VP9 (profile-id=2)", "AV1"]
+        );
+    }
+
+    #[test]
+    fn the_chosen_codec_goes_first_and_the_rest_keep_their_order() {
+        let all = chrome_like();
+        assert_eq!(codec_order(&all, &all[3]), [3, 0, 1, 2, 4, 5, 6]);
+        assert_eq!(codec_order(&all, &all[0]), [0, 1, 2, 3, 4, 5, 6]);
+        // A codec the browser no longer lists changes nothing.
+        let gone = Codec::new("video/H265", "");
+        assert_eq!(codec_order(&all, &gone), [0, 1, 2, 3, 4, 5, 6]);
+    }
+}

@@ -1,0 +1,528 @@
+//! The call's controls in a real browser, each judged by its effect on what the other peer gets:
+//! the codec in use, the bitrate sent, the frame size received, silence and black frames, a
+//! chat line that arrives, a new ICE username fragment, a switched device's track.
+#![cfg(target_arch = "wasm32")]
+
+mod page;
+
+use js_sys::{Array, Function, Promise, Reflect};
+use page::*;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use web_sys::{
+    Event, HtmlInputElement, HtmlSelectElement, MediaStreamTrack, RtcPeerConnection, RtcRtpSender,
+};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn select(f: &Fixture, id: &str) -> HtmlSelectElement {
+    f.element_by_id(id).dyn_into().unwrap()
+}
+
+fn input(f: &Fixture, id: &str) -> HtmlInputElement {
+    f.element_by_id(id).dyn_into().unwrap()
+}
+
+/// Chooses the option `value` as a person would: the select changes, then says so.
+fn choose(f: &Fixture, id: &str, value: &str) {
+    let select = select(f, id);
+    select.set_value(value);
+    assert_eq!(select.value(), value, "#{id} has an option {value:?}");
+    select
+        .dispatch_event(&Event::new("change").unwrap())
+        .unwrap();
+}
+
+/// The value of the first option of `id` whose label starts with `label`.
+fn option_labelled(f: &Fixture, id: &str, label: &str) -> Option<String> {
+    let select = select(f, id);
+    (0..select.length())
+        .filter_map(|i| select.item(i))
+        .find(|o| o.text_content().unwrap_or_default().starts_with(label))
+        .map(|o| o.get_attribute("value").unwrap_or_default())
+}
+
+fn pressed(f: &Fixture, id: &str) -> bool {
+    f.element_by_id(id).get_attribute("aria-pressed").as_deref() == Some("true")
+}
+
+/// The first entry of `pc.getStats()` of `type_` for `kind` ("video", "audio"), with its codec's
+/// `mimeType` copied in as `codec`.
+async fn report(pc: &RtcPeerConnection, type_: &str, kind: &str) -> JsValue {
+    let find = Function::new_with_args(
+        "pc, type, kind",
+        "return pc.getStats().then(stats => {
+            let found = null;
+            stats.forEach(r => { if (!found && r.type === type && r.kind === kind) found = r; });
+            if (!found) return null;
+            const copy = Object.assign({}, found);
+            const codec = found.codecId && stats.get(found.codecId);
+            copy.codec = codec ? codec.mimeType : null;
+            return copy;
+        })",
+    );
+    let promise: Promise = find
+        .call3(&JsValue::NULL, pc, &type_.into(), &kind.into())
+        .unwrap()
+        .unchecked_into();
+    JsFuture::from(promise).await.unwrap()
+}
+
+fn number(value: &JsValue, key: &str) -> f64 {
+    Reflect::get(value, &key.into())
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0)
+}
+
+fn text(value: &JsValue, key: &str) -> String {
+    Reflect::get(value, &key.into())
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
+}
+
+/// Polls an async condition every 200 ms until it holds, or fails with `what`.
+async fn eventually<F, Fut>(what: &str, timeout_ms: u32, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let mut waited = 0;
+    while !check().await {
+        assert!(
+            waited < timeout_ms,
+            "timed out after {timeout_ms} ms: {what}"
+        );
+        sleep(200).await;
+        waited += 200;
+    }
+}
+
+/// kbit/s of video the local peer sent over `ms`, from `bytesSent`.
+async fn sent_kbps(local: &RtcPeerConnection, ms: i32) -> f64 {
+    let before = report(local, "outbound-rtp", "video").await;
+    sleep(ms).await;
+    let after = report(local, "outbound-rtp", "video").await;
+    let bytes = number(&after, "bytesSent") - number(&before, "bytesSent");
+    let seconds = (number(&after, "timestamp") - number(&before, "timestamp")) / 1000.0;
+    bytes * 8.0 / 1000.0 / seconds
+}
+
+/// The remote peer's received audio energy over `ms`.
+async fn audio_energy(remote: &RtcPeerConnection, ms: i32) -> f64 {
+    let before = report(remote, "inbound-rtp", "audio").await;
+    sleep(ms).await;
+    let after = report(remote, "inbound-rtp", "audio").await;
+    number(&after, "totalAudioEnergy") - number(&before, "totalAudioEnergy")
+}
+
+/// The mean brightness (0–255) of the remote video's current frame.
+fn remote_brightness(f: &Fixture) -> f64 {
+    Function::new_with_args(
+        "video",
+        "const c = document.createElement('canvas');
+        c.width = 64; c.height = 48;
+        const g = c.getContext('2d');
+        g.drawImage(video, 0, 0, 64, 48);
+        const d = g.getImageData(0, 0, 64, 48).data;
+        let sum = 0;
+        for (let i = 0; i < d.length; i += 4) sum += d[i] + d[i + 1] + d[i + 2];
+        return sum / (d.length / 4) / 3;",
+    )
+    .call1(&JsValue::NULL, &f.video("remoteStream"))
+    .unwrap()
+    .as_f64()
+    .unwrap()
+}
+
+/// Frames the remote peer has decoded so far.
+async fn frames_decoded(remote: &RtcPeerConnection) -> f64 {
+    number(
+        &report(remote, "inbound-rtp", "video").await,
+        "framesDecoded",
+    )
+}
+
+async fn assert_video_keeps_playing(remote: &RtcPeerConnection) {
+    let before = frames_decoded(remote).await;
+    eventually("the remote peer to decode more frames", 5_000, || async {
+        frames_decoded(remote).await > before + 5.0
+    })
+    .await;
+}
+
+/// The video sender of the local peer.
+fn video_sender(local: &RtcPeerConnection) -> RtcRtpSender {
+    local
+        .get_senders()
+        .iter()
+        .map(|s| s.unchecked_into::<RtcRtpSender>())
+        .find(|s| s.track().is_some_and(|t| t.kind() == "video"))
+        .expect("a video sender")
+}
+
+/// Start, Call, connected, first frame shown.
+async fn in_call(f: &Fixture) -> (RtcPeerConnection, RtcPeerConnection) {
+    f.start().await;
+    f.click("call-btn");
+    let peers = connected(f).await;
+    let video = f.video("remoteStream");
+    wait_for("the first remote frame", 10_000, || video.video_width() > 0).await;
+    peers
+}
+
+fn local_ufrag(pc: &RtcPeerConnection) -> String {
+    let sdp = pc.local_description().unwrap().sdp();
+    sdp.lines()
+        .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
+        .unwrap()
+        .to_owned()
+}
+
+#[wasm_bindgen_test]
+async fn every_control_is_named_and_enabled_only_when_it_can_act() {
+    let f = Fixture::new(RecordingMedia::default());
+    // An accessible name for each: its text, or the label around it, or aria-label.
+    for id in [
+        "camera-select",
+        "mic-select",
+        "resolution-select",
+        "codec-select",
+        "bitrate-input",
+        "bitrate-btn",
+        "mute-btn",
+        "camera-btn",
+        "share-btn",
+        "restart-ice-btn",
+        "chat-input",
+        "chat-send",
+        "ping-btn",
+    ] {
+        let element = f.element_by_id(id);
+        let labelled = element.closest("label").unwrap().is_some()
+            || element.has_attribute("aria-label")
+            || f.root()
+                .query_selector(&format!("label[for='{id}']"))
+                .unwrap()
+                .is_some()
+            || !element.text_content().unwrap_or_default().trim().is_empty();
+        assert!(labelled, "#{id} has no accessible name");
+    }
+    let enabled = |id: &str| !f.element_by_id(id).has_attribute("disabled");
+    let tools = [
+        "resolution-select",
+        "mute-btn",
+        "camera-btn",
+        "share-btn",
+        "restart-ice-btn",
+        "chat-send",
+        "ping-btn",
+    ];
+    // Idle: the pickers and the settings for the next call only.
+    assert!(enabled("camera-select") && enabled("codec-select") && enabled("bitrate-btn"));
+    assert!(tools.iter().all(|id| !enabled(id)), "idle");
+    let (local, _) = in_call(&f).await;
+    assert!(enabled("mute-btn") && enabled("camera-btn") && enabled("share-btn"));
+    assert!(enabled("restart-ice-btn") && enabled("resolution-select"));
+    wait_for("the data channel to open", 5_000, || enabled("chat-send")).await;
+    assert!(enabled("ping-btn"));
+    assert!(!pressed(&f, "mute-btn"));
+    f.click("hangup-btn");
+    assert_eq!(state(&local), "closed");
+    assert!(tools.iter().all(|id| !enabled(id)), "after HangUp");
+}
+
+#[wasm_bindgen_test]
+async fn a_chat_line_arrives_with_its_text_and_a_ping_comes_back() {
+    let f = Fixture::new(RecordingMedia::default());
+    in_call(&f).await;
+    let send = f.button("chat-send");
+    wait_for("the data channel to open", 5_000, || !send.disabled()).await;
+    let chat = || {
+        let items = f.root().query_selector_all("#chat-log li").unwrap();
+        (0..items.length())
+            .filter_map(|i| items.item(i)?.text_content())
+            .collect::<Vec<_>>()
+    };
+    // An empty line is refused with a message, not sent.
+    f.click("chat-send");
+    assert!(f.status().contains("Type a message"), "{}", f.status());
+    input(&f, "chat-input").set_value("  hello, peer ✓  ");
+    f.click("chat-send");
+    assert_eq!(
+        input(&f, "chat-input").value(),
+        "",
+        "the input empties once sent"
+    );
+    wait_for("the remote peer to receive the line", 5_000, || {
+        chat()
+            .iter()
+            .any(|l| l.starts_with("remote peer received “hello, peer ✓” after "))
+    })
+    .await;
+    wait_for("the receipt", 5_000, || {
+        chat()
+            .iter()
+            .any(|l| l.starts_with("local peer sent “hello, peer ✓” · delivered, receipt after "))
+    })
+    .await;
+    assert_eq!(chat().len(), 2, "{:?}", chat());
+    f.click("ping-btn");
+    let result = f.element_by_id("ping-result");
+    wait_for("the pong", 5_000, || {
+        result
+            .text_content()
+            .unwrap_or_default()
+            .starts_with("Round trip over the data channel: ")
+    })
+    .await;
+    f.click("hangup-btn");
+}
+
+#[wasm_bindgen_test]
+async fn the_chosen_codec_is_the_one_in_use_before_and_during_a_call() {
+    let f = Fixture::new(RecordingMedia::default());
+    let vp9 = option_labelled(&f, "codec-select", "VP9").expect("VP9 is offered");
+    let vp8 = option_labelled(&f, "codec-select", "VP8").expect("VP8 is offered");
+    choose(&f, "codec-select", &vp9);
+    let (local, _) = in_call(&f).await;
+    eventually("VP9 to be sent", 10_000, || async {
+        report(&local, "outbound-rtp", "video").await.is_object()
+            && text(&report(&local, "outbound-rtp", "video").await, "codec") == "video/VP9"
+    })
+    .await;
+    // During the call: a renegotiation, and the new codec in use.
+    choose(&f, "codec-select", &vp8);
+    eventually("VP8 to be sent after the renegotiation", 10_000, || async {
+        text(&report(&local, "outbound-rtp", "video").await, "codec") == "video/VP8"
+    })
+    .await;
+    assert!(f.logged("renegotiates: the video codec changed") >= 1);
+    wait_for("the panel to show it", 5_000, || {
+        stat("video-codec").starts_with("video/VP8")
+    })
+    .await;
+    f.click("hangup-btn");
+}
+
+fn stat(key: &str) -> String {
+    document()
+        .query_selector(&format!("[data-stat='{key}']"))
+        .unwrap()
+        .unwrap()
+        .text_content()
+        .unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn the_bitrate_cap_holds_the_video_sent_below_it() {
+    let f = Fixture::new(RecordingMedia::default());
+    // Out of range: refused with a message, nothing applied.
+    input(&f, "bitrate-input").set_value("5");
+    f.click("bitrate-btn");
+    assert!(
+        f.status().contains("between 30 and 20000"),
+        "{}",
+        f.status()
+    );
+    let (local, _) = in_call(&f).await;
+    let cap = 60.0;
+    // Without a cap the fake camera sends more than it: the test can fail.
+    eventually("the uncapped video to exceed the cap", 15_000, || async {
+        sent_kbps(&local, 1_000).await > cap * 1.5
+    })
+    .await;
+    input(&f, "bitrate-input").set_value("60");
+    f.click("bitrate-btn");
+    let sender = video_sender(&local);
+    let parameters = Function::new_with_args("s", "return s.getParameters()")
+        .call1(&JsValue::NULL, &sender)
+        .unwrap();
+    let encodings: Array = Reflect::get(&parameters, &"encodings".into())
+        .unwrap()
+        .unchecked_into();
+    assert_eq!(number(&encodings.get(0), "maxBitrate"), 60_000.0);
+    eventually("the video sent to fall below the cap", 15_000, || async {
+        sent_kbps(&local, 1_500).await < cap * 1.25
+    })
+    .await;
+    f.click("hangup-btn");
+}
+
+#[wasm_bindgen_test]
+async fn the_received_frame_size_follows_the_resolution_preset() {
+    let f = Fixture::new(RecordingMedia::default());
+    in_call(&f).await;
+    let video = f.video("remoteStream");
+    // The presets' values are their indexes: 1 is 320×240, 2 is 640×480.
+    for (preset, size) in [("1", (320, 240)), ("2", (640, 480))] {
+        choose(&f, "resolution-select", preset);
+        wait_for(&format!("a {size:?} remote video"), 10_000, || {
+            (video.video_width(), video.video_height()) == size
+        })
+        .await;
+    }
+    assert!(
+        f.logged("camera set to 320×240 at 30 fps") == 1,
+        "{:?}",
+        f.log()
+    );
+    f.click("hangup-btn");
+}
+
+#[wasm_bindgen_test]
+async fn mute_silences_the_remote_side_and_camera_off_blacks_it_out() {
+    let f = Fixture::new(RecordingMedia::default());
+    let (_, remote) = in_call(&f).await;
+    eventually("sound to arrive", 10_000, || async {
+        audio_energy(&remote, 1_200).await > 0.0
+    })
+    .await;
+    f.click("mute-btn");
+    assert!(pressed(&f, "mute-btn"));
+    // Audio in flight drains, then nothing but silence.
+    sleep(500).await;
+    eventually("silence", 10_000, || async {
+        audio_energy(&remote, 1_200).await == 0.0
+    })
+    .await;
+    f.click("mute-btn");
+    assert!(!pressed(&f, "mute-btn"));
+    eventually("sound again", 10_000, || async {
+        audio_energy(&remote, 1_200).await > 0.0
+    })
+    .await;
+
+    wait_for("a picture", 5_000, || remote_brightness(&f) > 20.0).await;
+    f.click("camera-btn");
+    assert!(pressed(&f, "camera-btn"));
+    wait_for("black frames", 10_000, || remote_brightness(&f) < 2.0).await;
+    f.click("camera-btn");
+    wait_for("the picture back", 10_000, || remote_brightness(&f) > 20.0).await;
+    f.click("hangup-btn");
+}
+
+#[wasm_bindgen_test]
+async fn screen_sharing_replaces_the_camera_and_gives_it_back() {
+    let media = RecordingMedia::default();
+    let f = Fixture::new(media.clone());
+    let (local, remote) = in_call(&f).await;
+    let video = f.video("remoteStream");
+    let camera_size = (video.video_width(), video.video_height());
+    let camera = video_sender(&local).track().unwrap();
+    f.click("share-btn");
+    // The test's screen is an 800×600 canvas.
+    wait_for("the screen at the remote side", 10_000, || {
+        (video.video_width(), video.video_height()) == (800, 600)
+    })
+    .await;
+    assert!(pressed(&f, "share-btn"));
+    assert!(
+        f.button("camera-btn").disabled(),
+        "no camera toggle while sharing"
+    );
+    let screen = video_sender(&local).track().unwrap();
+    assert_ne!(screen.id(), camera.id());
+    assert_eq!(camera.ready_state(), web_sys::MediaStreamTrackState::Live);
+    // Stopped with the button: the camera comes back.
+    f.click("share-btn");
+    wait_for("the camera at the remote side again", 10_000, || {
+        (video.video_width(), video.video_height()) == camera_size
+    })
+    .await;
+    assert_eq!(screen.ready_state(), web_sys::MediaStreamTrackState::Ended);
+    assert_eq!(video_sender(&local).track().unwrap().id(), camera.id());
+    assert!(!pressed(&f, "share-btn"));
+
+    // Stopped by the browser's own "stop sharing", which ends the track.
+    f.click("share-btn");
+    wait_for("the screen again", 10_000, || video.video_width() == 800).await;
+    let screen = video_sender(&local).track().unwrap();
+    screen.stop();
+    screen
+        .dispatch_event(&Event::new("ended").unwrap())
+        .unwrap();
+    wait_for(
+        "the camera back after the browser stopped sharing",
+        10_000,
+        || (video.video_width(), video.video_height()) == camera_size,
+    )
+    .await;
+    assert!(!pressed(&f, "share-btn"));
+    assert_eq!(state(&remote), "connected");
+    assert_video_keeps_playing(&remote).await;
+    f.click("hangup-btn");
+    assert_eq!(media.live_tracks(), 0, "the screen and the camera stopped");
+}
+
+#[wasm_bindgen_test]
+async fn ice_restart_brings_new_credentials_and_the_video_keeps_playing() {
+    let f = Fixture::new(RecordingMedia::default());
+    let (local, remote) = in_call(&f).await;
+    let (before_local, before_remote) = (local_ufrag(&local), local_ufrag(&remote));
+    let handed = f.logged("local peer handed ");
+    f.click("restart-ice-btn");
+    wait_for("new ICE credentials on both peers", 10_000, || {
+        local_ufrag(&local) != before_local && local_ufrag(&remote) != before_remote
+    })
+    .await;
+    wait_for("new candidates", 10_000, || {
+        f.logged("local peer handed ") > handed
+    })
+    .await;
+    assert!(f.logged("local peer restarts ICE: asked for on the page") == 1);
+    assert_eq!(state(&local), "connected");
+    assert_video_keeps_playing(&remote).await;
+    f.click("hangup-btn");
+}
+
+#[wasm_bindgen_test]
+async fn a_device_switch_keeps_the_call_with_the_new_track() {
+    let media = RecordingMedia::default();
+    let f = Fixture::new(media.clone());
+    let (local, remote) = in_call(&f).await;
+    let old = video_sender(&local).track().unwrap();
+    // The last camera listed: another one where there are several, else the same by its id,
+    // which opens it anew all the same.
+    let cameras = select(&f, "camera-select");
+    assert!(cameras.length() > 1, "the cameras are listed");
+    let last = cameras.item(cameras.length() - 1).unwrap();
+    let id = last.get_attribute("value").unwrap();
+    choose(&f, "camera-select", &id);
+    wait_for("the new camera's track in the call", 10_000, || {
+        video_sender(&local)
+            .track()
+            .is_some_and(|t| t.id() != old.id())
+    })
+    .await;
+    let new = video_sender(&local).track().unwrap();
+    assert_eq!(new.ready_state(), web_sys::MediaStreamTrackState::Live);
+    assert_eq!(old.ready_state(), web_sys::MediaStreamTrackState::Ended);
+    let settings = new.get_settings();
+    assert_eq!(text(&settings, "deviceId"), id);
+    assert_eq!(
+        (state(&local), state(&remote)),
+        ("connected".into(), "connected".into())
+    );
+    assert_video_keeps_playing(&remote).await;
+    assert_eq!(media.live_tracks(), 2, "one camera and one microphone live");
+
+    // That camera goes away: the page falls back to the default one and says so.
+    new.stop();
+    new.dispatch_event(&Event::new("ended").unwrap()).unwrap();
+    wait_for("the default camera in the call", 10_000, || {
+        video_sender(&local)
+            .track()
+            .is_some_and(|t: MediaStreamTrack| {
+                t.id() != new.id() && t.ready_state() == web_sys::MediaStreamTrackState::Live
+            })
+    })
+    .await;
+    assert!(f.status().contains("went away"), "{}", f.status());
+    assert_eq!(cameras.value(), "", "the picker shows the default");
+    assert_video_keeps_playing(&remote).await;
+    f.click("hangup-btn");
+    assert_eq!(media.live_tracks(), 0);
+}
