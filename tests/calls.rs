@@ -24,8 +24,11 @@ const RECORDER: &str = "
         };
         const devices = navigator.mediaDevices, getUserMedia = devices.getUserMedia.bind(devices);
         devices.getUserMedia = async (c) => { const s = await getUserMedia(c); streams.push(s); return s; };
+        const current = () => peers.filter(p => p.connectionState !== 'closed')[0];
         window.__calls = {
             open: () => peers.filter(p => p.connectionState !== 'closed').length,
+            ufrag: () => (current().localDescription.sdp.match(/a=ice-ufrag:(.*)/) || [])[1],
+            connected: () => current().connectionState === 'connected',
             live: () => streams.flatMap(s => s.getTracks()).filter(t => t.readyState !== 'ended').length,
         };
     }";
@@ -171,6 +174,58 @@ async fn call(a: &Side<'_>, b: &Side<'_>, url: &str) {
     }
 }
 
+/// The controls across the room: a chat line from `a` reaches `b`, and an ICE restart on `b`
+/// brings new credentials while the call goes on.
+async fn controls_across(a: &Side<'_>, b: &Side<'_>) {
+    let line = format!("hello from {}", a.name);
+    a.wait_for(
+        "the data channel",
+        "return !document.getElementById('chat-send').disabled;",
+    )
+    .await;
+    a.eval(&format!(
+        "document.getElementById('chat-input').value = {line:?};"
+    ))
+    .await;
+    a.click("chat-send").await;
+    b.wait_for(
+        "the chat line",
+        &format!(
+            "return [...document.querySelectorAll('#chat-log li')]
+                .some(l => l.textContent === {:?});",
+            format!("Them: {line}")
+        ),
+    )
+    .await;
+    a.wait_for(
+        "the receipt",
+        "return [...document.querySelectorAll('#chat-log li')]
+            .some(l => l.textContent.includes(' · delivered, receipt after '));",
+    )
+    .await;
+    let ufrag = "return window.__calls.ufrag();";
+    let before = b.eval(ufrag).await;
+    b.click("restart-ice-btn").await;
+    b.wait_for(
+        "new ICE credentials",
+        &format!("return window.__calls.ufrag() !== {before};"),
+    )
+    .await;
+    b.wait_for(
+        "the call to stay connected",
+        "return window.__calls.connected();",
+    )
+    .await;
+    for side in [a, b] {
+        side.wait_for(
+            "frames to keep coming",
+            "const v = document.getElementById('remoteStream');
+             const t = v.currentTime; return new Promise(r => setTimeout(() => r(v.currentTime > t), 500));",
+        )
+        .await;
+    }
+}
+
 /// `a` hangs up: `b` hears it, both let go of the call, `b` keeps its camera until its HangUp.
 async fn hang_up(a: &Side<'_>, b: &Side<'_>) {
     a.click("hangup-btn").await;
@@ -252,6 +307,7 @@ async fn two_browsers_through_the_server(first: Engine, second: Engine) {
         side.assert_logged("through the signaling server").await;
     }
     assert_eq!(server.rooms(), 1);
+    controls_across(&a, &b).await;
     hang_up(&b, &a).await;
     rooms_empty(&server).await;
     one.close().await;

@@ -169,7 +169,8 @@ async fn in_call(f: &Fixture) -> (RtcPeerConnection, RtcPeerConnection) {
     f.click("call-btn");
     let peers = connected(f).await;
     let video = f.video("remoteStream");
-    wait_for("the first remote frame", 10_000, || video.video_width() > 0).await;
+    f.wait("the first remote frame", 10_000, || video.video_width() > 0)
+        .await;
     peers
 }
 
@@ -226,7 +227,8 @@ async fn every_control_is_named_and_enabled_only_when_it_can_act() {
     let (local, _) = in_call(&f).await;
     assert!(enabled("mute-btn") && enabled("camera-btn") && enabled("share-btn"));
     assert!(enabled("restart-ice-btn") && enabled("resolution-select"));
-    wait_for("the data channel to open", 5_000, || enabled("chat-send")).await;
+    f.wait("the data channel to open", 5_000, || enabled("chat-send"))
+        .await;
     assert!(enabled("ping-btn"));
     assert!(!pressed(&f, "mute-btn"));
     f.click("hangup-btn");
@@ -239,7 +241,8 @@ async fn a_chat_line_arrives_with_its_text_and_a_ping_comes_back() {
     let f = Fixture::new(RecordingMedia::default());
     in_call(&f).await;
     let send = f.button("chat-send");
-    wait_for("the data channel to open", 5_000, || !send.disabled()).await;
+    f.wait("the data channel to open", 5_000, || !send.disabled())
+        .await;
     let chat = || {
         let items = f.root().query_selector_all("#chat-log li").unwrap();
         (0..items.length())
@@ -256,13 +259,13 @@ async fn a_chat_line_arrives_with_its_text_and_a_ping_comes_back() {
         "",
         "the input empties once sent"
     );
-    wait_for("the remote peer to receive the line", 5_000, || {
+    f.wait("the remote peer to receive the line", 5_000, || {
         chat()
             .iter()
             .any(|l| l.starts_with("remote peer received “hello, peer ✓” after "))
     })
     .await;
-    wait_for("the receipt", 5_000, || {
+    f.wait("the receipt", 5_000, || {
         chat()
             .iter()
             .any(|l| l.starts_with("local peer sent “hello, peer ✓” · delivered, receipt after "))
@@ -271,7 +274,7 @@ async fn a_chat_line_arrives_with_its_text_and_a_ping_comes_back() {
     assert_eq!(chat().len(), 2, "{:?}", chat());
     f.click("ping-btn");
     let result = f.element_by_id("ping-result");
-    wait_for("the pong", 5_000, || {
+    f.wait("the pong", 5_000, || {
         result
             .text_content()
             .unwrap_or_default()
@@ -300,7 +303,7 @@ async fn the_chosen_codec_is_the_one_in_use_before_and_during_a_call() {
     })
     .await;
     assert!(f.logged("renegotiates: the video codec changed") >= 1);
-    wait_for("the panel to show it", 5_000, || {
+    f.wait("the panel to show it", 5_000, || {
         stat("video-codec").starts_with("video/VP8")
     })
     .await;
@@ -337,13 +340,20 @@ async fn the_bitrate_cap_holds_the_video_sent_below_it() {
     input(&f, "bitrate-input").set_value("60");
     f.click("bitrate-btn");
     let sender = video_sender(&local);
-    let parameters = Function::new_with_args("s", "return s.getParameters()")
-        .call1(&JsValue::NULL, &sender)
-        .unwrap();
-    let encodings: Array = Reflect::get(&parameters, &"encodings".into())
-        .unwrap()
-        .unchecked_into();
-    assert_eq!(number(&encodings.get(0), "maxBitrate"), 60_000.0);
+    let max_bitrate = || {
+        let parameters = Function::new_with_args("s", "return s.getParameters()")
+            .call1(&JsValue::NULL, &sender)
+            .unwrap();
+        let encodings: Array = Reflect::get(&parameters, &"encodings".into())
+            .unwrap()
+            .unchecked_into();
+        number(&encodings.get(0), "maxBitrate")
+    };
+    // setParameters settles asynchronously; Firefox shows the new value once it has.
+    f.wait("the sender to carry the cap", 5_000, || {
+        max_bitrate() == 60_000.0
+    })
+    .await;
     eventually("the video sent to fall below the cap", 15_000, || async {
         sent_kbps(&local, 1_500).await < cap * 1.25
     })
@@ -356,13 +366,18 @@ async fn the_received_frame_size_follows_the_resolution_preset() {
     let f = Fixture::new(RecordingMedia::default());
     in_call(&f).await;
     let video = f.video("remoteStream");
-    // The presets' values are their indexes: 1 is 320×240, 2 is 640×480.
-    for (preset, size) in [("1", (320, 240)), ("2", (640, 480))] {
+    // The presets' values are their indexes: 1 is 320×240, 0 is 320×180. Small ones: an
+    // encoder may scale a larger picture down while its bitrate ramps up (Firefox does).
+    for (preset, size) in [("1", (320, 240)), ("0", (320, 180))] {
         choose(&f, "resolution-select", preset);
-        wait_for(&format!("a {size:?} remote video"), 10_000, || {
+        let (local, _) = f.app().peers().unwrap();
+        let track = video_sender(&local).track().unwrap();
+        let settings = track.get_settings();
+        f.wait(&format!("a {size:?} remote video"), 10_000, || {
             (video.video_width(), video.video_height()) == size
         })
         .await;
+        let _ = settings;
     }
     assert!(
         f.logged("camera set to 320×240 at 30 fps") == 1,
@@ -376,31 +391,44 @@ async fn the_received_frame_size_follows_the_resolution_preset() {
 async fn mute_silences_the_remote_side_and_camera_off_blacks_it_out() {
     let f = Fixture::new(RecordingMedia::default());
     let (_, remote) = in_call(&f).await;
-    eventually("sound to arrive", 10_000, || async {
-        audio_energy(&remote, 1_200).await > 0.0
-    })
-    .await;
+    let mut sound = 0.0;
+    for _ in 0..10 {
+        sound = audio_energy(&remote, 1_200).await;
+        if sound > 1e-3 {
+            break;
+        }
+    }
+    assert!(sound > 1e-3, "no sound arrived: {sound}");
     f.click("mute-btn");
     assert!(pressed(&f, "mute-btn"));
     // Audio in flight drains, then nothing but silence.
     sleep(500).await;
-    eventually("silence", 10_000, || async {
-        audio_energy(&remote, 1_200).await == 0.0
-    })
-    .await;
+    // Silence: the decoder's comfort noise is some 10⁻⁹ of the sound's energy.
+    let silent = |energy: f64| energy < sound * 1e-4;
+    let mut muted = sound;
+    for _ in 0..10 {
+        muted = audio_energy(&remote, 1_200).await;
+        if silent(muted) {
+            break;
+        }
+    }
+    assert!(silent(muted), "silence: {muted} after {sound}");
     f.click("mute-btn");
     assert!(!pressed(&f, "mute-btn"));
     eventually("sound again", 10_000, || async {
-        audio_energy(&remote, 1_200).await > 0.0
+        audio_energy(&remote, 1_200).await > sound * 0.1
     })
     .await;
 
-    wait_for("a picture", 5_000, || remote_brightness(&f) > 20.0).await;
+    f.wait("a picture", 5_000, || remote_brightness(&f) > 20.0)
+        .await;
     f.click("camera-btn");
     assert!(pressed(&f, "camera-btn"));
-    wait_for("black frames", 10_000, || remote_brightness(&f) < 2.0).await;
+    f.wait("black frames", 10_000, || remote_brightness(&f) < 2.0)
+        .await;
     f.click("camera-btn");
-    wait_for("the picture back", 10_000, || remote_brightness(&f) > 20.0).await;
+    f.wait("the picture back", 10_000, || remote_brightness(&f) > 20.0)
+        .await;
     f.click("hangup-btn");
 }
 
@@ -410,14 +438,15 @@ async fn screen_sharing_replaces_the_camera_and_gives_it_back() {
     let f = Fixture::new(media.clone());
     let (local, remote) = in_call(&f).await;
     let video = f.video("remoteStream");
-    let camera_size = (video.video_width(), video.video_height());
+    // The camera is 4:3, the test's screen a 16:9 canvas; an encoder may scale either down.
+    let aspect = || f64::from(video.video_width()) / f64::from(video.video_height().max(1));
+    let is_screen = || (aspect() - 16.0 / 9.0).abs() < 0.05;
+    let is_camera = || (aspect() - 4.0 / 3.0).abs() < 0.05;
+    assert!(is_camera(), "{}", aspect());
     let camera = video_sender(&local).track().unwrap();
     f.click("share-btn");
-    // The test's screen is an 800×600 canvas.
-    wait_for("the screen at the remote side", 10_000, || {
-        (video.video_width(), video.video_height()) == (800, 600)
-    })
-    .await;
+    f.wait("the screen at the remote side", 10_000, is_screen)
+        .await;
     assert!(pressed(&f, "share-btn"));
     assert!(
         f.button("camera-btn").disabled(),
@@ -428,26 +457,23 @@ async fn screen_sharing_replaces_the_camera_and_gives_it_back() {
     assert_eq!(camera.ready_state(), web_sys::MediaStreamTrackState::Live);
     // Stopped with the button: the camera comes back.
     f.click("share-btn");
-    wait_for("the camera at the remote side again", 10_000, || {
-        (video.video_width(), video.video_height()) == camera_size
-    })
-    .await;
+    f.wait("the camera at the remote side again", 10_000, is_camera)
+        .await;
     assert_eq!(screen.ready_state(), web_sys::MediaStreamTrackState::Ended);
     assert_eq!(video_sender(&local).track().unwrap().id(), camera.id());
     assert!(!pressed(&f, "share-btn"));
 
     // Stopped by the browser's own "stop sharing", which ends the track.
     f.click("share-btn");
-    wait_for("the screen again", 10_000, || video.video_width() == 800).await;
+    f.wait("the screen again", 10_000, is_screen).await;
     let screen = video_sender(&local).track().unwrap();
-    screen.stop();
     screen
         .dispatch_event(&Event::new("ended").unwrap())
         .unwrap();
-    wait_for(
+    f.wait(
         "the camera back after the browser stopped sharing",
         10_000,
-        || (video.video_width(), video.video_height()) == camera_size,
+        is_camera,
     )
     .await;
     assert!(!pressed(&f, "share-btn"));
@@ -464,11 +490,11 @@ async fn ice_restart_brings_new_credentials_and_the_video_keeps_playing() {
     let (before_local, before_remote) = (local_ufrag(&local), local_ufrag(&remote));
     let handed = f.logged("local peer handed ");
     f.click("restart-ice-btn");
-    wait_for("new ICE credentials on both peers", 10_000, || {
+    f.wait("new ICE credentials on both peers", 10_000, || {
         local_ufrag(&local) != before_local && local_ufrag(&remote) != before_remote
     })
     .await;
-    wait_for("new candidates", 10_000, || {
+    f.wait("new candidates", 10_000, || {
         f.logged("local peer handed ") > handed
     })
     .await;
@@ -491,7 +517,7 @@ async fn a_device_switch_keeps_the_call_with_the_new_track() {
     let last = cameras.item(cameras.length() - 1).unwrap();
     let id = last.get_attribute("value").unwrap();
     choose(&f, "camera-select", &id);
-    wait_for("the new camera's track in the call", 10_000, || {
+    f.wait("the new camera's track in the call", 10_000, || {
         video_sender(&local)
             .track()
             .is_some_and(|t| t.id() != old.id())
@@ -499,7 +525,23 @@ async fn a_device_switch_keeps_the_call_with_the_new_track() {
     .await;
     let new = video_sender(&local).track().unwrap();
     assert_eq!(new.ready_state(), web_sys::MediaStreamTrackState::Live);
-    assert_eq!(old.ready_state(), web_sys::MediaStreamTrackState::Ended);
+    let stream: web_sys::MediaStream = f.video("localStream").src_object().unwrap();
+    let ids: Vec<String> = stream
+        .get_tracks()
+        .iter()
+        .map(|t| {
+            let t: MediaStreamTrack = t.unchecked_into();
+            format!("{} {:?}", t.id(), t.ready_state())
+        })
+        .collect();
+    assert_eq!(
+        old.ready_state(),
+        web_sys::MediaStreamTrackState::Ended,
+        "old {} new {} stream {ids:?} log {:?}",
+        old.id(),
+        new.id(),
+        f.log()
+    );
     let settings = new.get_settings();
     assert_eq!(text(&settings, "deviceId"), id);
     assert_eq!(
@@ -510,16 +552,27 @@ async fn a_device_switch_keeps_the_call_with_the_new_track() {
     assert_eq!(media.live_tracks(), 2, "one camera and one microphone live");
 
     // That camera goes away: the page falls back to the default one and says so.
-    new.stop();
-    new.dispatch_event(&Event::new("ended").unwrap()).unwrap();
-    wait_for("the default camera in the call", 10_000, || {
+    let stream: web_sys::MediaStream = f.video("localStream").src_object().unwrap();
+    let held: MediaStreamTrack = stream.get_video_tracks().get(0).unchecked_into();
+    assert_eq!(held.id(), new.id());
+    // What the browser does when a device is unplugged (Firefox hears no event on a track the
+    // page has stopped itself).
+    held.dispatch_event(&Event::new("ended").unwrap()).unwrap();
+    let fell_back = || {
         video_sender(&local)
             .track()
             .is_some_and(|t: MediaStreamTrack| {
                 t.id() != new.id() && t.ready_state() == web_sys::MediaStreamTrackState::Live
             })
-    })
-    .await;
+    };
+    for _ in 0..50 {
+        if fell_back() {
+            break;
+        }
+        sleep(200).await;
+    }
+    assert!(fell_back(), "the default camera in the call: {:?}", f.log());
+    assert_eq!(held.ready_state(), web_sys::MediaStreamTrackState::Ended);
     assert!(f.status().contains("went away"), "{}", f.status());
     assert_eq!(cameras.value(), "", "the picker shows the default");
     assert_video_keeps_playing(&remote).await;

@@ -266,7 +266,9 @@ impl Inner {
         let weak = Rc::downgrade(self);
         let setup = Setup {
             page: Rc::clone(&self.page),
-            stream: media.stream().clone(),
+            // `Clone::clone`: the same stream. web-sys gives `MediaStream` an inherent `clone`,
+            // which is JavaScript's `stream.clone()`: new tracks that nobody would stop.
+            stream: Clone::clone(media.stream()),
             sending: Rc::clone(&self.sending),
             channel_changed: Rc::new(move || {
                 if let Some(this) = weak.upgrade() {

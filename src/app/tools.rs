@@ -88,11 +88,12 @@ impl Inner {
             _ => &tools.camera,
         };
         let (id, label) = (select.value(), selected_label(select));
-        self.switch_to(role, &id, &format!("{} “{label}”", noun(role)));
+        self.switch_to(role, &id, &format!("{} “{label}”", noun(role)), "");
     }
 
-    /// Opens `device` (empty: the default one) for `role` and puts it in the live stream.
-    fn switch_to(self: &Rc<Self>, role: Role, device: &str, what: &str) {
+    /// Opens `device` (empty: the default one) for `role` and puts it in the live stream; the
+    /// status then says `why` and that it switched.
+    fn switch_to(self: &Rc<Self>, role: Role, device: &str, what: &str, why: &str) {
         let Some(ticket) = self.state.borrow().controls.switch_device() else {
             return self.render();
         };
@@ -106,7 +107,7 @@ impl Inner {
         self.page.log.step(&format!("switching to the {what}"));
         let opening = LocalMedia::open_track(self.source.as_ref(), &constraints, role.kind());
         let this = Rc::downgrade(self);
-        let what = what.to_owned();
+        let (what, why) = (what.to_owned(), why.to_owned());
         spawn_local(async move {
             let track = opening.await;
             let Some(this) = this.upgrade() else {
@@ -129,7 +130,7 @@ impl Inner {
                         "now using the {what}: {}",
                         crate::media::describe_track(&track.kind(), &track.label())
                     ));
-                    this.page.status(&format!("Switched to the {what}."));
+                    this.page.status(&format!("{why}Switched to the {what}."));
                 }
                 Err(error) => {
                     this.page.log.step(&format!("switching failed: {error}"));
@@ -160,11 +161,10 @@ impl Inner {
             "the {} in use went away: falling back to the default one",
             noun(role)
         ));
-        self.page.status(&format!(
-            "The {} in use ({lost}) went away: the page switched to the default one.",
-            noun(role)
-        ));
-        self.switch_to(role, "", &format!("default {}", noun(role)));
+        let why = format!("The {} in use ({lost}) went away. ", noun(role));
+        self.page
+            .status(&format!("{why}Switching to the default one…"));
+        self.switch_to(role, "", &format!("default {}", noun(role)), &why);
         self.refresh_devices();
     }
 
@@ -367,7 +367,7 @@ impl Inner {
         }
         match (track, state.media.as_mut()) {
             (Some(track), Some(media)) => {
-                media.share(track.clone());
+                media.share(Clone::clone(&track));
                 if let Some(call) = &state.call {
                     call.replace_track(&track);
                 }

@@ -282,7 +282,8 @@ impl Peer {
     /// out, but the polite end's rollback costs a round trip, and in Chromium 156 it sometimes
     /// leaves the answer gathering no candidates at all; a call starts cleaner with one offer.
     pub fn send_in_answer(&self, stream: &MediaStream) {
-        *self.shared.in_answer.borrow_mut() = Some(stream.clone());
+        // Not `stream.clone()`: that is JavaScript's, and would send copies of the tracks.
+        *self.shared.in_answer.borrow_mut() = Some(Clone::clone(stream));
     }
 
     /// Gathers new candidates and renegotiates, keeping the media flowing meanwhile.

@@ -164,6 +164,21 @@ impl Fixture {
         self.log().iter().filter(|l| l.contains(needle)).count()
     }
 
+    /// Like [`wait_for`], and a failure shows the page's status and step log.
+    pub async fn wait(&self, what: &str, timeout_ms: u32, mut ready: impl FnMut() -> bool) {
+        let mut waited = 0;
+        while !ready() {
+            assert!(
+                waited < timeout_ms,
+                "timed out after {timeout_ms} ms waiting for {what}; status {:?}; log {:#?}",
+                self.status(),
+                self.log()
+            );
+            sleep(20).await;
+            waited += 20;
+        }
+    }
+
     pub async fn start(&self) {
         self.click("start-btn");
         wait_for("Call to be enabled", 5_000, || self.buttons().1).await;
@@ -227,14 +242,14 @@ impl MediaSource for RecordingMedia {
     fn display(&self) -> Result<Promise, Error> {
         let stream: MediaStream = Function::new_no_args(
             "const canvas = document.createElement('canvas');
-            canvas.width = 800; canvas.height = 600;
+            canvas.width = 640; canvas.height = 360;
             const g = canvas.getContext('2d');
             let x = 0;
             const draw = () => {
                 if (stream.getVideoTracks()[0].readyState === 'ended') return clearInterval(timer);
-                g.fillStyle = '#1f6feb'; g.fillRect(0, 0, 800, 600);
-                g.fillStyle = '#ffffff'; g.fillRect(x, 250, 100, 100);
-                x = (x + 10) % 700;
+                g.fillStyle = '#1f6feb'; g.fillRect(0, 0, 640, 360);
+                g.fillStyle = '#ffffff'; g.fillRect(x, 130, 100, 100);
+                x = (x + 10) % 540;
             };
             const stream = canvas.captureStream(30);
             const timer = setInterval(draw, 33);
@@ -243,7 +258,7 @@ impl MediaSource for RecordingMedia {
         )
         .call0(&JsValue::NULL)?
         .unchecked_into();
-        self.streams.borrow_mut().push(stream.clone());
+        self.streams.borrow_mut().push(Clone::clone(&stream));
         Ok(Promise::resolve(&JsValue::from(stream)))
     }
 }
