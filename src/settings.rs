@@ -31,6 +31,11 @@ impl Resolution {
         }
     }
 
+    /// Whether a camera delivering `width`×`height` frames does what the preset asks.
+    pub fn is_met_by(&self, width: f64, height: f64) -> bool {
+        width == f64::from(self.width) && height == f64::from(self.height)
+    }
+
     /// The preset a select's value names; `None` for "camera default" or anything else.
     pub fn preset(value: &str) -> Option<Self> {
         RESOLUTIONS.get(value.parse::<usize>().ok()?).copied()
@@ -152,6 +157,9 @@ mod tests {
         assert_eq!(Resolution::preset("99"), None);
         assert_eq!(Resolution::preset("-1"), None);
         assert_eq!(RESOLUTIONS[3].to_string(), "1280×720 at 30 fps");
+        assert!(RESOLUTIONS[1].is_met_by(320.0, 240.0));
+        assert!(!RESOLUTIONS[1].is_met_by(640.0, 480.0));
+        assert!(!RESOLUTIONS[1].is_met_by(f64::NAN, 240.0));
     }
 
     #[test]

@@ -310,15 +310,6 @@ async fn the_chosen_codec_is_the_one_in_use_before_and_during_a_call() {
     f.click("hangup-btn");
 }
 
-fn stat(key: &str) -> String {
-    document()
-        .query_selector(&format!("[data-stat='{key}']"))
-        .unwrap()
-        .unwrap()
-        .text_content()
-        .unwrap()
-}
-
 #[wasm_bindgen_test]
 async fn the_bitrate_cap_holds_the_video_sent_below_it() {
     let f = Fixture::new(RecordingMedia::default());
@@ -370,20 +361,13 @@ async fn the_received_frame_size_follows_the_resolution_preset() {
     // encoder may scale a larger picture down while its bitrate ramps up (Firefox does).
     for (preset, size) in [("1", (320, 240)), ("0", (320, 180))] {
         choose(&f, "resolution-select", preset);
-        let (local, _) = f.app().peers().unwrap();
-        let track = video_sender(&local).track().unwrap();
-        let settings = track.get_settings();
         f.wait(&format!("a {size:?} remote video"), 10_000, || {
             (video.video_width(), video.video_height()) == size
         })
         .await;
-        let _ = settings;
     }
-    assert!(
-        f.logged("camera set to 320×240 at 30 fps") == 1,
-        "{:?}",
-        f.log()
-    );
+    // Live where the camera can (Chromium), else by opening it again (Firefox's fake camera).
+    assert!(f.logged("320×240 at 30 fps") >= 1, "{:?}", f.log());
     f.click("hangup-btn");
 }
 
@@ -578,4 +562,39 @@ async fn a_device_switch_keeps_the_call_with_the_new_track() {
     assert_video_keeps_playing(&remote).await;
     f.click("hangup-btn");
     assert_eq!(media.live_tracks(), 0);
+}
+
+#[wasm_bindgen_test]
+async fn the_speaker_picker_plays_the_remote_video_on_the_chosen_output() {
+    let f = Fixture::new(RecordingMedia::default());
+    in_call(&f).await;
+    let speakers = select(&f, "speaker-select");
+    let field = f.element_by_id("speaker-field");
+    let can_choose = Reflect::has(
+        &Reflect::get(&js_sys::global(), &"HTMLMediaElement".into())
+            .and_then(|c| Reflect::get(&c, &"prototype".into()))
+            .unwrap(),
+        &"setSinkId".into(),
+    )
+    .unwrap();
+    // Shown where outputs are listed and setSinkId exists: Chromium's fake devices include
+    // outputs; Firefox lists none to a page by default.
+    f.wait("the picker to follow the outputs listed", 5_000, || {
+        field.has_attribute("hidden") != (can_choose && speakers.length() > 1)
+    })
+    .await;
+    if !field.has_attribute("hidden") {
+        let id = speakers
+            .item(speakers.length() - 1)
+            .unwrap()
+            .get_attribute("value")
+            .unwrap();
+        choose(&f, "speaker-select", &id);
+        let video = f.video("remoteStream");
+        f.wait("the remote video on the chosen output", 5_000, || {
+            text(&video, "sinkId") == id
+        })
+        .await;
+    }
+    f.click("hangup-btn");
 }

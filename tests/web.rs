@@ -307,15 +307,6 @@ fn fired(counter: &JsValue) -> f64 {
         .unwrap()
 }
 
-fn stat(key: &str) -> String {
-    document()
-        .query_selector(&format!("[data-stat='{key}']"))
-        .unwrap()
-        .unwrap()
-        .text_content()
-        .unwrap()
-}
-
 /// The first number in a cell ("640×480 / …" → 640), if any.
 fn leading_number(text: &str) -> Option<f64> {
     let digits: String = text

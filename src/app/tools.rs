@@ -5,12 +5,13 @@
 
 use super::{listen, Inner};
 use crate::call::sending;
-use crate::controls::ShareClick;
+use crate::controls::{Controls, ShareClick};
 use crate::error::Error;
 use crate::media::devices::{self, track_constraints};
 use crate::media::{media_devices, LocalMedia, Role};
 use crate::settings::{self, Resolution};
 use gloo_events::EventListener;
+use js_sys::Reflect;
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
@@ -221,10 +222,39 @@ impl Inner {
             match result {
                 Ok(()) => {
                     let _ = select.set_attribute("data-applied", &select.value());
-                    this.page
-                        .log
-                        .step(&format!("camera set to {name} (applyConstraints)"));
-                    this.page.status(&format!("The camera now sends {name}."));
+                    let settings = track.get_settings();
+                    let read = |key: &str| {
+                        Reflect::get(&settings, &JsValue::from_str(key))
+                            .ok()
+                            .and_then(|v| v.as_f64())
+                            .unwrap_or(0.0)
+                    };
+                    let (width, height) = (read("width"), read("height"));
+                    match preset {
+                        // Some cameras (and Firefox's fake one) take the constraints but keep
+                        // their size: open the camera again at the preset, in the same place.
+                        Some(preset) if !preset.is_met_by(width, height) => {
+                            this.page.log.step(&format!(
+                                "applyConstraints kept the camera at {width}×{height}: opening it again at {name}"
+                            ));
+                            let device = Reflect::get(&settings, &"deviceId".into())
+                                .ok()
+                                .and_then(|v| v.as_string())
+                                .unwrap_or_default();
+                            this.switch_to(
+                                Role::Camera,
+                                &device,
+                                &format!("camera at {name}"),
+                                "The camera could not change its size live, so the page opened it again. ",
+                            );
+                        }
+                        _ => {
+                            this.page
+                                .log
+                                .step(&format!("camera set to {name} (applyConstraints)"));
+                            this.page.status(&format!("The camera now sends {name}."));
+                        }
+                    }
                 }
                 Err(e) => {
                     select.set_value(&previous);
@@ -296,32 +326,30 @@ impl Inner {
     }
 
     fn toggle_mute(self: &Rc<Self>) {
-        let mut state = self.state.borrow_mut();
-        if let Some(muted) = state.controls.toggle_mute() {
-            if let Some(track) = state.media.as_ref().and_then(|m| m.track("audio")) {
-                track.set_enabled(!muted);
-            }
-            self.page.log.step(if muted {
-                "microphone muted: the track sends silence"
-            } else {
-                "microphone on"
-            });
-        }
-        drop(state);
-        self.render();
+        self.toggle(
+            "audio",
+            Controls::toggle_mute,
+            ["microphone on", "microphone muted: the track sends silence"],
+        );
     }
 
     fn toggle_camera(self: &Rc<Self>) {
+        self.toggle(
+            "video",
+            Controls::toggle_camera,
+            ["camera on", "camera off: the track sends black frames"],
+        );
+    }
+
+    /// Disables (or enables again) the stream's track of `kind` when `decide` says so; the log
+    /// says `steps[0]` for on, `steps[1]` for off.
+    fn toggle(&self, kind: &str, decide: fn(&mut Controls) -> Option<bool>, steps: [&str; 2]) {
         let mut state = self.state.borrow_mut();
-        if let Some(off) = state.controls.toggle_camera() {
-            if let Some(track) = state.media.as_ref().and_then(|m| m.track("video")) {
+        if let Some(off) = decide(&mut state.controls) {
+            if let Some(track) = state.media.as_ref().and_then(|m| m.track(kind)) {
                 track.set_enabled(!off);
             }
-            self.page.log.step(if off {
-                "camera off: the track sends black frames"
-            } else {
-                "camera on"
-            });
+            self.page.log.step(steps[usize::from(off)]);
         }
         drop(state);
         self.render();

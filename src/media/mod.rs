@@ -5,10 +5,10 @@
 pub mod devices;
 
 use crate::error::Error;
-use gloo_events::EventListener;
 use js_sys::{Object, Promise, Reflect};
 use std::future::Future;
 use std::rc::Rc;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MediaDevices, MediaStream, MediaStreamConstraints, MediaStreamTrack};
@@ -93,7 +93,32 @@ pub struct LocalMedia {
     /// The camera's track while the screen is shown in its place.
     parked: Option<MediaStreamTrack>,
     on_ended: Option<OnEnded>,
-    ended: Vec<EventListener>,
+    ended: Vec<EndedHandler>,
+}
+
+/// A track's `onended` handler, removed on drop. The handler property, not `addEventListener`:
+/// Firefox 153 calls `onended` for an `ended` event dispatched on the track but not its
+/// listeners.
+struct EndedHandler {
+    track: MediaStreamTrack,
+    _callback: Closure<dyn FnMut()>,
+}
+
+impl EndedHandler {
+    fn new(track: MediaStreamTrack, callback: impl FnMut() + 'static) -> Self {
+        let callback = Closure::<dyn FnMut()>::new(callback);
+        track.set_onended(Some(callback.as_ref().unchecked_ref()));
+        Self {
+            track,
+            _callback: callback,
+        }
+    }
+}
+
+impl Drop for EndedHandler {
+    fn drop(&mut self) {
+        self.track.set_onended(None);
+    }
 }
 
 impl std::fmt::Debug for LocalMedia {
@@ -173,7 +198,7 @@ impl LocalMedia {
                     role => role,
                 };
                 let on_ended = Rc::clone(on_ended);
-                EventListener::once(&track, "ended", move |_| on_ended(role))
+                EndedHandler::new(track, move || on_ended(role))
             })
             .collect();
     }

@@ -144,8 +144,11 @@ impl ToolsView {
         };
         self.refill(&self.camera, &options("videoinput", "Camera"));
         self.refill(&self.microphone, &options("audioinput", "Microphone"));
-        self.refill(&self.speaker, &options("audiooutput", "Speaker"));
-        self.speaker_field.set_hidden(!can_choose_speaker);
+        let speakers = options("audiooutput", "Speaker");
+        self.refill(&self.speaker, &speakers);
+        // A picker with nothing to pick is noise: shown where outputs are listed and can be set.
+        self.speaker_field
+            .set_hidden(!can_choose_speaker || speakers.is_empty());
     }
 
     /// Fills the codec picker; hidden where the browser cannot reorder codecs.

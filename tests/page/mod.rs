@@ -30,6 +30,16 @@ pub async fn sleep(ms: i32) {
     JsFuture::from(promise).await.unwrap();
 }
 
+/// The text of the stats panel's figure `key`.
+pub fn stat(key: &str) -> String {
+    document()
+        .query_selector(&format!("[data-stat='{key}']"))
+        .unwrap()
+        .unwrap()
+        .text_content()
+        .unwrap()
+}
+
 /// Polls `ready` every 20 ms; fails the test with `what` after `timeout_ms`.
 pub async fn wait_for(what: &str, timeout_ms: u32, mut ready: impl FnMut() -> bool) {
     let mut waited = 0;
