@@ -125,13 +125,32 @@ impl Codec {
         )
     }
 
-    /// "VP9 (profile-id=2)": the name, and the parameters where two entries share it.
+    /// The `key=value` pairs of the fmtp line.
+    fn parameters(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.sdp_fmtp_line
+            .split(';')
+            .filter_map(|p| p.trim().split_once('='))
+    }
+
+    fn parameter(&self, key: &str) -> Option<&str> {
+        self.parameters().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// "VP9 (profile-id=2)": the name, and where entries share it, the parameters that tell
+    /// them apart (not the ones they all have alike).
     pub fn label(&self, all: &[Codec]) -> String {
-        let shared = all.iter().filter(|c| c.name() == self.name()).count() > 1;
-        if shared && !self.sdp_fmtp_line.is_empty() {
-            format!("{} ({})", self.name(), self.sdp_fmtp_line)
-        } else {
+        let twins: Vec<&Codec> = all.iter().filter(|c| c.name() == self.name()).collect();
+        let telling: Vec<String> = self
+            .parameters()
+            .filter(|(key, value)| {
+                twins.len() > 1 && twins.iter().any(|t| t.parameter(key) != Some(value))
+            })
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect();
+        if telling.is_empty() {
             self.name().to_owned()
+        } else {
+            format!("{} ({})", self.name(), telling.join(", "))
         }
     }
 }
@@ -215,6 +234,24 @@ mod tests {
             labels,
             ["VP8", "VP9 (profile-id=0)", "VP9 (profile-id=2)", "AV1"]
         );
+        let h264 = |mode: u8, profile: &str| {
+            Codec::new(
+                "video/H264",
+                &format!("level-asymmetry-allowed=1;packetization-mode={mode};profile-level-id={profile}"),
+            )
+        };
+        let all = [h264(1, "42001f"), h264(0, "42001f"), h264(1, "42e01f")];
+        assert_eq!(
+            all[0].label(&all),
+            "H264 (packetization-mode=1, profile-level-id=42001f)"
+        );
+        assert_eq!(
+            all[2].label(&all),
+            "H264 (packetization-mode=1, profile-level-id=42e01f)"
+        );
+        // Firefox's single VP8 carries limits, not a choice.
+        let firefox = [Codec::new("video/VP8", "max-fs=12288;max-fr=60")];
+        assert_eq!(firefox[0].label(&firefox), "VP8");
     }
 
     #[test]

@@ -10,8 +10,9 @@ const BUDGET: u64 = 27_128;
 
 /// The total reached (`scripts/dev bench` and this test print it). While the budget is out of
 /// reach the test enforces this plus 5%; the README's "Size" section says what stands in the way
-/// (rooms and signaling more than doubled the wasm). Lower it as the page shrinks.
-const REACHED: u64 = 107_506;
+/// (rooms and signaling more than doubled the wasm; the call's controls added a quarter more).
+/// Lower it as the page shrinks.
+const REACHED: u64 = 134_305;
 const LIMIT: u64 = REACHED + REACHED / 20;
 
 #[test]
