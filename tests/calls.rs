@@ -27,8 +27,17 @@ const RECORDER: &str = "
         const current = () => peers.filter(p => p.connectionState !== 'closed')[0];
         window.__calls = {
             open: () => peers.filter(p => p.connectionState !== 'closed').length,
-            ufrag: () => (current().localDescription.sdp.match(/a=ice-ufrag:(.*)/) || [])[1],
-            connected: () => current().connectionState === 'connected',
+            ufrag: () => current() ? (current().localDescription.sdp.match(/a=ice-ufrag:(.*)/) || [])[1] : null,
+            connected: () => !!current() && current().connectionState === 'connected',
+            codec: async () => {
+                let mime = null;
+                const stats = await current().getStats();
+                stats.forEach(r => {
+                    if (r.type === 'outbound-rtp' && r.kind === 'video' && r.codecId)
+                        mime = stats.get(r.codecId).mimeType;
+                });
+                return mime;
+            },
             live: () => streams.flatMap(s => s.getTracks()).filter(t => t.readyState !== 'ended').length,
         };
     }";
@@ -174,8 +183,19 @@ async fn call(a: &Side<'_>, b: &Side<'_>, url: &str) {
     }
 }
 
-/// The controls across the room: a chat line from `a` reaches `b`, and an ICE restart on `b`
-/// brings new credentials while the call goes on.
+/// Chooses the codec labelled `name` on `side`'s page.
+async fn choose_codec(side: &Side<'_>, name: &str) {
+    side.eval(&format!(
+        "const s = document.getElementById('codec-select');
+         s.value = [...s.options].find(o => o.text.startsWith({name:?})).value;
+         s.dispatchEvent(new Event('change'));"
+    ))
+    .await;
+}
+
+/// The controls across the room: a chat line from `a` reaches `b`; a codec chosen on the page
+/// that made the first offer renegotiates the call, one chosen on the other page is explained;
+/// an ICE restart on `b` brings new credentials; the call goes on through all of it.
 async fn controls_across(a: &Side<'_>, b: &Side<'_>) {
     let line = format!("hello from {}", a.name);
     a.wait_for(
@@ -203,6 +223,28 @@ async fn controls_across(a: &Side<'_>, b: &Side<'_>) {
             .some(l => l.textContent.includes(' · delivered, receipt after '));",
     )
     .await;
+    let impolite = "return [...document.querySelectorAll('#log li')]
+        .some(l => l.textContent.includes(\"this page's peer is the impolite one\"));";
+    let (offerer, answerer) = if a.eval(impolite).await == Value::Bool(true) {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    choose_codec(answerer, "VP9").await;
+    answerer
+        .wait_for(
+            "the word that the other page orders the codecs",
+            "return document.getElementById('status').textContent.includes('its codec order stands');",
+        )
+        .await;
+    choose_codec(offerer, "VP9").await;
+    for side in [offerer, answerer] {
+        side.wait_for(
+            "VP9 in use after the renegotiation",
+            "return window.__calls.codec().then(c => c === 'video/VP9' && window.__calls.connected());",
+        )
+        .await;
+    }
     let ufrag = "return window.__calls.ufrag();";
     let before = b.eval(ufrag).await;
     b.click("restart-ice-btn").await;
@@ -211,11 +253,21 @@ async fn controls_across(a: &Side<'_>, b: &Side<'_>) {
         &format!("return window.__calls.ufrag() !== {before};"),
     )
     .await;
-    b.wait_for(
-        "the call to stay connected",
-        "return window.__calls.connected();",
-    )
-    .await;
+    if let Err(e) = b
+        .try_wait_for(
+            "the call to stay connected",
+            "return window.__calls.connected();",
+        )
+        .await
+    {
+        panic!(
+            "{e}\n{} log: {}\n{} log: {}",
+            a.name,
+            a.log().await,
+            b.name,
+            b.log().await
+        );
+    }
     for side in [a, b] {
         side.wait_for(
             "frames to keep coming",

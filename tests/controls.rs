@@ -272,6 +272,20 @@ async fn a_chat_line_arrives_with_its_text_and_a_ping_comes_back() {
     })
     .await;
     assert_eq!(chat().len(), 2, "{:?}", chat());
+    // From the keyboard: Enter in the input sends.
+    let field = input(&f, "chat-input");
+    field.set_value("by keyboard");
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key("Enter");
+    let enter =
+        web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    field.dispatch_event(&enter).unwrap();
+    f.wait("the line sent with Enter", 5_000, || {
+        chat()
+            .iter()
+            .any(|l| l.starts_with("remote peer received “by keyboard”"))
+    })
+    .await;
     f.click("ping-btn");
     let result = f.element_by_id("ping-result");
     f.wait("the pong", 5_000, || {
@@ -596,5 +610,44 @@ async fn the_speaker_picker_plays_the_remote_video_on_the_chosen_output() {
         })
         .await;
     }
+    f.click("hangup-btn");
+}
+
+#[wasm_bindgen_test]
+async fn the_pickers_follow_the_devices_plugged_in() {
+    let f = Fixture::new(RecordingMedia::default());
+    f.start().await;
+    let cameras = select(&f, "camera-select");
+    f.wait("the cameras listed", 5_000, || cameras.length() > 1)
+        .await;
+    let listed = cameras.length();
+    // A camera is plugged in: the browser lists one more and says `devicechange`.
+    Function::new_no_args(
+        "const devices = navigator.mediaDevices;
+        const list = devices.enumerateDevices.bind(devices);
+        devices.enumerateDevices = async () => [...await list(), {
+            kind: 'videoinput', deviceId: 'plugged-in', label: 'USB camera', groupId: 'usb',
+        }];
+        devices.dispatchEvent(new Event('devicechange'));",
+    )
+    .call0(&JsValue::NULL)
+    .unwrap();
+    f.wait("the new camera in the picker", 5_000, || {
+        cameras.length() == listed + 1
+            && option_labelled(&f, "camera-select", "USB camera").as_deref() == Some("plugged-in")
+    })
+    .await;
+    // And unplugged: gone again, the choice back to the default if it was chosen.
+    Function::new_no_args(
+        "const devices = navigator.mediaDevices;
+        delete devices.enumerateDevices;
+        devices.dispatchEvent(new Event('devicechange'));",
+    )
+    .call0(&JsValue::NULL)
+    .unwrap();
+    f.wait("the camera gone from the picker", 5_000, || {
+        cameras.length() == listed
+    })
+    .await;
     f.click("hangup-btn");
 }

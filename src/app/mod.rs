@@ -50,7 +50,8 @@ impl Call {
         }
     }
 
-    fn codec_changed(&self) {
+    /// `false` if the other end orders the codecs in this call.
+    fn codec_changed(&self) -> bool {
         match self {
             Call::Loopback(call) => call.codec_changed(),
             Call::Room(call) => call.codec_changed(),

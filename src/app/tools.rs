@@ -72,6 +72,8 @@ impl Inner {
                         .page
                         .tools
                         .show_devices(&devices, devices::can_choose_speaker()),
+                    // Start says it better when the page may not use devices at all.
+                    Err(Error::InsecureContext) => {}
                     Err(e) => {
                         this.page.log.step(&format!("listing the devices: {e}"));
                     }
@@ -289,9 +291,14 @@ impl Inner {
         match &state.call {
             Some(call) => {
                 self.page.log.step(&format!("video codec: {name}"));
-                call.codec_changed();
-                self.page
-                    .status(&format!("Video codec: {name}; the call renegotiates."));
+                if call.codec_changed() {
+                    self.page
+                        .status(&format!("Video codec: {name}; the call renegotiates."));
+                } else {
+                    self.page.status(&format!(
+                        "Video codec: {name}. In this call the other page made the first offer, so its codec order stands; yours applies in calls where this page offers first."
+                    ));
+                }
             }
             None => self
                 .page

@@ -71,9 +71,9 @@ impl Loopback {
         self.local.replace_track(track);
     }
 
-    /// Both peers take the page's codec choice; the local one offers again.
-    pub fn codec_changed(&self) {
-        self.local.renegotiate("the video codec changed");
+    /// The local peer, which made the first offer, offers again with the page's codec first.
+    pub fn codec_changed(&self) -> bool {
+        self.local.renegotiate_codec()
     }
 
     pub fn cap_bitrate(&self) {

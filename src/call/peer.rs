@@ -127,6 +127,10 @@ struct Shared {
     restart: RefCell<Option<Timeout>>,
     /// A stream to send in the answer to the first offer (see [`Peer::send_in_answer`]).
     in_answer: RefCell<Option<MediaStream>>,
+    /// Whether the page's codec choice has been applied to the transceivers.
+    preferring: Cell<bool>,
+    /// Whether this peer made the call's first offer (`None` until the first answer).
+    offered_first: Cell<Option<bool>>,
 }
 
 /// Why handling a signal stopped early.
@@ -173,6 +177,8 @@ impl Peer {
             closed,
             restart: RefCell::default(),
             in_answer: RefCell::default(),
+            preferring: Cell::new(false),
+            offered_first: Cell::new(None),
         });
         let listeners = vec![
             shared.listen("negotiationneeded", |s, _| {
@@ -262,14 +268,23 @@ impl Peer {
         }
     }
 
-    /// Applies the page's codec choice with a new offer.
-    pub fn renegotiate(&self, why: &str) {
+    /// Applies the page's codec choice with a new offer; `false` if this peer leaves the codecs
+    /// to the other end (see [`Shared::prefer_codec`]).
+    pub fn renegotiate_codec(&self) -> bool {
         let shared = &self.shared;
-        shared.step(&format!("{} peer renegotiates: {why}", shared.config.name));
-        if let Err(e) = shared.prefer_codec() {
-            shared.step(&format!("{} peer: {e}", shared.config.name));
+        let name = shared.config.name;
+        if shared.offered_first.get() == Some(false) {
+            shared.step(&format!(
+                "{name} peer answered the call's first offer: the codec order is the {} peer's",
+                shared.config.other
+            ));
+            return false;
         }
+        shared.step(&format!(
+            "{name} peer renegotiates: the video codec changed"
+        ));
         spawn_local(make_offer(Rc::downgrade(shared)));
+        true
     }
 
     /// Applies the page's bitrate cap to the senders now.
@@ -365,7 +380,7 @@ async fn make_offer(peer: Weak<Shared>) {
         return;
     };
     shared.negotiate(Negotiation::offer_started);
-    if let Err(e) = shared.prefer_codec() {
+    if let Err(e) = shared.prefer_codec(true) {
         shared.step(&format!("{} peer: {e}", shared.config.name));
     }
     let offering = shared.negotiating().set_local_description_implicit();
@@ -462,6 +477,10 @@ async fn handle(peer: &Weak<Shared>, signal: Signal) -> Result<(), Stop> {
         shared.add_candidate(candidate);
     }
     if !offer {
+        // The first answer settles who offered first.
+        if shared.offered_first.get().is_none() {
+            shared.offered_first.set(Some(true));
+        }
         shared.cap_bitrate();
         return Ok(());
     }
@@ -469,7 +488,7 @@ async fn handle(peer: &Weak<Shared>, signal: Signal) -> Result<(), Stop> {
     if let Some(stream) = shared.in_answer.take() {
         add_tracks(&shared.pc, &stream);
     }
-    if let Err(e) = shared.prefer_codec() {
+    if let Err(e) = shared.prefer_codec(false) {
         shared.step(&format!("{name} peer: {e}"));
     }
     let answering = shared.negotiating().set_local_description_implicit();
@@ -478,6 +497,9 @@ async fn handle(peer: &Weak<Shared>, signal: Signal) -> Result<(), Stop> {
     result
         .step("Create and set the answer")
         .map_err(Stop::Failed)?;
+    if shared.offered_first.get().is_none() {
+        shared.offered_first.set(Some(false));
+    }
     shared.send_description();
     shared.cap_bitrate();
     Ok(())
@@ -624,8 +646,24 @@ impl Shared {
     }
 
     /// Puts the page's codec first on the video transceivers, for the next description.
-    fn prefer_codec(&self) -> Result<(), Error> {
+    ///
+    /// Only the peer that made the call's first offer orders the codecs; the other end answers
+    /// in that order. Firefox 153 numbers the payload types of every later offer from its own
+    /// table once `setCodecPreferences` has touched a transceiver, so a peer that answered the
+    /// first offer (and took the other end's numbers) would later offer numbers that mean other
+    /// codecs, which Chromium rejects ("Failed to parse codecs correctly") and the call ends.
+    fn prefer_codec(&self, offering: bool) -> Result<(), Error> {
+        let orders = self.offered_first.get().unwrap_or(offering);
+        if !orders {
+            return Ok(());
+        }
         let codec = self.config.sending.codec();
+        // Left alone until the page chooses: the browser's own defaults are what every other
+        // browser has been tested against.
+        if codec.is_none() && !self.preferring.get() {
+            return Ok(());
+        }
+        self.preferring.set(true);
         sending::prefer(&self.pc, codec.as_ref())
             .map_err(|e| Error::in_step("Set the codec preferences", e.into()))
     }

@@ -113,9 +113,12 @@ impl RoomCall {
         self.with_peer(|peer| peer.replace_track(track));
     }
 
-    /// Takes the page's codec choice with a new offer.
-    pub fn codec_changed(&self) {
-        self.with_peer(|peer| peer.renegotiate("the video codec changed"));
+    /// Takes the page's codec choice with a new offer, if this page made the first one;
+    /// `false` if the other page orders the codecs.
+    pub fn codec_changed(&self) -> bool {
+        let peer = self.shared.peer.borrow();
+        peer.as_ref()
+            .is_none_or(|(peer, _)| peer.renegotiate_codec())
     }
 
     pub fn cap_bitrate(&self) {

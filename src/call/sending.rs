@@ -80,8 +80,9 @@ fn video_transceivers(pc: &RtcPeerConnection) -> impl Iterator<Item = JsValue> {
         .filter(|t| text(&get(&get(t, "receiver"), "track"), "kind") == "video")
 }
 
-/// Puts `codec` first on every video transceiver of `pc`; `None` gives the browser its own order
-/// back. Takes effect with the next offer or answer.
+/// Puts `codec` first on every video transceiver of `pc`; `None` sets the browser's own order
+/// back (as the full list: Firefox 153's offers after `setCodecPreferences([])` list codecs that
+/// Chromium cannot parse). Takes effect with the next offer or answer.
 pub fn prefer(pc: &RtcPeerConnection, codec: Option<&Codec>) -> Result<(), JsValue> {
     let all = capabilities();
     let order: Array = match codec {
@@ -92,7 +93,7 @@ pub fn prefer(pc: &RtcPeerConnection, codec: Option<&Codec>) -> Result<(), JsVal
                 .map(|i| all[i].clone())
                 .collect()
         }
-        None => Array::new(),
+        None => all.iter().collect(),
     };
     for transceiver in video_transceivers(pc) {
         // Stopped transceivers throw; they carry nothing any more.

@@ -6,7 +6,7 @@ use crate::settings::Resolution;
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{HtmlMediaElement, MediaDeviceInfo, MediaStreamConstraints};
+use web_sys::{HtmlMediaElement, MediaStreamConstraints};
 
 /// One entry of `enumerateDevices`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,23 +22,21 @@ pub struct Device {
 pub async fn list() -> Result<Vec<Device>, Error> {
     let listing = super::media_devices()?.enumerate_devices()?;
     let devices = JsFuture::from(listing).await?;
+    // Read as plain properties: `kind` without web-sys' enum, and any object that has them.
+    let text = |device: &JsValue, key: &str| {
+        Reflect::get(device, &JsValue::from_str(key))
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default()
+    };
     Ok(Array::from(&devices)
         .iter()
-        .filter_map(|d| d.dyn_into::<MediaDeviceInfo>().ok())
         .map(|d| Device {
-            kind: kind_name(&d),
-            id: d.device_id(),
-            label: d.label(),
+            kind: text(&d, "kind"),
+            id: text(&d, "deviceId"),
+            label: text(&d, "label"),
         })
         .collect())
-}
-
-/// `kind` as the browser spells it, read without web-sys' enum.
-fn kind_name(device: &MediaDeviceInfo) -> String {
-    Reflect::get(device, &JsValue::from_str("kind"))
-        .ok()
-        .and_then(|k| k.as_string())
-        .unwrap_or_default()
 }
 
 /// The constraints for one kind: the chosen device exactly (empty: the browser's default), and

@@ -220,11 +220,18 @@ impl Drop for Browser {
     /// A test that fails drops its browser without closing the session, and killing the driver
     /// alone would leave the browser running: kill the driver's whole process group.
     fn drop(&mut self) {
-        if let Some(pid) = self.driver.id() {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", &format!("-{pid}")])
-                .stderr(Stdio::null())
-                .status();
+        // Not `kill -KILL -<pid>`: Debian 12's procps reads `-<pid>` as an unknown option and
+        // signals `-<first digit>`, and for a pid starting with 1 that is kill(-1): every
+        // process of the user, the test runner and CI with it.
+        let Some(group) = self.driver.id().and_then(|pid| i32::try_from(pid).ok()) else {
+            return;
+        };
+        if group > 1 {
+            // SAFETY: kill(2) with a negative pid signals that process group and touches no
+            // memory; the group is the driver's own (`process_group(0)` at spawn), never 0 or 1.
+            unsafe {
+                libc::kill(-group, libc::SIGKILL);
+            }
         }
     }
 }
