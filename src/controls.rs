@@ -43,7 +43,8 @@ pub enum HangUp {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Tools {
     /// The camera and microphone pickers: before Start they choose what Start opens, after it
-    /// they switch the live devices; not while the camera is being asked for.
+    /// they switch the live devices (a camera chosen while sharing shows when sharing stops);
+    /// not while the camera is being asked for.
     pub devices: bool,
     /// The camera's resolution preset.
     pub resolution: bool,
@@ -150,7 +151,7 @@ impl Controls {
         let live = matches!(self.phase, Phase::Ready | Phase::InCall);
         let camera = live && self.share == Share::Off;
         Tools {
-            devices: self.phase != Phase::Starting && self.share == Share::Off,
+            devices: self.phase != Phase::Starting,
             resolution: camera,
             mute: live,
             camera_off: camera,
@@ -185,16 +186,14 @@ impl Controls {
         })
     }
 
-    /// A live-device change may start now (a picker, a device that went away): `Some` means
-    /// open the device and report back with this ticket through [`Controls::is_live`].
-    pub fn switch_device(&self) -> Option<Ticket> {
-        self.tools(false)
-            .devices
-            .then_some(Ticket(self.generation))
-            .filter(|_| self.phase != Phase::Idle)
+    /// A change to the live media may start now (a picker, a device that went away, a preset):
+    /// `Some` means do it and report back with this ticket through [`Controls::is_live`]. A
+    /// camera switched while the screen is shared waits in the camera's place.
+    pub fn live_change(&self) -> Option<Ticket> {
+        matches!(self.phase, Phase::Ready | Phase::InCall).then_some(Ticket(self.generation))
     }
 
-    /// Whether a device opened with `ticket` may still join the local stream.
+    /// Whether a change started with `ticket` may still act on the local stream.
     pub fn is_live(&self, ticket: Ticket) -> bool {
         self.is_current(ticket) && matches!(self.phase, Phase::Ready | Phase::InCall)
     }
@@ -508,8 +507,9 @@ mod tests {
         assert!(c.share_answered(t, true));
         assert!(c.toggles().sharing);
         let tools = c.tools(false);
-        assert!(!tools.resolution && !tools.camera_off && !tools.devices);
-        assert!(tools.mute && tools.share);
+        assert!(!tools.resolution && !tools.camera_off);
+        assert!(tools.mute && tools.share && tools.devices);
+        assert!(c.live_change().is_some(), "a device switch while sharing");
         assert_eq!(c.share(), Some(ShareClick::Stop));
         assert!(!c.toggles().sharing);
         assert!(c.tools(false).resolution);
@@ -525,7 +525,7 @@ mod tests {
     #[test]
     fn a_screen_or_device_that_comes_after_hang_up_is_refused() {
         let mut c = ready();
-        let switch = c.switch_device().unwrap();
+        let switch = c.live_change().unwrap();
         let Some(ShareClick::Start(t)) = c.share() else {
             panic!()
         };
@@ -533,7 +533,7 @@ mod tests {
         assert!(!c.share_answered(t, true));
         assert!(!c.toggles().sharing);
         assert!(!c.is_live(switch));
-        assert_eq!(c.switch_device(), None, "idle: the picker only chooses");
+        assert_eq!(c.live_change(), None, "idle: the picker only chooses");
         // A refused screen request leaves the camera as it was.
         let mut c = ready();
         let Some(ShareClick::Start(t)) = c.share() else {

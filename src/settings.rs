@@ -95,6 +95,55 @@ pub fn max_bitrate(text: &str) -> Result<Option<u32>, BitrateRefused> {
     }
 }
 
+/// One entry of `enumerateDevices`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Device {
+    /// "videoinput", "audioinput" or "audiooutput".
+    pub kind: String,
+    pub id: String,
+    /// Empty until the page has been allowed a device.
+    pub label: String,
+}
+
+impl Device {
+    pub fn new(kind: &str, id: &str, label: &str) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            id: id.to_owned(),
+            label: label.to_owned(),
+        }
+    }
+}
+
+/// A picker's options after its "default" one: the devices of `kind`, as (id, label). The
+/// browser's own "default" entry is that first option already, and a device without a label
+/// (no permission yet) is named by `noun` and its number.
+pub fn device_options(devices: &[Device], kind: &str, noun: &str) -> Vec<(String, String)> {
+    devices
+        .iter()
+        .filter(|d| d.kind == kind && !d.id.is_empty() && d.id != "default")
+        .enumerate()
+        .map(|(i, d)| {
+            let label = if d.label.is_empty() {
+                format!("{noun} {}", i + 1)
+            } else {
+                d.label.clone()
+            };
+            (d.id.clone(), label)
+        })
+        .collect()
+}
+
+/// What a picker shows after its options change: the choice if it is still there, else the
+/// default ("").
+pub fn kept_choice<'a>(chosen: &'a str, options: &[(String, String)]) -> &'a str {
+    if options.iter().any(|(value, _)| value == chosen) {
+        chosen
+    } else {
+        ""
+    }
+}
+
 /// One entry of `RTCRtpReceiver.getCapabilities("video").codecs`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Codec {
@@ -262,5 +311,34 @@ mod tests {
         // A codec the browser no longer lists changes nothing.
         let gone = Codec::new("video/H265", "");
         assert_eq!(codec_order(&all, &gone), [0, 1, 2, 3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn pickers_list_each_device_once_and_name_the_unlabelled_ones() {
+        let devices = [
+            Device::new("audioinput", "default", "Default - Headset"),
+            Device::new("audioinput", "a1", "Headset"),
+            Device::new("videoinput", "v1", ""),
+            Device::new("videoinput", "v2", ""),
+            Device::new("videoinput", "", ""),
+            Device::new("audiooutput", "o1", "Speakers"),
+        ];
+        let cameras = device_options(&devices, "videoinput", "Camera");
+        assert_eq!(
+            cameras,
+            [
+                ("v1".to_owned(), "Camera 1".to_owned()),
+                ("v2".to_owned(), "Camera 2".to_owned())
+            ]
+        );
+        let microphones = device_options(&devices, "audioinput", "Microphone");
+        assert_eq!(microphones, [("a1".to_owned(), "Headset".to_owned())]);
+        assert_eq!(kept_choice("v2", &cameras), "v2");
+        assert_eq!(
+            kept_choice("unplugged", &cameras),
+            "",
+            "back to the default"
+        );
+        assert_eq!(kept_choice("", &cameras), "");
     }
 }

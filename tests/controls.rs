@@ -202,13 +202,18 @@ async fn every_control_is_named_and_enabled_only_when_it_can_act() {
         "ping-btn",
     ] {
         let element = f.element_by_id(id);
-        let labelled = element.closest("label").unwrap().is_some()
-            || element.has_attribute("aria-label")
-            || f.root()
-                .query_selector(&format!("label[for='{id}']"))
-                .unwrap()
-                .is_some()
-            || !element.text_content().unwrap_or_default().trim().is_empty();
+        // A button is named by its text; a select or an input by a label or `aria-label` (a
+        // select's own text is its options', which names nothing).
+        let labelled = if element.tag_name() == "BUTTON" {
+            !element.text_content().unwrap_or_default().trim().is_empty()
+        } else {
+            element.closest("label").unwrap().is_some()
+                || element.has_attribute("aria-label")
+                || f.root()
+                    .query_selector(&format!("label[for='{id}']"))
+                    .unwrap()
+                    .is_some()
+        };
         assert!(labelled, "#{id} has no accessible name");
     }
     let enabled = |id: &str| !f.element_by_id(id).has_attribute("disabled");
@@ -373,15 +378,52 @@ async fn the_received_frame_size_follows_the_resolution_preset() {
     let video = f.video("remoteStream");
     // The presets' values are their indexes: 1 is 320×240, 0 is 320×180. Small ones: an
     // encoder may scale a larger picture down while its bitrate ramps up (Firefox does).
+    let (local, _) = f.app().peers().unwrap();
+    let camera_size = || {
+        let settings = video_sender(&local).track().unwrap().get_settings();
+        (
+            number(&settings, "width") as u32,
+            number(&settings, "height") as u32,
+        )
+    };
     for (preset, size) in [("1", (320, 240)), ("0", (320, 180))] {
         choose(&f, "resolution-select", preset);
-        f.wait(&format!("a {size:?} remote video"), 10_000, || {
-            (video.video_width(), video.video_height()) == size
-        })
+        // The camera itself delivers the preset (an encoder scaling down would not), and the
+        // remote peer receives that size.
+        f.wait(
+            &format!("a {size:?} camera and remote video"),
+            10_000,
+            || camera_size() == size && (video.video_width(), video.video_height()) == size,
+        )
         .await;
     }
     // Live where the camera can (Chromium), else by opening it again (Firefox's fake camera).
     assert!(f.logged("320×240 at 30 fps") >= 1, "{:?}", f.log());
+    // A preset the camera cannot do: a plain message, and the picker keeps the one in use.
+    Function::new_no_args(
+        "window.__applyConstraints = MediaStreamTrack.prototype.applyConstraints;
+        MediaStreamTrack.prototype.applyConstraints = () =>
+            Promise.reject(Object.assign(new DOMException('', 'OverconstrainedError'), { constraint: 'width' }));",
+    )
+    .call0(&JsValue::NULL)
+    .unwrap();
+    choose(&f, "resolution-select", "4");
+    f.wait("the refusal", 5_000, || {
+        f.status()
+            .contains("cannot deliver 1920×1080 at 30 fps (its width is out of reach)")
+    })
+    .await;
+    Function::new_no_args(
+        "MediaStreamTrack.prototype.applyConstraints = window.__applyConstraints;",
+    )
+    .call0(&JsValue::NULL)
+    .unwrap();
+    assert_eq!(
+        select(&f, "resolution-select").value(),
+        "0",
+        "the preset in use"
+    );
+    assert_eq!(camera_size(), (320, 180));
     f.click("hangup-btn");
 }
 
@@ -574,6 +616,26 @@ async fn a_device_switch_keeps_the_call_with_the_new_track() {
     assert!(f.status().contains("went away"), "{}", f.status());
     assert_eq!(cameras.value(), "", "the picker shows the default");
     assert_video_keeps_playing(&remote).await;
+
+    // The microphone, untouched by the switches, still has its watch: it goes away too.
+    let microphone: MediaStreamTrack = stream.get_audio_tracks().get(0).unchecked_into();
+    microphone
+        .dispatch_event(&Event::new("ended").unwrap())
+        .unwrap();
+    let audio_sender = || {
+        local
+            .get_senders()
+            .iter()
+            .map(|s| s.unchecked_into::<RtcRtpSender>())
+            .find_map(|s| s.track().filter(|t| t.kind() == "audio"))
+    };
+    f.wait("a new microphone in the call", 10_000, || {
+        audio_sender().is_some_and(|t| {
+            t.id() != microphone.id() && t.ready_state() == web_sys::MediaStreamTrackState::Live
+        })
+    })
+    .await;
+    assert_eq!(media.live_tracks(), 2, "one camera and one microphone live");
     f.click("hangup-btn");
     assert_eq!(media.live_tracks(), 0);
 }
@@ -593,8 +655,18 @@ async fn the_speaker_picker_plays_the_remote_video_on_the_chosen_output() {
     .unwrap();
     // Shown where outputs are listed and setSinkId exists: Chromium's fake devices include
     // outputs; Firefox lists none to a page by default.
-    f.wait("the picker to follow the outputs listed", 5_000, || {
-        field.has_attribute("hidden") != (can_choose && speakers.length() > 1)
+    // What the browser lists, asked here, not read off the page.
+    let listing: Promise = Function::new_no_args(
+        "return navigator.mediaDevices.enumerateDevices().then(list => list.filter(d =>
+            d.kind === 'audiooutput' && d.deviceId && d.deviceId !== 'default').length);",
+    )
+    .call0(&JsValue::NULL)
+    .unwrap()
+    .unchecked_into();
+    let outputs = JsFuture::from(listing).await.unwrap().as_f64().unwrap() as u32;
+    f.wait("the picker to list every output", 5_000, || {
+        speakers.length() == outputs + 1
+            && field.has_attribute("hidden") != (can_choose && outputs > 0)
     })
     .await;
     if !field.has_attribute("hidden") {

@@ -388,7 +388,7 @@ impl Inner {
         drop(media);
         self.page.clear_videos();
         // The next Start opens the camera at its own default.
-        self.page.tools.resolution.set_value("");
+        self.page.tools.reset_resolution();
         self.page.log.step(if had_call {
             "HangUp: both peers closed, every track stopped"
         } else {

@@ -1,7 +1,4 @@
-//! What each of the call's other controls does: the decision is [`Controls`]' or
-//! [`crate::settings`]'; here the page, the local stream and the call follow it.
-//!
-//! [`Controls`]: crate::controls::Controls
+//! The call's other controls in action: `Controls` and `settings` decide, the media follows.
 
 use super::{listen, Inner};
 use crate::call::sending;
@@ -97,7 +94,7 @@ impl Inner {
     /// Opens `device` (empty: the default one) for `role` and puts it in the live stream; the
     /// status then says `why` and that it switched.
     fn switch_to(self: &Rc<Self>, role: Role, device: &str, what: &str, why: &str) {
-        let Some(ticket) = self.state.borrow().controls.switch_device() else {
+        let Some(ticket) = self.state.borrow().controls.live_change() else {
             return self.render();
         };
         let resolution = Resolution::preset(&self.page.tools.resolution.value());
@@ -113,29 +110,38 @@ impl Inner {
         let (what, why) = (what.to_owned(), why.to_owned());
         spawn_local(async move {
             let track = opening.await;
+            // A track nobody takes any more (the page gone, a HangUp meanwhile) is stopped
+            // here: it has left the stream it came in, and nothing else would stop it.
             let Some(this) = this.upgrade() else {
-                return;
+                return track.iter().for_each(MediaStreamTrack::stop);
             };
-            let mut state = this.state.borrow_mut();
-            if !state.controls.is_live(ticket) {
-                return;
-            }
-            match track {
-                Ok(track) => {
-                    let Some(media) = state.media.as_mut() else {
-                        return;
-                    };
-                    let track = media.replace(track);
-                    if let Some(call) = &state.call {
-                        call.replace_track(&track);
+            let mut guard = this.state.borrow_mut();
+            let state = &mut *guard;
+            let live = state.controls.is_live(ticket);
+            let media = state.media.as_mut().filter(|_| live);
+            match (track, media) {
+                (Ok(track), None) => track.stop(),
+                (Err(_), None) => {}
+                (Ok(track), Some(media)) => {
+                    let described = crate::media::describe_track(&track.kind(), &track.label());
+                    if let Some(track) = media.replace(track) {
+                        if let Some(call) = &state.call {
+                            call.replace_track(&track);
+                        }
                     }
-                    this.page.log.step(&format!(
-                        "now using the {what}: {}",
-                        crate::media::describe_track(&track.kind(), &track.label())
-                    ));
+                    this.page
+                        .log
+                        .step(&format!("now using the {what}: {described}"));
                     this.page.status(&format!("{why}Switched to the {what}."));
+                    if role != Role::Microphone {
+                        this.page.tools.resolution_applied();
+                    }
                 }
-                Err(error) => {
+                (Err(error), Some(_)) => {
+                    // The camera kept its size: the preset picker says the one it has.
+                    if role != Role::Microphone {
+                        this.page.tools.resolution_refused();
+                    }
                     this.page.log.step(&format!("switching failed: {error}"));
                     this.page.error(&error);
                 }
@@ -196,10 +202,11 @@ impl Inner {
     fn resolution_chosen(self: &Rc<Self>) {
         let tools = &self.page.tools;
         let state = self.state.borrow();
-        if !state.controls.tools(false).resolution {
-            return;
-        }
-        let Some(track) = state.media.as_ref().and_then(|m| m.track("video")) else {
+        let ticket = state.controls.live_change();
+        let track = state.media.as_ref().and_then(|m| m.track("video"));
+        let (Some(ticket), Some(track), true) =
+            (ticket, track, state.controls.tools(false).resolution)
+        else {
             return;
         };
         let preset = Resolution::preset(&tools.resolution.value());
@@ -207,10 +214,6 @@ impl Inner {
         let applying = track.apply_constraints_with_constraints(
             &devices::resolution_constraints(preset).unchecked_into(),
         );
-        let previous = tools
-            .resolution
-            .get_attribute("data-applied")
-            .unwrap_or_default();
         let this = Rc::downgrade(self);
         spawn_local(async move {
             let result = match applying {
@@ -220,10 +223,12 @@ impl Inner {
             let Some(this) = this.upgrade() else {
                 return;
             };
-            let select = &this.page.tools.resolution;
+            // After a HangUp the preset belongs to a stream that is gone.
+            if !this.state.borrow().controls.is_live(ticket) {
+                return;
+            }
             match result {
                 Ok(()) => {
-                    let _ = select.set_attribute("data-applied", &select.value());
                     let settings = track.get_settings();
                     let read = |key: &str| {
                         Reflect::get(&settings, &JsValue::from_str(key))
@@ -251,6 +256,7 @@ impl Inner {
                             );
                         }
                         _ => {
+                            this.page.tools.resolution_applied();
                             this.page
                                 .log
                                 .step(&format!("camera set to {name} (applyConstraints)"));
@@ -259,7 +265,7 @@ impl Inner {
                     }
                 }
                 Err(e) => {
-                    select.set_value(&previous);
+                    this.page.tools.resolution_refused();
                     let why = match Error::from(e) {
                         Error::Overconstrained(c) => format!("its {c} is out of reach"),
                         other => other.to_string(),
@@ -378,8 +384,9 @@ impl Inner {
                         Ok(promise) => JsFuture::from(promise).await.map_err(Error::from),
                         Err(e) => Err(e),
                     };
-                    if let Some(this) = this.upgrade() {
-                        this.screen_arrived(ticket, screen);
+                    match this.upgrade() {
+                        Some(this) => this.screen_arrived(ticket, screen),
+                        None => stop_all(screen.ok()),
                     }
                 });
             }
@@ -388,17 +395,16 @@ impl Inner {
     }
 
     fn screen_arrived(&self, ticket: crate::controls::Ticket, screen: Result<JsValue, Error>) {
-        let track = screen.ok().and_then(|s| {
-            let stream = s.dyn_into::<MediaStream>().ok()?;
-            let tracks = stream.get_video_tracks();
-            tracks.get(0).dyn_into::<MediaStreamTrack>().ok()
+        let stream = screen.ok().and_then(|s| s.dyn_into::<MediaStream>().ok());
+        let track = stream.as_ref().and_then(|s| {
+            s.get_video_tracks()
+                .get(0)
+                .dyn_into::<MediaStreamTrack>()
+                .ok()
         });
         let mut state = self.state.borrow_mut();
         if !state.controls.share_answered(ticket, track.is_some()) {
-            if let Some(track) = track {
-                track.stop();
-            }
-            return;
+            return stop_all(stream.map(JsValue::from));
         }
         match (track, state.media.as_mut()) {
             (Some(track), Some(media)) => {
@@ -463,6 +469,15 @@ impl Inner {
     fn ping(self: &Rc<Self>) {
         if let Some(call) = &self.state.borrow().call {
             call.with_channels(|c| c.ping());
+        }
+    }
+}
+
+/// Stops every track of a stream nobody takes.
+fn stop_all(stream: Option<JsValue>) {
+    if let Some(stream) = stream.and_then(|s| s.dyn_into::<MediaStream>().ok()) {
+        for track in stream.get_tracks() {
+            track.unchecked_into::<MediaStreamTrack>().stop();
         }
     }
 }

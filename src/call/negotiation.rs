@@ -50,6 +50,19 @@ impl Negotiation {
         self.making_offer = false;
     }
 
+    /// Whether an offer of this page's own may start now, outside `negotiationneeded` (a new
+    /// codec order): only in a `stable` state with no offer under way, or the offer would
+    /// cross an exchange in progress.
+    pub fn may_offer(&self, stable: bool) -> bool {
+        stable && !self.making_offer
+    }
+
+    /// Whether this peer orders the codecs: the one that made the call's first offer
+    /// (`offered_first`, known once the first answer is set; before that, the one offering).
+    pub fn orders_codecs(offered_first: Option<bool>, offering: bool) -> bool {
+        offered_first.unwrap_or(offering)
+    }
+
     /// A description arrived; `stable` says whether the peer's `signalingState` is `stable`.
     pub fn description(&mut self, offer: bool, stable: bool) -> Incoming {
         let ready_for_offer = !self.making_offer && (stable || self.applying_answer);
@@ -141,5 +154,36 @@ mod tests {
         n.offer_finished();
         assert_eq!(n.description(true, true), Incoming::Apply { answer: true });
         assert!(n.candidate_failure_matters());
+    }
+
+    #[test]
+    fn an_own_offer_waits_for_a_stable_state_and_no_offer_under_way() {
+        let mut n = Negotiation::new(true);
+        assert!(n.may_offer(true));
+        assert!(!n.may_offer(false), "mid-exchange");
+        n.offer_started();
+        assert!(!n.may_offer(true), "an offer under way");
+        n.offer_finished();
+        assert!(n.may_offer(true));
+    }
+
+    #[test]
+    fn the_peer_that_offered_first_orders_the_codecs() {
+        assert!(
+            Negotiation::orders_codecs(None, true),
+            "making the first offer"
+        );
+        assert!(
+            !Negotiation::orders_codecs(None, false),
+            "answering the first offer"
+        );
+        assert!(
+            Negotiation::orders_codecs(Some(true), false),
+            "answering a later offer"
+        );
+        assert!(
+            !Negotiation::orders_codecs(Some(false), true),
+            "offering later"
+        );
     }
 }

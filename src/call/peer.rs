@@ -129,6 +129,8 @@ struct Shared {
     in_answer: RefCell<Option<MediaStream>>,
     /// Whether the page's codec choice has been applied to the transceivers.
     preferring: Cell<bool>,
+    /// An offer of its own waits for the exchange under way to end (see `renegotiate_codec`).
+    offer_when_stable: Cell<bool>,
     /// Whether this peer made the call's first offer (`None` until the first answer).
     offered_first: Cell<Option<bool>>,
 }
@@ -179,6 +181,7 @@ impl Peer {
             in_answer: RefCell::default(),
             preferring: Cell::new(false),
             offered_first: Cell::new(None),
+            offer_when_stable: Cell::new(false),
         });
         let listeners = vec![
             shared.listen("negotiationneeded", |s, _| {
@@ -196,6 +199,16 @@ impl Peer {
                 (s.events)(PeerEvent::IceConnection(state));
             }),
             shared.listen("connectionstatechange", |s, _| s.connection_changed()),
+            shared.listen("signalingstatechange", |s, _| {
+                let stable = s.pc.signaling_state() == RtcSignalingState::Stable;
+                if s.negotiation.get().may_offer(stable) && s.offer_when_stable.replace(false) {
+                    s.step(&format!(
+                        "{} peer renegotiates: the video codec changed",
+                        s.config.name
+                    ));
+                    spawn_local(make_offer(Rc::downgrade(s)));
+                }
+            }),
             shared.listen("track", |s, event| {
                 if let Ok(event) = event.clone().dyn_into::<RtcTrackEvent>() {
                     (s.events)(PeerEvent::Track(event));
@@ -280,10 +293,18 @@ impl Peer {
             ));
             return false;
         }
-        shared.step(&format!(
-            "{name} peer renegotiates: the video codec changed"
-        ));
-        spawn_local(make_offer(Rc::downgrade(shared)));
+        let stable = shared.pc.signaling_state() == RtcSignalingState::Stable;
+        if shared.negotiation.get().may_offer(stable) {
+            shared.step(&format!(
+                "{name} peer renegotiates: the video codec changed"
+            ));
+            spawn_local(make_offer(Rc::downgrade(shared)));
+        } else {
+            shared.step(&format!(
+                "{name} peer renegotiates for the video codec once the exchange under way is done"
+            ));
+            shared.offer_when_stable.set(true);
+        }
         true
     }
 
@@ -653,8 +674,7 @@ impl Shared {
     /// first offer (and took the other end's numbers) would later offer numbers that mean other
     /// codecs, which Chromium rejects ("Failed to parse codecs correctly") and the call ends.
     fn prefer_codec(&self, offering: bool) -> Result<(), Error> {
-        let orders = self.offered_first.get().unwrap_or(offering);
-        if !orders {
+        if !Negotiation::orders_codecs(self.offered_first.get(), offering) {
             return Ok(());
         }
         let codec = self.config.sending.codec();

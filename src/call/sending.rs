@@ -1,5 +1,4 @@
-//! What the page sends in every call: the video codec it prefers and the video bitrate cap,
-//! chosen on the page and applied to each peer's transceivers and senders.
+//! The video codec and bitrate cap the page chose, applied to each peer's transceivers.
 
 use crate::settings::Codec;
 use js_sys::{Array, Object, Promise, Reflect};

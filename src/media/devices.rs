@@ -1,22 +1,11 @@
-//! The cameras, microphones and speakers the browser lists, the constraints that open a chosen
-//! one, and the speaker the remote video plays on.
+//! The devices the browser lists, the constraints that open one, and the speaker in use.
 
 use crate::error::Error;
-use crate::settings::Resolution;
+use crate::settings::{Device, Resolution};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{HtmlMediaElement, MediaStreamConstraints};
-
-/// One entry of `enumerateDevices`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Device {
-    /// "videoinput", "audioinput" or "audiooutput".
-    pub kind: String,
-    pub id: String,
-    /// Empty until the page has been allowed a device.
-    pub label: String,
-}
 
 /// Every device the browser lists now.
 pub async fn list() -> Result<Vec<Device>, Error> {

@@ -1,5 +1,4 @@
-//! The local camera and microphone: asking for them, switching them, sharing the screen in the
-//! camera's place, and letting go of every track.
+//! The local stream: opening, switching and sharing devices, and stopping every track.
 
 /// The devices the browser lists, and the speaker the remote video plays on.
 pub mod devices;
@@ -189,15 +188,23 @@ impl LocalMedia {
         let Some(on_ended) = &self.on_ended else {
             return;
         };
+        let on_ended = Rc::clone(on_ended);
+        // The old handlers go first: each clears its track's `onended`, and most of those
+        // tracks get a new handler below.
+        self.ended.clear();
         let sharing = self.parked.is_some();
-        self.ended = self
-            .tracks()
-            .map(|track| {
-                let role = match Role::of(&track) {
-                    Role::Camera if sharing => Role::Screen,
-                    role => role,
-                };
-                let on_ended = Rc::clone(on_ended);
+        let roles = self.tracks().map(|track| {
+            let role = match Role::of(&track) {
+                Role::Camera if sharing => Role::Screen,
+                role => role,
+            };
+            (track, role)
+        });
+        let parked = self.parked.clone().map(|camera| (camera, Role::Camera));
+        self.ended = roles
+            .chain(parked)
+            .map(|(track, role)| {
+                let on_ended = Rc::clone(&on_ended);
                 EndedHandler::new(track, move || on_ended(role))
             })
             .collect();
@@ -208,10 +215,19 @@ impl LocalMedia {
         self.tracks().find(|t| t.kind() == kind)
     }
 
-    /// Puts `track` in the place of the stream's track of its kind, which is stopped; the new
-    /// one is enabled as the old one was. Returns the new track.
-    pub fn replace(&mut self, track: MediaStreamTrack) -> MediaStreamTrack {
+    /// Puts `track` in the place of the track of its kind, which is stopped; the new one is
+    /// enabled as the old one was. While the screen is shared, a camera track takes the parked
+    /// camera's place and shows when sharing stops. `Some(track)` if it is in the stream now,
+    /// for the call to send.
+    pub fn replace(&mut self, track: MediaStreamTrack) -> Option<MediaStreamTrack> {
         let kind = track.kind();
+        if let Some(parked) = self.parked.as_mut().filter(|_| kind == "video") {
+            track.set_enabled(parked.enabled());
+            parked.stop();
+            *parked = track;
+            self.rewatch();
+            return None;
+        }
         if let Some(old) = self.track(&kind) {
             track.set_enabled(old.enabled());
             self.stream.remove_track(&old);
@@ -219,7 +235,7 @@ impl LocalMedia {
         }
         self.stream.add_track(&track);
         self.rewatch();
-        track
+        Some(track)
     }
 
     /// Shows `screen` in the camera's place; the camera stays open for [`LocalMedia::unshare`].

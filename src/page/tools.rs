@@ -1,11 +1,10 @@
-//! The call's controls on the page: device pickers, video settings, toggles, ICE restart and
-//! the data channel's chat, each enabled as the decision layer says.
+//! The call's controls on the page, enabled and pressed as the decision layer says.
 
 use super::{by_id, Root};
 use crate::controls::{Toggles, Tools};
 use crate::error::Error;
-use crate::media::devices::{self, Device};
-use crate::settings::{Codec, RESOLUTIONS};
+use crate::media::devices;
+use crate::settings::{device_options, kept_choice, Codec, Device, RESOLUTIONS};
 use wasm_bindgen::JsCast;
 use web_sys::{
     Document, Element, HtmlButtonElement, HtmlElement, HtmlInputElement, HtmlOptionElement,
@@ -120,28 +119,12 @@ impl ToolsView {
         for (value, label) in options {
             self.add_option(select, value, label);
         }
-        let kept = options.iter().any(|(value, _)| *value == chosen);
-        select.set_value(if kept { &chosen } else { "" });
+        select.set_value(kept_choice(&chosen, options));
     }
 
-    /// Fills the pickers from `enumerateDevices`; a device without a label (no permission yet)
-    /// is named by its kind and number. The speaker picker shows only where it can act.
+    /// Fills the pickers from `enumerateDevices`. The speaker picker shows only where it can act.
     pub fn show_devices(&self, devices: &[Device], can_choose_speaker: bool) {
-        let options = |kind: &str, noun: &str| -> Vec<(String, String)> {
-            devices
-                .iter()
-                .filter(|d| d.kind == kind && !d.id.is_empty() && d.id != "default")
-                .enumerate()
-                .map(|(i, d)| {
-                    let label = if d.label.is_empty() {
-                        format!("{noun} {}", i + 1)
-                    } else {
-                        d.label.clone()
-                    };
-                    (d.id.clone(), label)
-                })
-                .collect()
-        };
+        let options = |kind, noun| device_options(devices, kind, noun);
         self.refill(&self.camera, &options("videoinput", "Camera"));
         self.refill(&self.microphone, &options("audioinput", "Microphone"));
         let speakers = options("audiooutput", "Speaker");
@@ -161,6 +144,28 @@ impl ToolsView {
             .collect();
         self.refill(&self.codec, &options);
         self.codec_field.set_hidden(!can_choose);
+    }
+
+    /// The preset chosen is the one the camera delivers now.
+    pub fn resolution_applied(&self) {
+        let _ = self
+            .resolution
+            .set_attribute("data-applied", &self.resolution.value());
+    }
+
+    /// The camera refused the preset chosen: the picker shows the one it still delivers.
+    pub fn resolution_refused(&self) {
+        let applied = self
+            .resolution
+            .get_attribute("data-applied")
+            .unwrap_or_default();
+        self.resolution.set_value(&applied);
+    }
+
+    /// Back to "camera default", as a new stream opens.
+    pub fn reset_resolution(&self) {
+        self.resolution.set_value("");
+        let _ = self.resolution.remove_attribute("data-applied");
     }
 
     /// The constraints Start opens the chosen devices with.

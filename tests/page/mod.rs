@@ -214,17 +214,24 @@ pub const IN_CALL: (bool, bool, bool) = (false, false, true);
 #[derive(Clone, Default)]
 pub struct RecordingMedia {
     pub streams: Rc<RefCell<Vec<MediaStream>>>,
+    /// Every track handed out, kept here: the page may take one out of its stream.
+    handed_out: Rc<RefCell<Vec<MediaStreamTrack>>>,
     pub requests: Rc<Cell<u32>>,
 }
 
 impl RecordingMedia {
     pub fn tracks(&self) -> Vec<MediaStreamTrack> {
-        self.streams
-            .borrow()
-            .iter()
-            .flat_map(|s| s.get_tracks().into_iter())
-            .map(|t| t.unchecked_into::<MediaStreamTrack>())
-            .collect()
+        self.handed_out.borrow().clone()
+    }
+
+    fn record(&self, stream: &MediaStream) {
+        self.streams.borrow_mut().push(Clone::clone(stream));
+        self.handed_out.borrow_mut().extend(
+            stream
+                .get_tracks()
+                .into_iter()
+                .map(|t| t.unchecked_into::<MediaStreamTrack>()),
+        );
     }
 
     pub fn live_tracks(&self) -> usize {
@@ -239,10 +246,10 @@ impl MediaSource for RecordingMedia {
     fn request(&self, constraints: &MediaStreamConstraints) -> Result<Promise, Error> {
         self.requests.set(self.requests.get() + 1);
         let pending = UserMedia.request(constraints)?;
-        let streams = Rc::clone(&self.streams);
+        let recorder = self.clone();
         Ok(future_to_promise(async move {
             let stream = JsFuture::from(pending).await?;
-            streams.borrow_mut().push(stream.clone().unchecked_into());
+            recorder.record(stream.unchecked_ref());
             Ok(stream)
         }))
     }
@@ -268,7 +275,7 @@ impl MediaSource for RecordingMedia {
         )
         .call0(&JsValue::NULL)?
         .unchecked_into();
-        self.streams.borrow_mut().push(Clone::clone(&stream));
+        self.record(&stream);
         Ok(Promise::resolve(&JsValue::from(stream)))
     }
 }
