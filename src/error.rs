@@ -109,12 +109,7 @@ impl From<JsValue> for Error {
     /// Reads `name` and `message` from whatever was thrown: a `DOMException`, an `Error`, an
     /// `OverconstrainedError` (whose useful part is `constraint`), or a bare value.
     fn from(value: JsValue) -> Self {
-        let text = |key: &str| {
-            js_sys::Reflect::get(&value, &JsValue::from_str(key))
-                .ok()
-                .and_then(|v| v.as_string())
-                .unwrap_or_default()
-        };
+        let text = |key: &str| crate::js::string(&value, key);
         let name = text("name");
         let mut message = text("message");
         if name == "OverconstrainedError" {

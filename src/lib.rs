@@ -13,6 +13,8 @@ pub mod chat;
 pub mod controls;
 /// What can go wrong, in words shown to the user.
 pub mod error;
+/// Properties of browser objects read by name.
+pub mod js;
 /// The local camera and microphone.
 pub mod media;
 /// The page: its elements, the step log, the stats panel's figures and graphs.

@@ -155,12 +155,17 @@ async fn assert_video_keeps_playing(remote: &RtcPeerConnection) {
 
 /// The video sender of the local peer.
 fn video_sender(local: &RtcPeerConnection) -> RtcRtpSender {
+    sender(local, "video")
+}
+
+/// The local peer's sender of `kind` ("audio", "video").
+fn sender(local: &RtcPeerConnection, kind: &str) -> RtcRtpSender {
     local
         .get_senders()
         .iter()
         .map(|s| s.unchecked_into::<RtcRtpSender>())
-        .find(|s| s.track().is_some_and(|t| t.kind() == "video"))
-        .expect("a video sender")
+        .find(|s| s.track().is_some_and(|t| t.kind() == kind))
+        .unwrap_or_else(|| panic!("a {kind} sender"))
 }
 
 /// Start, Call, connected, first frame shown.
@@ -622,15 +627,8 @@ async fn a_device_switch_keeps_the_call_with_the_new_track() {
     microphone
         .dispatch_event(&Event::new("ended").unwrap())
         .unwrap();
-    let audio_sender = || {
-        local
-            .get_senders()
-            .iter()
-            .map(|s| s.unchecked_into::<RtcRtpSender>())
-            .find_map(|s| s.track().filter(|t| t.kind() == "audio"))
-    };
     f.wait("a new microphone in the call", 10_000, || {
-        audio_sender().is_some_and(|t| {
+        sender(&local, "audio").track().is_some_and(|t| {
             t.id() != microphone.id() && t.ready_state() == web_sys::MediaStreamTrackState::Live
         })
     })

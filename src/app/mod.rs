@@ -321,8 +321,7 @@ impl Inner {
     fn copy_link(self: &Rc<Self>) {
         let link = self.page.room_link();
         let clipboard = web_sys::window()
-            .and_then(|w| js_sys::Reflect::get(&w.navigator(), &"clipboard".into()).ok())
-            .filter(|c| !c.is_undefined() && !c.is_null())
+            .and_then(|w| crate::js::present(&w.navigator(), "clipboard"))
             .map(|c| c.unchecked_into::<web_sys::Clipboard>());
         let Some(clipboard) = clipboard else {
             return self

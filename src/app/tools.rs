@@ -4,11 +4,11 @@ use super::{listen, Inner};
 use crate::call::sending;
 use crate::controls::{Controls, ShareClick};
 use crate::error::Error;
+use crate::js;
 use crate::media::devices::{self, track_constraints};
 use crate::media::{media_devices, LocalMedia, Role};
 use crate::settings::{self, Resolution};
 use gloo_events::EventListener;
-use js_sys::Reflect;
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
@@ -82,11 +82,7 @@ impl Inner {
     /// A camera or microphone was chosen: with live media, that device replaces the one in use
     /// in the stream and in the call (`replaceTrack`); before Start, Start opens it.
     fn device_chosen(self: &Rc<Self>, role: Role) {
-        let tools = &self.page.tools;
-        let select = match role {
-            Role::Microphone => &tools.microphone,
-            _ => &tools.camera,
-        };
+        let select = self.page.tools.picker(role);
         let (id, label) = (select.value(), selected_label(select));
         self.switch_to(role, &id, &format!("{} “{label}”", noun(role)), "");
     }
@@ -160,10 +156,7 @@ impl Inner {
             }
             return self.render();
         }
-        let select = match role {
-            Role::Microphone => &self.page.tools.microphone,
-            _ => &self.page.tools.camera,
-        };
+        let select = self.page.tools.picker(role);
         let lost = selected_label(select);
         select.set_value("");
         self.page.log.step(&format!(
@@ -230,12 +223,7 @@ impl Inner {
             match result {
                 Ok(()) => {
                     let settings = track.get_settings();
-                    let read = |key: &str| {
-                        Reflect::get(&settings, &JsValue::from_str(key))
-                            .ok()
-                            .and_then(|v| v.as_f64())
-                            .unwrap_or(0.0)
-                    };
+                    let read = |key| js::number(&settings, key).unwrap_or(0.0);
                     let (width, height) = (read("width"), read("height"));
                     match preset {
                         // Some cameras (and Firefox's fake one) take the constraints but keep
@@ -244,10 +232,7 @@ impl Inner {
                             this.page.log.step(&format!(
                                 "applyConstraints kept the camera at {width}×{height}: opening it again at {name}"
                             ));
-                            let device = Reflect::get(&settings, &"deviceId".into())
-                                .ok()
-                                .and_then(|v| v.as_string())
-                                .unwrap_or_default();
+                            let device = js::string(&settings, "deviceId");
                             this.switch_to(
                                 Role::Camera,
                                 &device,

@@ -9,6 +9,7 @@
 use crate::call::negotiation::{Incoming, Negotiation};
 use crate::call::sending::{self, Sending};
 use crate::error::{Error, JsResultExt};
+use crate::js;
 use crate::page::Page;
 use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
@@ -144,9 +145,7 @@ enum Stop {
 
 /// Whether this browser has `RTCPeerConnection` at all.
 pub fn webrtc_supported() -> bool {
-    Reflect::get(&js_sys::global(), &JsValue::from_str("RTCPeerConnection"))
-        .map(|constructor| constructor.is_function())
-        .unwrap_or(false)
+    js::get(&js_sys::global(), "RTCPeerConnection").is_function()
 }
 
 impl Peer {
@@ -557,10 +556,7 @@ impl Shared {
 
     /// A string-valued state attribute, read without web-sys' enums (whose names are not public).
     fn state(&self, attribute: &str) -> String {
-        Reflect::get(&self.pc, &JsValue::from_str(attribute))
-            .ok()
-            .and_then(|v| v.as_string())
-            .unwrap_or_default()
+        js::string(&self.pc, attribute)
     }
 
     /// Sends the local description just set: an offer, or the answer to the other's offer.
@@ -595,9 +591,7 @@ impl Shared {
             return;
         };
         self.sent.set(self.sent.get() + 1);
-        let username_fragment = Reflect::get(&candidate, &JsValue::from_str("usernameFragment"))
-            .ok()
-            .and_then(|v| v.as_string());
+        let username_fragment = js::get(&candidate, "usernameFragment").as_string();
         (self.outbox)(Signal::Candidate {
             candidate: candidate.candidate(),
             sdp_mid: candidate.sdp_mid(),

@@ -1,5 +1,6 @@
 //! The video codec and bitrate cap the page chose, applied to each peer's transceivers.
 
+use crate::js::{self, get};
 use crate::settings::Codec;
 use js_sys::{Array, Object, Promise, Reflect};
 use std::cell::{Cell, RefCell};
@@ -32,20 +33,11 @@ impl Sending {
     }
 }
 
-fn get(target: &JsValue, key: &str) -> JsValue {
-    Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-}
-
-fn text(target: &JsValue, key: &str) -> String {
-    get(target, key).as_string().unwrap_or_default()
-}
-
 /// `RTCRtpReceiver.getCapabilities("video").codecs`: what this browser can receive, in its own
 /// order, as the browser's objects (which `setCodecPreferences` wants back).
 fn capabilities() -> Vec<JsValue> {
     let receiver = get(&js_sys::global(), "RTCRtpReceiver");
-    let Ok(get_capabilities) = get(&receiver, "getCapabilities").dyn_into::<js_sys::Function>()
-    else {
+    let Some(get_capabilities) = js::method(&receiver, "getCapabilities") else {
         return Vec::new();
     };
     get_capabilities
@@ -56,8 +48,8 @@ fn capabilities() -> Vec<JsValue> {
 
 fn codec_of(capability: &JsValue) -> Codec {
     Codec::new(
-        &text(capability, "mimeType"),
-        &text(capability, "sdpFmtpLine"),
+        &js::string(capability, "mimeType"),
+        &js::string(capability, "sdpFmtpLine"),
     )
 }
 
@@ -68,15 +60,14 @@ pub fn video_codecs() -> Vec<Codec> {
 
 /// Whether this browser can reorder codecs (`setCodecPreferences`).
 pub fn can_choose_codec() -> bool {
-    let transceiver = get(&js_sys::global(), "RTCRtpTransceiver");
-    get(&get(&transceiver, "prototype"), "setCodecPreferences").is_function()
+    js::prototype_method("RTCRtpTransceiver", "setCodecPreferences").is_some()
 }
 
 /// The peer's transceivers that carry video.
 fn video_transceivers(pc: &RtcPeerConnection) -> impl Iterator<Item = JsValue> {
     pc.get_transceivers()
         .into_iter()
-        .filter(|t| text(&get(&get(t, "receiver"), "track"), "kind") == "video")
+        .filter(|t| js::string(&get(&get(t, "receiver"), "track"), "kind") == "video")
 }
 
 /// Puts `codec` first on every video transceiver of `pc`; `None` sets the browser's own order
@@ -110,7 +101,7 @@ pub fn prefer(pc: &RtcPeerConnection, codec: Option<&Codec>) -> Result<(), JsVal
 pub fn cap_bitrate(pc: &RtcPeerConnection, kbps: Option<u32>) -> Result<Vec<Promise>, JsValue> {
     let mut settings = Vec::new();
     for sender in pc.get_senders() {
-        if text(&get(&sender, "track"), "kind") != "video" {
+        if js::string(&get(&sender, "track"), "kind") != "video" {
             continue;
         }
         let parameters = get(&sender, "getParameters")

@@ -1,6 +1,7 @@
 //! The devices the browser lists, the constraints that open one, and the speaker in use.
 
 use crate::error::Error;
+use crate::js;
 use crate::settings::{Device, Resolution};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
@@ -12,18 +13,12 @@ pub async fn list() -> Result<Vec<Device>, Error> {
     let listing = super::media_devices()?.enumerate_devices()?;
     let devices = JsFuture::from(listing).await?;
     // Read as plain properties: `kind` without web-sys' enum, and any object that has them.
-    let text = |device: &JsValue, key: &str| {
-        Reflect::get(device, &JsValue::from_str(key))
-            .ok()
-            .and_then(|v| v.as_string())
-            .unwrap_or_default()
-    };
     Ok(Array::from(&devices)
         .iter()
         .map(|d| Device {
-            kind: text(&d, "kind"),
-            id: text(&d, "deviceId"),
-            label: text(&d, "label"),
+            kind: js::string(&d, "kind"),
+            id: js::string(&d, "deviceId"),
+            label: js::string(&d, "label"),
         })
         .collect())
 }
@@ -87,13 +82,7 @@ pub fn can_choose_speaker() -> bool {
 }
 
 fn sink_method() -> Option<Function> {
-    let prototype = Reflect::get(&js_sys::global(), &JsValue::from_str("HTMLMediaElement"))
-        .and_then(|c| Reflect::get(&c, &JsValue::from_str("prototype")))
-        .ok()?;
-    Reflect::get(&prototype, &JsValue::from_str("setSinkId"))
-        .ok()?
-        .dyn_into()
-        .ok()
+    js::prototype_method("HTMLMediaElement", "setSinkId")
 }
 
 /// Plays `element` on the speaker `id` (empty: the system's default).

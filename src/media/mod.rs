@@ -4,6 +4,7 @@
 pub mod devices;
 
 use crate::error::Error;
+use crate::js;
 use js_sys::{Object, Promise, Reflect};
 use std::future::Future;
 use std::rc::Rc;
@@ -22,10 +23,7 @@ pub trait MediaSource {
     /// Asks the user for a screen, a window or a tab to share: `getDisplayMedia`.
     fn display(&self) -> Result<Promise, Error> {
         let devices = media_devices()?;
-        let display = Reflect::get(&devices, &JsValue::from_str("getDisplayMedia"))
-            .ok()
-            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-            .ok_or(Error::NoScreenShare)?;
+        let display = js::method(&devices, "getDisplayMedia").ok_or(Error::NoScreenShare)?;
         let options = Object::new();
         Reflect::set(&options, &"video".into(), &JsValue::TRUE)?;
         Ok(display.call1(&devices, &options)?.dyn_into::<Promise>()?)
@@ -46,13 +44,9 @@ impl MediaSource for UserMedia {
 /// would throw a TypeError that tells the user nothing.
 pub fn media_devices() -> Result<MediaDevices, Error> {
     let window = web_sys::window().ok_or(Error::InsecureContext)?;
-    Ok(
-        Reflect::get(&window.navigator(), &JsValue::from_str("mediaDevices"))
-            .ok()
-            .filter(|d| !d.is_undefined() && !d.is_null())
-            .ok_or(Error::InsecureContext)?
-            .unchecked_into::<MediaDevices>(),
-    )
+    Ok(js::present(&window.navigator(), "mediaDevices")
+        .ok_or(Error::InsecureContext)?
+        .unchecked_into())
 }
 
 /// Which of the local stream's tracks a track is.

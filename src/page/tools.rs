@@ -3,7 +3,7 @@
 use super::{by_id, Root};
 use crate::controls::{Toggles, Tools};
 use crate::error::Error;
-use crate::media::devices;
+use crate::media::{devices, Role};
 use crate::settings::{device_options, kept_choice, Codec, Device, RESOLUTIONS};
 use wasm_bindgen::JsCast;
 use web_sys::{
@@ -144,6 +144,14 @@ impl ToolsView {
             .collect();
         self.refill(&self.codec, &options);
         self.codec_field.set_hidden(!can_choose);
+    }
+
+    /// The picker of the device behind `role` (a shared screen's is the camera's).
+    pub fn picker(&self, role: Role) -> &HtmlSelectElement {
+        match role {
+            Role::Microphone => &self.microphone,
+            Role::Camera | Role::Screen => &self.camera,
+        }
     }
 
     /// The preset chosen is the one the camera delivers now.
