@@ -341,13 +341,17 @@ async fn cycle(browser: &Browser, url: &str, cycles: usize) -> Value {
     })
 }
 
+/// Loads the page until it is whole: Start usable, and on the Rust page the rest of the page
+/// (the call, controls, stats) in as well, which the JS page has in its one script.
 async fn load(browser: &Browser, url: &str) {
     browser.client.goto(url).await.expect("page loads");
     browser
         .wait_for(
-            "Start to be usable",
+            "the page to be whole",
             Duration::from_secs(15),
-            "return !document.getElementById('start-btn').disabled;",
+            "return !document.getElementById('start-btn').disabled
+                && (!document.querySelector('script[src*=\"boot.js\"]')
+                    || performance.getEntriesByName('loopback:page-ready').length === 1);",
         )
         .await;
 }
@@ -359,13 +363,17 @@ fn js_page() -> PathBuf {
     let out = root.join("target/bench/js");
     std::fs::create_dir_all(&out).unwrap();
     let html = std::fs::read_to_string(root.join("index.html")).unwrap();
-    let rust_link = r#"<link data-trunk rel="rust" data-wasm-opt="z">"#;
+    let rust_links = [
+        r#"<link data-trunk rel="rust" href="start/Cargo.toml" data-wasm-opt="z">"#,
+        r#"<link data-trunk rel="rust" data-type="worker" data-bindgen-target="web" data-wasm-opt="z">"#,
+    ];
     assert!(
-        html.contains(rust_link),
-        "index.html's rust link changed: update the benchmark"
+        rust_links.iter().all(|link| html.contains(link)),
+        "index.html's rust links changed: update the benchmark"
     );
     let html = html
-        .replace(rust_link, r#"<script type="module" src="app.js"></script>"#)
+        .replace(rust_links[0], r#"<script type="module" src="app.js"></script>"#)
+        .replace(rust_links[1], "")
         .replace(r#"data-trunk rel="css""#, r#"rel="stylesheet""#)
         .replace("data-trunk ", "")
         .replace(r#"href="www/"#, r#"href=""#);

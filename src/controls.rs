@@ -146,6 +146,15 @@ impl Controls {
         }
     }
 
+    /// The buttons while only the page's first module is there: Call waits for the rest of the
+    /// page, which makes the call.
+    pub fn buttons_before_the_call(&self) -> Buttons {
+        Buttons {
+            call: false,
+            ..self.buttons()
+        }
+    }
+
     /// The other controls, given whether the call's data channel is open.
     pub fn tools(&self, channel_open: bool) -> Tools {
         let live = matches!(self.phase, Phase::Ready | Phase::InCall);
@@ -314,6 +323,27 @@ mod tests {
         let t = c.start().unwrap();
         assert!(c.media_ready(t));
         c
+    }
+
+    #[test]
+    fn before_the_call_loads_start_and_hang_up_work_and_call_waits() {
+        let mut c = Controls::new();
+        assert_eq!(c.buttons_before_the_call(), IDLE);
+        let t = c.start().unwrap();
+        let starting = c.buttons_before_the_call();
+        assert_eq!(
+            (starting.start, starting.call, starting.hang_up),
+            (false, false, true)
+        );
+        assert!(c.media_ready(t));
+        let ready = c.buttons_before_the_call();
+        assert_eq!(
+            (ready.start, ready.call, ready.hang_up),
+            (false, false, true)
+        );
+        assert!(c.buttons().call, "once the call is there, Call works");
+        assert_eq!(c.hang_up(), HangUp::Release);
+        assert_eq!(c.buttons_before_the_call(), IDLE);
     }
 
     #[test]

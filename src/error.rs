@@ -32,6 +32,9 @@ pub enum Error {
     /// The page's markup lacks an element the app needs.
     #[error("The page is missing the element #{0}.")]
     MissingElement(&'static str),
+    /// The rest of the page (the call, controls, stats) did not load after the first module.
+    #[error("The call did not load ({0}). Start and HangUp work; reload the page to call.")]
+    RestNotLoaded(String),
     /// `?room=` holds something that is not a room name.
     #[error("The room in this page's address is not valid ({0}): this page calls itself instead. Use a room link the page offers.")]
     BadRoom(String),

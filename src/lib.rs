@@ -29,25 +29,35 @@ pub mod stats;
 pub use app::App;
 pub use error::Error;
 
+#[cfg(feature = "page")]
 use std::cell::RefCell;
-use wasm_bindgen::prelude::wasm_bindgen;
+#[cfg(feature = "page")]
+use wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
 
+#[cfg(feature = "page")]
 thread_local! {
     /// The page's one app, kept for the page's lifetime.
     static APP: RefCell<Option<App>> = const { RefCell::new(None) };
 }
 
-/// Runs when the wasm module loads: brings the page to life if this document is the page.
+/// The User Timing mark of the moment the whole page works, controls and stats included.
+pub const PAGE_READY: &str = "loopback:page-ready";
+
+/// Runs when the wasm module loads, in the page and in test harness pages alike.
+#[cfg(feature = "page")]
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();
+}
+
+/// Brings the page to life, taking over from the tutorial module (www/boot.js calls it once the
+/// tutorial has let go): `handed` is the camera's stream the tutorial opened, or `null`.
+#[cfg(feature = "page")]
+#[wasm_bindgen]
+pub fn mount(handed: JsValue) {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };
-    // Test harness pages load this module too; they have no buttons and mount their own app.
-    if document.get_element_by_id(page::START_BUTTON).is_none() {
-        return;
-    }
     let search = document.location().and_then(|l| l.search().ok());
     let (mode, bad_room) = match address::mode(search.as_deref().unwrap_or_default()) {
         Ok(mode) => (mode, None),
@@ -62,14 +72,21 @@ pub fn start() {
             if let Some(error) = bad_room {
                 app.page().error(&error);
             }
+            if let Ok(stream) = handed.dyn_into::<web_sys::MediaStream>() {
+                app.adopt(stream);
+            }
             APP.with(|slot| *slot.borrow_mut() = Some(app));
+            // Everything works from here on: DevTools, the tests and the benchmark see when.
+            if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+                let _ = performance.mark(PAGE_READY);
+            }
         }
         Err(e) => web_sys::console::error_1(&e.to_string().into()),
     }
 }
 
 /// Bytes of wasm linear memory (it grows, never shrinks): the benchmark's leak check reads it.
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
 #[wasm_bindgen]
 pub fn wasm_memory_bytes() -> f64 {
     (core::arch::wasm32::memory_size(0) * 65_536) as f64

@@ -29,6 +29,7 @@ macro_rules! in_both_browsers {
 
 in_both_browsers!(
     the_built_page_calls_and_hangs_up,
+    start_works_before_the_rest_and_the_rest_takes_over_the_camera,
     the_videos_sit_side_by_side_on_a_wide_screen_and_stack_on_a_phone,
     the_content_security_policy_is_in_force,
 );
@@ -83,8 +84,8 @@ async fn violations(browser: &Browser) -> Vec<String> {
         .collect()
 }
 
-/// The release page served and loaded in `engine`, watched for policy violations, and usable:
-/// until the wasm is ready Start is disabled, and the app enables it.
+/// The release page served and loaded in `engine`, watched for policy violations, and whole:
+/// until the first module is ready Start is disabled, and the rest of the page says when it is in.
 async fn open_page(engine: Engine) -> (Server, Browser) {
     let server = Server::start(&dist()).await;
     let browser = Browser::launch(engine).await;
@@ -92,12 +93,156 @@ async fn open_page(engine: Engine) -> (Server, Browser) {
     browser.eval(WATCH_VIOLATIONS).await;
     browser
         .wait_for(
-            "Start to be enabled (the wasm started under the page's policy)",
+            "the whole page (both modules started under the page's policy)",
             SECONDS_10,
-            "return !document.getElementById('start-btn').disabled;",
+            "return !document.getElementById('start-btn').disabled
+                && performance.getEntriesByName('loopback:page-ready').length === 1;",
         )
         .await;
     (server, browser)
+}
+
+/// The live tracks of the local video's stream, by id.
+const LOCAL_TRACKS: &str = "const s = document.getElementById('localStream').srcObject;
+    return s ? s.getTracks().filter(t => t.readyState === 'live').map(t => t.id).sort() : [];";
+
+/// Start works with the first module alone, and the rest of the page, once in, goes on with the
+/// camera it opened: the same live tracks, then a call. The rest is held back by serving a copy
+/// of the build in which it has another name; the test then loads it as boot.js would.
+async fn start_works_before_the_rest_and_the_rest_takes_over_the_camera(engine: Engine) {
+    let held = tempdir(&format!("held-rest-{}", engine.name()));
+    let mut rest = String::new();
+    for entry in std::fs::read_dir(dist()).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let to = if name.starts_with("loopback-rtc-") {
+            rest = name.split(['.', '_']).next().unwrap().to_owned();
+            format!("held-{name}")
+        } else {
+            name
+        };
+        std::fs::copy(entry.path(), held.join(to)).unwrap();
+    }
+    let server = Server::start(&held).await;
+    let browser = Browser::launch(engine).await;
+    browser.client.goto(&server.url).await.expect("page loads");
+    browser
+        .wait_for(
+            "Start to work, and the rest of the page to fail to load",
+            SECONDS_10,
+            "return !document.getElementById('start-btn').disabled
+                && document.getElementById('status').textContent.startsWith('The call did not load');",
+        )
+        .await;
+    assert_eq!(buttons(&browser).await, states(true, false, false));
+    let inert = "return document.getElementById('tools').inert;";
+    assert_eq!(browser.eval(inert).await, Value::Bool(true));
+
+    // The first module alone: Start opens the camera, Call waits, HangUp stops every track.
+    browser.click("start-btn").await;
+    browser
+        .wait_for(
+            "the camera",
+            SECONDS_10,
+            "return !!document.getElementById('localStream').srcObject
+                && !document.getElementById('hangup-btn').disabled;",
+        )
+        .await;
+    assert_eq!(buttons(&browser).await, states(false, false, true));
+    let first_tracks = browser
+        .eval(
+            "window.__first = document.getElementById('localStream').srcObject.getTracks();
+               return window.__first.length;",
+        )
+        .await;
+    assert_eq!(first_tracks, serde_json::json!(2), "camera and microphone");
+    browser.click("hangup-btn").await;
+    let stopped = browser
+        .eval(
+            "return window.__first.every(t => t.readyState === 'ended')
+                && !document.getElementById('localStream').srcObject;",
+        )
+        .await;
+    assert_eq!(stopped, Value::Bool(true), "HangUp stops every track");
+    assert_eq!(buttons(&browser).await, states(true, false, false));
+
+    browser.click("start-btn").await;
+    browser
+        .wait_for(
+            "the camera again",
+            SECONDS_10,
+            "return !!document.getElementById('localStream').srcObject
+                && !document.getElementById('hangup-btn').disabled;",
+        )
+        .await;
+    let status = browser
+        .eval("return document.getElementById('status').textContent;")
+        .await;
+    assert!(
+        status
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("The call did not load"),
+        "the page says Call cannot work: {status}"
+    );
+    let before = browser.eval(LOCAL_TRACKS).await;
+    assert_eq!(before.as_array().map(Vec::len), Some(2));
+    browser
+        .eval("window.__handed = document.getElementById('localStream').srcObject.getTracks();")
+        .await;
+
+    // The rest of the page arrives, as boot.js loads it, and takes over.
+    let mounted = browser
+        .eval(&format!(
+            "return (async () => {{
+                const page = await import('/held-{rest}.js');
+                await page.default({{ module_or_path: '/held-{rest}_bg.wasm' }});
+                page.mount(await window.wasmBindings.hand_over());
+                return performance.getEntriesByName('loopback:page-ready').length;
+            }})();"
+        ))
+        .await;
+    assert_eq!(mounted, serde_json::json!(1));
+    assert_eq!(
+        browser.eval(LOCAL_TRACKS).await,
+        before,
+        "the same camera and microphone, still live"
+    );
+    assert_eq!(buttons(&browser).await, states(false, true, true));
+    assert_eq!(browser.eval(inert).await, Value::Bool(false));
+
+    browser.click("call-btn").await;
+    browser
+        .wait_for(
+            "the remote video to play",
+            SECONDS_10,
+            "const v = document.getElementById('remoteStream');
+             return v.videoWidth > 0 && !v.paused && v.currentTime > 0.2;",
+        )
+        .await;
+    // HangUp is the whole page's now: it stops the tracks the first module opened.
+    browser.click("hangup-btn").await;
+    assert_eq!(browser.eval(LOCAL_TRACKS).await, serde_json::json!([]));
+    let ended = browser
+        .eval("return window.__handed.every(t => t.readyState === 'ended');")
+        .await;
+    assert_eq!(
+        ended,
+        Value::Bool(true),
+        "the handed-over tracks are stopped"
+    );
+    assert_eq!(buttons(&browser).await, states(true, false, false));
+    browser.close().await;
+    drop(server);
+    let _ = std::fs::remove_dir_all(&held);
+}
+
+/// A fresh, empty folder for one test.
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 async fn the_built_page_calls_and_hangs_up(engine: Engine) {

@@ -153,6 +153,35 @@ impl LocalMedia {
         }
     }
 
+    /// Takes charge of a stream opened elsewhere (by the tutorial module, before this one
+    /// loaded): from now on it is stopped when dropped.
+    pub fn adopt(stream: MediaStream) -> Self {
+        Self {
+            stream,
+            parked: None,
+            on_ended: None,
+            ended: Vec::new(),
+        }
+    }
+
+    /// Lets go of the stream without stopping it, for the module that takes over the page.
+    pub fn hand_over(mut self) -> MediaStream {
+        self.ended.clear();
+        if let Some(camera) = self.parked.take() {
+            camera.stop();
+        }
+        match MediaStream::new() {
+            // What drops with `self` is then an empty stream: nothing is stopped.
+            Ok(empty) => std::mem::replace(&mut self.stream, empty),
+            // A browser that cannot make a stream: skip the drop, which would stop the tracks.
+            Err(_) => {
+                let stream = Clone::clone(&self.stream);
+                std::mem::forget(self);
+                stream
+            }
+        }
+    }
+
     /// Opens `constraints` and returns the first track of `kind`, the others stopped.
     pub fn open_track(
         source: &dyn MediaSource,
@@ -296,7 +325,7 @@ pub fn describe_track(kind: &str, label: &str) -> String {
     if label.is_empty() {
         role.to_owned()
     } else {
-        format!("{role} “{label}”")
+        [role, " “", label, "”"].concat()
     }
 }
 

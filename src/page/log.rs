@@ -10,7 +10,22 @@ pub fn entry(ms: f64, text: &str) -> String {
     } else {
         0
     };
-    format!("+{ms} ms {text}")
+    ["+", &decimal(ms), " ms ", text].concat()
+}
+
+/// `n` in decimal, without `core::fmt`: the tutorial's module loads before Start works, and
+/// formatting machinery is a good part of its bytes.
+pub fn decimal(mut n: u64) -> String {
+    let mut digits = Vec::new();
+    loop {
+        digits.push(b'0' + (n % 10) as u8);
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    digits.reverse();
+    digits.into_iter().map(char::from).collect()
 }
 
 /// Milliseconds on the page's monotonic clock.
@@ -74,6 +89,13 @@ mod tests {
         assert_eq!(entry(12.4, "offer created"), "+12 ms offer created");
         assert_eq!(entry(12.5, "x"), "+13 ms x");
         assert_eq!(entry(1234.0, "x"), "+1234 ms x");
+    }
+
+    #[test]
+    fn decimals_match_the_standard_formatting() {
+        for n in [0, 7, 10, 99, 100, 12_345, u64::MAX] {
+            assert_eq!(super::decimal(n), n.to_string());
+        }
     }
 
     #[test]

@@ -4,21 +4,21 @@
 pub mod graph;
 /// The timed step log.
 pub mod log;
+/// What the tutorial needs of the page: buttons, videos, status line, step log.
+pub mod stage;
 /// The stats panel's figures and graphs.
 pub mod stats_view;
 /// The call's controls: devices, video settings, toggles, chat.
 pub mod tools;
 
 use crate::address::{self, Mode};
-use crate::controls::Buttons;
 use crate::error::Error;
-use log::StepLog;
+pub use stage::Stage;
 use stats_view::StatsView;
+use std::ops::Deref;
 use tools::ToolsView;
 use wasm_bindgen::JsCast;
-use web_sys::{
-    Document, Element, HtmlAnchorElement, HtmlButtonElement, HtmlVideoElement, ShadowRoot,
-};
+use web_sys::{Document, Element, HtmlAnchorElement, HtmlButtonElement, ShadowRoot};
 
 /// Where the page's elements live: a whole document, or a shadow root in one (a site can embed
 /// the page in a component; the tests put a second page beside the first this way).
@@ -29,14 +29,14 @@ pub enum Root {
 }
 
 impl Root {
-    fn element(&self, id: &str) -> Option<Element> {
+    pub(crate) fn element(&self, id: &str) -> Option<Element> {
         match self {
             Root::Document(document) => document.get_element_by_id(id),
             Root::Shadow(shadow) => shadow.get_element_by_id(id),
         }
     }
 
-    fn document(&self) -> Option<Document> {
+    pub(crate) fn document(&self) -> Option<Document> {
         match self {
             Root::Document(document) => Some(document.clone()),
             Root::Shadow(shadow) => shadow.owner_document(),
@@ -58,21 +58,28 @@ pub const LOG: &str = "log";
 pub const ROOM_TEXT: &str = "room-text";
 pub const ROOM_LINK: &str = "room-link";
 pub const COPY_LINK: &str = "copy-link";
+/// The controls' section.
+pub const TOOLS: &str = "tools";
 
-/// Handles on the page's elements, looked up once.
+/// Handles on the page's elements, looked up once: the tutorial's [`Stage`] (which it derefs
+/// to), the controls, the stats panel and the room link.
 pub struct Page {
-    pub start: HtmlButtonElement,
-    pub call: HtmlButtonElement,
-    pub hang_up: HtmlButtonElement,
-    pub local_video: HtmlVideoElement,
-    pub remote_video: HtmlVideoElement,
-    pub log: StepLog,
+    stage: Stage,
     pub stats: StatsView,
     pub tools: ToolsView,
+    /// The controls' section, inert in the markup until this module is there to run them.
+    tools_section: Element,
     pub copy_link: HtmlButtonElement,
     room_text: Element,
     room_link: HtmlAnchorElement,
-    status: Element,
+}
+
+impl Deref for Page {
+    type Target = Stage;
+
+    fn deref(&self) -> &Stage {
+        &self.stage
+    }
 }
 
 impl Page {
@@ -80,41 +87,19 @@ impl Page {
     pub fn find(root: &Root) -> Result<Self, Error> {
         let document = root.document().ok_or(Error::MissingElement("document"))?;
         Ok(Self {
-            start: by_id(root, START_BUTTON)?,
-            call: by_id(root, CALL_BUTTON)?,
-            hang_up: by_id(root, HANG_UP_BUTTON)?,
-            local_video: by_id(root, LOCAL_VIDEO)?,
-            remote_video: by_id(root, REMOTE_VIDEO)?,
-            log: StepLog::new(by_id(root, LOG)?, document.clone()),
+            stage: Stage::find(root)?,
             stats: StatsView::find(root)?,
             tools: ToolsView::find(root, document)?,
+            tools_section: by_id(root, TOOLS)?,
             copy_link: by_id(root, COPY_LINK)?,
             room_text: by_id(root, ROOM_TEXT)?,
             room_link: by_id(root, ROOM_LINK)?,
-            status: by_id(root, STATUS)?,
         })
     }
 
-    pub fn show_buttons(&self, buttons: Buttons) {
-        self.start.set_disabled(!buttons.start);
-        self.call.set_disabled(!buttons.call);
-        self.hang_up.set_disabled(!buttons.hang_up);
-    }
-
-    /// Tells the user what is happening.
-    pub fn status(&self, text: &str) {
-        self.status.set_class_name("");
-        self.status.set_text_content(Some(text));
-    }
-
-    /// Tells the user what went wrong, styled as an error.
-    pub fn error(&self, error: &Error) {
-        self.status.set_class_name("error");
-        self.status.set_text_content(Some(&error.to_string()));
-    }
-
-    pub fn status_text(&self) -> String {
-        self.status.text_content().unwrap_or_default()
+    /// Lets the user reach the controls: this module runs them now.
+    pub fn enable_tools(&self) {
+        let _ = self.tools_section.remove_attribute("inert");
     }
 
     /// Offers a room link: this room's, to share, or in the tutorial a fresh one (128 random
@@ -159,11 +144,6 @@ impl Page {
     /// The room link shown.
     pub fn room_link(&self) -> String {
         self.room_link.href()
-    }
-
-    pub fn clear_videos(&self) {
-        self.local_video.set_src_object(None);
-        self.remote_video.set_src_object(None);
     }
 }
 
