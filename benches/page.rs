@@ -372,7 +372,10 @@ fn js_page() -> PathBuf {
         "index.html's rust links changed: update the benchmark"
     );
     let html = html
-        .replace(rust_links[0], r#"<script type="module" src="app.js"></script>"#)
+        .replace(
+            rust_links[0],
+            r#"<script type="module" src="app.js"></script>"#,
+        )
         .replace(rust_links[1], "")
         .replace(r#"data-trunk rel="css""#, r#"rel="stylesheet""#)
         .replace("data-trunk ", "")
