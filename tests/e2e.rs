@@ -138,15 +138,7 @@ async fn start_works_before_the_rest_and_the_rest_takes_over_the_camera(engine: 
     assert_eq!(browser.eval(inert).await, Value::Bool(true));
 
     // The first module alone: Start opens the camera, Call waits, HangUp stops every track.
-    browser.click("start-btn").await;
-    browser
-        .wait_for(
-            "the camera",
-            SECONDS_10,
-            "return !!document.getElementById('localStream').srcObject
-                && !document.getElementById('hangup-btn').disabled;",
-        )
-        .await;
+    start_camera(&browser).await;
     assert_eq!(buttons(&browser).await, states(false, false, true));
     let first_tracks = browser
         .eval(
@@ -165,15 +157,7 @@ async fn start_works_before_the_rest_and_the_rest_takes_over_the_camera(engine: 
     assert_eq!(stopped, Value::Bool(true), "HangUp stops every track");
     assert_eq!(buttons(&browser).await, states(true, false, false));
 
-    browser.click("start-btn").await;
-    browser
-        .wait_for(
-            "the camera again",
-            SECONDS_10,
-            "return !!document.getElementById('localStream').srcObject
-                && !document.getElementById('hangup-btn').disabled;",
-        )
-        .await;
+    start_camera(&browser).await;
     let status = browser
         .eval("return document.getElementById('status').textContent;")
         .await;
@@ -234,6 +218,19 @@ async fn start_works_before_the_rest_and_the_rest_takes_over_the_camera(engine: 
     browser.close().await;
     drop(server);
     let _ = std::fs::remove_dir_all(&held);
+}
+
+/// Presses Start and waits for the camera in the local video.
+async fn start_camera(browser: &Browser) {
+    browser.click("start-btn").await;
+    browser
+        .wait_for(
+            "the camera",
+            SECONDS_10,
+            "return !!document.getElementById('localStream').srcObject
+                && !document.getElementById('hangup-btn').disabled;",
+        )
+        .await;
 }
 
 /// A fresh, empty folder for one test.
