@@ -32,6 +32,7 @@ in_both_browsers!(
     start_works_before_the_rest_and_the_rest_takes_over_the_camera,
     the_videos_sit_side_by_side_on_a_wide_screen_and_stack_on_a_phone,
     the_content_security_policy_is_in_force,
+    the_page_starts_in_browsers_without_uint8array_from_hex,
 );
 
 const SECONDS_10: Duration = Duration::from_secs(10);
@@ -108,20 +109,18 @@ const LOCAL_TRACKS: &str = "const s = document.getElementById('localStream').src
 
 /// Start works with the first module alone, and the rest of the page, once in, goes on with the
 /// camera it opened: the same live tracks, then a call. The rest is held back by serving a copy
-/// of the build in which it has another name; the test then loads it as boot.js would.
+/// of the build in which it has another name; the test then loads it as www/boot.js would.
 async fn start_works_before_the_rest_and_the_rest_takes_over_the_camera(engine: Engine) {
-    let held = tempdir(&format!("held-rest-{}", engine.name()));
-    let mut rest = String::new();
-    for entry in std::fs::read_dir(dist()).unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let to = if name.starts_with("loopback-rtc-") {
-            rest = name.split(['.', '_']).next().unwrap().to_owned();
+    let rest = std::cell::RefCell::new(String::new());
+    let held = copy_of_dist(&format!("held-rest-{}", engine.name()), |name| {
+        if name.starts_with("loopback-rtc-") {
+            *rest.borrow_mut() = name.split(['.', '_']).next().unwrap().to_owned();
             format!("held-{name}")
         } else {
-            name
-        };
-        std::fs::copy(entry.path(), held.join(to)).unwrap();
-    }
+            name.to_owned()
+        }
+    });
+    let rest = rest.into_inner();
     let server = Server::start(&held).await;
     let browser = Browser::launch(engine).await;
     browser.client.goto(&server.url).await.expect("page loads");
@@ -174,7 +173,7 @@ async fn start_works_before_the_rest_and_the_rest_takes_over_the_camera(engine: 
         .eval("window.__handed = document.getElementById('localStream').srcObject.getTracks();")
         .await;
 
-    // The rest of the page arrives, as boot.js loads it, and takes over.
+    // The rest of the page arrives, as www/boot.js loads it, and takes over.
     let mounted = browser
         .eval(&format!(
             "return (async () => {{
@@ -233,6 +232,16 @@ async fn start_camera(browser: &Browser) {
         .await;
 }
 
+/// A copy of the release build to serve, with files renamed (`rename` gives a file's new name).
+fn copy_of_dist(name: &str, rename: impl Fn(&str) -> String) -> std::path::PathBuf {
+    let copy = tempdir(name);
+    for entry in std::fs::read_dir(dist()).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        std::fs::copy(entry.path(), copy.join(rename(&name))).unwrap();
+    }
+    copy
+}
+
 /// A fresh, empty folder for one test.
 fn tempdir(name: &str) -> std::path::PathBuf {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -252,6 +261,19 @@ async fn the_built_page_calls_and_hangs_up(engine: Engine) {
         )
         .await;
     assert_eq!(labels, serde_json::json!(["Start", "Call", "HangUp"]));
+    // The first module starts inside its script, as a plain deferred script would: Start works
+    // before DOMContentLoaded, so before the browser's first style, layout and paint after it.
+    let start_before_dcl = browser
+        .eval(
+            "const usable = performance.getEntriesByName('loopback:start-usable')[0].startTime;
+             return usable <= performance.getEntriesByType('navigation')[0].domContentLoadedEventStart;",
+        )
+        .await;
+    assert_eq!(
+        start_before_dcl,
+        Value::Bool(true),
+        "Start works before DOMContentLoaded"
+    );
 
     browser.click("start-btn").await;
     browser
@@ -462,5 +484,48 @@ async fn the_content_security_policy_is_in_force(engine: Engine) {
             .any(|v| v.starts_with("script-src") && v.ends_with("eval")),
         "{violations:?}"
     );
+    browser.close().await;
+}
+
+/// Browsers older than `Uint8Array.fromHex` (Chrome 140, Firefox 133, Safari 18.2) decode the first
+/// module's wasm in JavaScript, and the page works all the same: a copy of the build with a
+/// script that takes `fromHex` away before the page's own runs.
+async fn the_page_starts_in_browsers_without_uint8array_from_hex(engine: Engine) {
+    let copy = copy_of_dist(&format!("no-from-hex-{}", engine.name()), str::to_owned);
+    std::fs::write(
+        copy.join("no-from-hex.js"),
+        "delete Uint8Array.fromHex; window.__fromHexGone = !('fromHex' in Uint8Array);",
+    )
+    .unwrap();
+    let html = std::fs::read_to_string(copy.join("index.html")).unwrap();
+    assert!(
+        html.matches("<script ").count() == 1,
+        "one script in index.html"
+    );
+    let html = html.replace("<script ", "<script src=/no-from-hex.js></script><script ");
+    std::fs::write(copy.join("index.html"), html).unwrap();
+
+    let server = Server::start(&copy).await;
+    let browser = Browser::launch(engine).await;
+    browser.client.goto(&server.url).await.expect("page loads");
+    browser
+        .wait_for(
+            "the whole page",
+            SECONDS_10,
+            "return !document.getElementById('start-btn').disabled
+                && performance.getEntriesByName('loopback:page-ready').length === 1;",
+        )
+        .await;
+    assert_eq!(
+        browser.eval("return window.__fromHexGone;").await,
+        Value::Bool(true)
+    );
+    start_camera(&browser).await;
+    assert_eq!(
+        browser.eval(LOCAL_TRACKS).await.as_array().map(Vec::len),
+        Some(2),
+        "camera and microphone live"
+    );
+    assert_eq!(buttons(&browser).await, states(false, true, true));
     browser.close().await;
 }

@@ -12,7 +12,7 @@ const BUDGET: u64 = 27_128;
 
 /// The whole page reached, every feature in (`scripts/dev bench` and these tests print it). The
 /// test enforces this plus 5%; lower it as the page shrinks.
-const REACHED: u64 = 155_735;
+const REACHED: u64 = 157_146;
 const LIMIT: u64 = REACHED + REACHED / 20;
 
 fn print(sizes: &[FileSize]) -> u64 {
@@ -23,8 +23,9 @@ fn print(sizes: &[FileSize]) -> u64 {
 }
 
 /// What a visitor downloads before Start works: the files `index.html` names, the page itself
-/// included, except its icon (fetched late, and not needed). The rest of the page is named only
-/// in boot.js's URL (`rest=`), which it loads once Start works.
+/// included, except its icon (fetched late, and not needed). The first module is one script, its
+/// wasm in it; the rest of the page is named only inside that script, which loads it once Start
+/// works.
 #[test]
 fn what_loads_before_start_works_fits_the_budget() {
     let dist = support::dist();
@@ -35,15 +36,21 @@ fn what_loads_before_start_works_fits_the_budget() {
         .filter(|f| !f.name.starts_with("favicon"))
         .collect();
     let names: Vec<&str> = critical.iter().map(|f| f.name.as_str()).collect();
+    let first = names
+        .iter()
+        .find(|n| n.starts_with("loopback-start-") && n.ends_with(".js"))
+        .unwrap_or_else(|| panic!("index.html does not load the first module: {names:?}"));
+    // A wasm module in hex begins with its magic number and version, "\0asm" 1.
+    let script = std::fs::read_to_string(dist.join(first)).unwrap();
     assert!(
-        names
-            .iter()
-            .any(|n| n.starts_with("loopback-start-") && n.ends_with(".wasm")),
-        "the first module's wasm is not preloaded: {names:?}"
+        script.contains("\"0061736d01000000"),
+        "{first} does not carry its wasm"
     );
     assert!(
-        !names.iter().any(|n| n.starts_with("loopback-rtc-")),
-        "the rest of the page loads before Start works: {names:?}"
+        !names
+            .iter()
+            .any(|n| n.starts_with("loopback-rtc-") || n.ends_with(".wasm")),
+        "something more loads before Start works: {names:?}"
     );
     let total = print(&critical);
     println!("before Start works: {total} bytes gzip; budget {BUDGET}");
@@ -56,8 +63,13 @@ fn what_loads_before_start_works_fits_the_budget() {
 #[test]
 fn the_whole_page_fits_its_gzip_limit() {
     let sizes = support::transfer_sizes(&support::dist());
+    let has = |prefix: &str, suffix: &str| {
+        sizes
+            .iter()
+            .any(|f| f.name.starts_with(prefix) && f.name.ends_with(suffix))
+    };
     assert!(
-        sizes.iter().filter(|f| f.name.ends_with(".wasm")).count() == 2,
+        has("loopback-start-", ".js") && has("loopback-rtc-", "_bg.wasm"),
         "dist/ lacks a module: not a release build of the page"
     );
     let total = print(&sizes);

@@ -1,6 +1,7 @@
 //! The page's first module: all a visitor downloads before Start works. It runs Start and HangUp
 //! while the rest of the page (the `loopback-rtc` crate: the call, controls, stats, rooms) loads,
-//! then hands the page over through [`hand_over`]; `www/boot.js` wires the two.
+//! then hands the page over through [`hand_over`]. `www/boot.js`, appended to this module's glue
+//! at build time, starts it and loads the rest.
 
 /// Clicks in, decisions out: Start and HangUp, and the moment to let go of the page.
 mod app;
