@@ -1,79 +1,90 @@
 //! What can go wrong, in words a user can act on, mapped from the browser's `DOMException` names.
 
+use std::borrow::Cow;
+use std::fmt;
 use wasm_bindgen::JsValue;
 
-/// Every failure the page reports. The `Display` text is shown on the page as it is.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+/// Every failure the page reports. Its [`message`](Error::message), also its `Display`, is shown
+/// on the page as it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
     /// `NotAllowedError`: the user or a browser policy said no.
-    #[error("Camera and microphone access was refused. Allow it from the camera icon in the address bar (or the site settings), then press Start again.")]
     PermissionDenied,
     /// `NotFoundError`: nothing to capture from.
-    #[error("No camera or microphone was found. Connect one, then press Start again.")]
     NoDevice,
     /// `NotReadableError`: the device exists but the OS or another program holds it.
-    #[error("The camera or microphone is in use by another application (or blocked by the system). Close that application, then press Start again.")]
     DeviceBusy,
     /// `OverconstrainedError`: no device satisfies the constraints.
-    #[error("No camera or microphone can satisfy the requested settings ({0}).")]
     Overconstrained(String),
     /// `AbortError`: the request was cut short, often by the device itself.
-    #[error("The camera or microphone stopped before it could start. Press Start to try again.")]
     Aborted,
     /// `SecurityError`: media capture is disabled for this document.
-    #[error("The browser blocks camera access on this page (security settings or a permissions policy).")]
     Security,
     /// `navigator.mediaDevices` is missing: the page is not a secure context.
-    #[error("This page cannot use the camera because it was not opened from a secure origin. Open it over https:// or from http://localhost (or 127.0.0.1).")]
     InsecureContext,
     /// The browser has no `RTCPeerConnection`.
-    #[error("This browser does not support WebRTC (RTCPeerConnection is missing). Use a current Chrome, Edge, Firefox or Safari.")]
     NoWebRtc,
     /// The page's markup lacks an element the app needs.
-    #[error("The page is missing the element #{0}.")]
     MissingElement(&'static str),
     /// The rest of the page (the call, controls, stats) did not load after the first module.
-    #[error("The call did not load ({0}). Start and HangUp work; reload the page to call.")]
     RestNotLoaded(String),
     /// `?room=` holds something that is not a room name.
-    #[error("The room in this page's address is not valid ({0}): this page calls itself instead. Use a room link the page offers.")]
     BadRoom(String),
     /// A room that two people are in already.
-    #[error("This room is full: two people are in it already. Make a new room link and share it with the person you want to call.")]
     RoomFull,
     /// The way to the other page (server or tabs) is gone.
-    #[error("{0} Press Call to try again.")]
     SignalingLost(String),
     /// `relay=1` without a TURN server to relay through.
-    #[error("Relay only (relay=1) needs a TURN server, and this page was given none: run the signaling server with --turn-url and --turn-secret, or remove relay=1 from the address.")]
     NoRelayServer,
     /// `getDisplayMedia` is missing.
-    #[error("This browser cannot share the screen (getDisplayMedia is missing). Use a current desktop Chrome, Edge or Firefox.")]
     NoScreenShare,
     /// The user closed the browser's screen picker, or a policy refused it.
-    #[error("Screen sharing did not start: the browser's picker was closed or sharing is not allowed. The camera stays on.")]
     ShareRefused,
     /// `setSinkId` is missing.
-    #[error("This browser cannot choose the speaker: the remote video plays on the system's default output.")]
     NoSpeakerChoice,
     /// The camera could not take a resolution preset; the previous setting stays.
-    #[error("The camera cannot deliver {preset} ({why}): it keeps its previous setting.")]
     PresetRefused { preset: String, why: String },
     /// A bitrate cap outside what the page accepts.
-    #[error("{0}")]
     BitrateRefused(String),
     /// A chat line that cannot be sent as it is.
-    #[error("{0}")]
     ChatRefused(String),
     /// A call step failed; `step` names it, `detail` is the browser's message.
-    #[error("{step} failed: {detail}")]
     CallStep { step: &'static str, detail: String },
     /// Anything else the browser threw, with its own name and message.
-    #[error("The browser reported {name}: {message}")]
     Browser { name: String, message: String },
 }
 
 impl Error {
+    /// What the page says, in words a user can act on. Joined from pieces, not formatted: the
+    /// first module, which shows these before the rest of the page is in, then carries no
+    /// `core::fmt` for them.
+    pub fn message(&self) -> Cow<'_, str> {
+        match self {
+            Error::PermissionDenied => Cow::Borrowed("Camera and microphone access was refused. Allow it from the camera icon in the address bar (or the site settings), then press Start again."),
+            Error::NoDevice => Cow::Borrowed("No camera or microphone was found. Connect one, then press Start again."),
+            Error::DeviceBusy => Cow::Borrowed("The camera or microphone is in use by another application (or blocked by the system). Close that application, then press Start again."),
+            Error::Overconstrained(x) => ["No camera or microphone can satisfy the requested settings (", x, ")."].concat().into(),
+            Error::Aborted => Cow::Borrowed("The camera or microphone stopped before it could start. Press Start to try again."),
+            Error::Security => Cow::Borrowed("The browser blocks camera access on this page (security settings or a permissions policy)."),
+            Error::InsecureContext => Cow::Borrowed("This page cannot use the camera because it was not opened from a secure origin. Open it over https:// or from http://localhost (or 127.0.0.1)."),
+            Error::NoWebRtc => Cow::Borrowed("This browser does not support WebRTC (RTCPeerConnection is missing). Use a current Chrome, Edge, Firefox or Safari."),
+            Error::MissingElement(x) => ["The page is missing the element #", x, "."].concat().into(),
+            Error::RestNotLoaded(x) => ["The call did not load (", x, "). Start and HangUp work; reload the page to call."].concat().into(),
+            Error::BadRoom(x) => ["The room in this page's address is not valid (", x, "): this page calls itself instead. Use a room link the page offers."].concat().into(),
+            Error::RoomFull => Cow::Borrowed("This room is full: two people are in it already. Make a new room link and share it with the person you want to call."),
+            Error::SignalingLost(x) => [x, " Press Call to try again."].concat().into(),
+            Error::NoRelayServer => Cow::Borrowed("Relay only (relay=1) needs a TURN server, and this page was given none: run the signaling server with --turn-url and --turn-secret, or remove relay=1 from the address."),
+            Error::NoScreenShare => Cow::Borrowed("This browser cannot share the screen (getDisplayMedia is missing). Use a current desktop Chrome, Edge or Firefox."),
+            Error::ShareRefused => Cow::Borrowed("Screen sharing did not start: the browser's picker was closed or sharing is not allowed. The camera stays on."),
+            Error::NoSpeakerChoice => Cow::Borrowed("This browser cannot choose the speaker: the remote video plays on the system's default output."),
+            Error::PresetRefused { preset, why } => ["The camera cannot deliver ", preset, " (", why, "): it keeps its previous setting."].concat().into(),
+            Error::BitrateRefused(x) => Cow::Borrowed(x),
+            Error::ChatRefused(x) => Cow::Borrowed(x),
+            Error::CallStep { step, detail } => [step, " failed: ", detail].concat().into(),
+            Error::Browser { name, message } => ["The browser reported ", name, ": ", message].concat().into(),
+        }
+    }
+
     /// Maps an exception's `name` (and `message`, kept for the names without a fixed meaning).
     pub fn from_name(name: &str, message: &str) -> Self {
         match name {
@@ -102,11 +113,19 @@ impl Error {
         let detail = match err {
             Error::Browser { name, message } if message.is_empty() => name,
             Error::Browser { message, .. } => message,
-            other => other.to_string(),
+            other => other.message().into_owned(),
         };
         Error::CallStep { step, detail }
     }
 }
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for Error {}
 
 impl From<JsValue> for Error {
     /// Reads `name` and `message` from whatever was thrown: a `DOMException`, an `Error`, an
@@ -189,6 +208,41 @@ mod tests {
         assert!(Error::from_name("OverconstrainedError", "")
             .to_string()
             .contains("unknown constraint"));
+    }
+
+    #[test]
+    fn messages_with_details_put_them_in_their_place() {
+        let cases = [
+            (
+                Error::MissingElement("status"),
+                "The page is missing the element #status.",
+            ),
+            (
+                Error::RestNotLoaded("404".into()),
+                "The call did not load (404). Start and HangUp work; reload the page to call.",
+            ),
+            (
+                Error::BadRoom("a b".into()),
+                "The room in this page's address is not valid (a b): this page calls itself \
+                 instead. Use a room link the page offers.",
+            ),
+            (
+                Error::SignalingLost("The server closed.".into()),
+                "The server closed. Press Call to try again.",
+            ),
+            (
+                Error::PresetRefused {
+                    preset: "720p".into(),
+                    why: "width".into(),
+                },
+                "The camera cannot deliver 720p (width): it keeps its previous setting.",
+            ),
+            (Error::ChatRefused("Too long.".into()), "Too long."),
+        ];
+        for (error, text) in cases {
+            assert_eq!(error.message(), text);
+            assert_eq!(error.to_string(), text, "Display says the same");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 // browser is still running the page's deferred scripts: before DOMContentLoaded and before the
 // first paint, as with a plain script. Fetching it apart would add asynchronous steps, and the
 // browser runs its first style, layout and paint (about 15 ms here) before the first of them.
-// At 38 KB the module compiles in a millisecond or two.
+// At 36 KB the module compiles in a millisecond or two.
 // `fromHex` is in Chrome 140, Firefox 133 and Safari 18.2; older browsers decode it here (a few
 // ms). Synchronous compiling needs Chrome 114 or any Firefox or Safari.
 try {

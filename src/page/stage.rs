@@ -48,7 +48,7 @@ impl Stage {
     /// Tells the user what went wrong, styled as an error.
     pub fn error(&self, error: &Error) {
         self.status.set_class_name("error");
-        self.status.set_text_content(Some(&error.to_string()));
+        self.status.set_text_content(Some(&error.message()));
     }
 
     pub fn status_text(&self) -> String {

@@ -79,7 +79,7 @@ impl First {
     /// The rest of the page did not load: Call cannot work on this load of the page.
     pub fn rest_failed(&self, reason: &str) {
         let error = Error::RestNotLoaded(reason.to_owned());
-        self.inner.stage.log.step(&error.to_string());
+        self.inner.stage.log.step(&error.message());
         self.inner.stage.error(&error);
         self.inner.state.borrow_mut().rest_failed = Some(error);
     }
@@ -142,7 +142,7 @@ impl Inner {
             Err(error) if state.controls.media_failed(ticket) => {
                 self.stage
                     .log
-                    .step(&["getUserMedia failed: ", &error.to_string()].concat());
+                    .step(&["getUserMedia failed: ", &error.message()].concat());
                 self.stage.error(&error);
             }
             Err(_) => {}

@@ -36,7 +36,7 @@ pub fn begin() {
     }
     match First::mount(document) {
         Ok(first) => FIRST.with(|slot| *slot.borrow_mut() = Some(first)),
-        Err(e) => web_sys::console::error_1(&e.to_string().into()),
+        Err(e) => web_sys::console::error_1(&e.message().as_ref().into()),
     }
 }
 
