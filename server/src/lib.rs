@@ -5,6 +5,8 @@
 //! The shape is mini-redis's: a listener, one task per connection owning its socket, shared state
 //! (the [`hub::Hub`]) behind one lock, and a shutdown signal every task listens to.
 
+/// How the page's files are served: how long a browser may keep each one.
+pub mod assets;
 /// One WebSocket, from its first message to its end.
 pub mod connection;
 /// The checks at the door: `Origin`, message rate, idleness.
@@ -97,6 +99,9 @@ impl AppState {
 /// The signaling endpoint at [`SIGNAL_PATH`]; everything else is the page.
 pub fn router(state: AppState) -> Router {
     let page = ServeDir::new(&state.config.dist).append_index_html_on_directories(true);
+    let page = Router::new()
+        .fallback_service(page)
+        .layer(axum::middleware::from_fn(assets::cache_policy));
     let router = Router::new();
     let router = if state.config.signaling {
         router.route(SIGNAL_PATH, get(signal))

@@ -433,24 +433,30 @@ async fn shutting_down_tells_every_page() {
     assert_eq!(hub.rooms(), 0);
 }
 
+/// `GET path` on the server's socket: the whole response, head and body.
+async fn get(server: &Running, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        server.addr
+    );
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
+}
+
+fn cache_control(response: &str) -> Option<&str> {
+    let head = response.split("\r\n\r\n").next()?;
+    head.lines()
+        .find_map(|line| line.strip_prefix("cache-control: "))
+}
+
 #[tokio::test]
 async fn the_page_is_served_and_nothing_outside_it() {
     let server = start(config()).await;
-    let get = |path: &str| {
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            server.addr
-        );
-        let addr = server.addr;
-        async move {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let mut stream = TcpStream::connect(addr).await.unwrap();
-            stream.write_all(request.as_bytes()).await.unwrap();
-            let mut response = String::new();
-            stream.read_to_string(&mut response).await.unwrap();
-            response
-        }
-    };
+    let get = |path| get(&server, path);
     let page = get("/").await;
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
     assert!(page.contains("<title>page</title>"));
@@ -464,6 +470,29 @@ async fn the_page_is_served_and_nothing_outside_it() {
     // The signaling path without an upgrade is not a page either.
     let plain = get(SIGNAL_PATH).await;
     assert!(plain.starts_with("HTTP/1.1 4"), "{plain}");
+}
+
+#[tokio::test]
+async fn files_named_by_content_are_kept_and_the_page_is_asked_for_again() {
+    let config = config();
+    let hashed = "style-2bab40d47738c1da.css";
+    std::fs::write(config.dist.join(hashed), "body {}").unwrap();
+    std::fs::write(config.dist.join("plain.js"), "1").unwrap();
+    let server = start(config).await;
+    let asset = get(&server, &format!("/{hashed}")).await;
+    assert!(asset.starts_with("HTTP/1.1 200"), "{asset}");
+    assert_eq!(
+        cache_control(&asset),
+        Some("public, max-age=31536000, immutable")
+    );
+    for path in ["/", "/index.html", "/?room=abc", "/plain.js", "/nope.js"] {
+        let response = get(&server, path).await;
+        assert_eq!(
+            cache_control(&response),
+            Some("no-cache"),
+            "{path}: {response}"
+        );
+    }
 }
 
 #[tokio::test]

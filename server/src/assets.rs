@@ -1,0 +1,85 @@
+//! How the page's files are served: how long a browser may keep each one.
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+
+/// Files named by their content never change under that name: a browser keeps them for a year
+/// and does not even ask again, so a repeat visit loads them from its cache at once.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// Everything else (the page itself above all, which names the others) is asked for again on
+/// every load, so a new build is seen at once; an unchanged file costs a 304.
+pub const REVALIDATE: &str = "no-cache";
+
+/// The `Cache-Control` for a request's path.
+pub fn cache_control(path: &str) -> &'static str {
+    if content_named(path.rsplit('/').next().unwrap_or_default()) {
+        IMMUTABLE
+    } else {
+        REVALIDATE
+    }
+}
+
+/// Whether a file name carries the content hash trunk and `scripts/post-build` give it: 16
+/// lowercase hex digits after a `-`, before the extension or a `_bg` suffix
+/// (`style-2bab40d47738c1da.css`, `loopback-rtc-1bf24dc7018ce8e8_bg.wasm`).
+fn content_named(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or_default();
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-').is_some_and(|(base, hash)| {
+        !base.is_empty()
+            && hash.len() == 16
+            && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
+/// Sets the `Cache-Control` of every file served, unless the response has one already.
+pub async fn cache_policy(request: Request, next: Next) -> Response {
+    let policy = cache_control(request.uri().path());
+    let mut response = next.run(request).await;
+    response
+        .headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static(policy));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_named_by_their_content_are_kept() {
+        for path in [
+            "/style-2bab40d47738c1da.css",
+            "/loopback-start-68a5b12ff4c0d612.js",
+            "/loopback-rtc-1bf24dc7018ce8e8.js",
+            "/loopback-rtc-1bf24dc7018ce8e8_bg.wasm",
+            "/sub/favicon-4dff5b414274330c.svg",
+        ] {
+            assert_eq!(cache_control(path), IMMUTABLE, "{path}");
+        }
+    }
+
+    #[test]
+    fn the_page_and_unhashed_files_are_asked_for_again() {
+        for path in [
+            "/",
+            "/index.html",
+            "/?room=abc",
+            "/app.js",
+            "/style.css",
+            "/loopback-rtc.js",
+            // Not a hash: too short, too long, upper case, not hex, nothing before it.
+            "/style-2bab40d47738c1d.css",
+            "/style-2bab40d47738c1da0.css",
+            "/style-2BAB40D47738C1DA.css",
+            "/style-2bab40d47738c1dg.css",
+            "/-2bab40d47738c1da.css",
+            "/2bab40d47738c1da.css",
+        ] {
+            assert_eq!(cache_control(path), REVALIDATE, "{path}");
+        }
+    }
+}
