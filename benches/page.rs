@@ -136,6 +136,9 @@ async fn run(loads: usize, pairs: usize, cycles: usize) {
             for page in [Page::Rust, Page::Js] {
                 let samples = if page == Page::Rust { &mut a } else { &mut b };
                 samples.load.push(load_time(&browser, &url(page)).await);
+                // What a load leaves running (the rest of the Rust page compiling to its
+                // optimized tier, a collection) must not fall into the next page's load.
+                tokio::time::sleep(Duration::from_millis(500)).await;
             }
             if (pair + 1) % 10 == 0 {
                 eprintln!("{}: load pair {}/{loads} done", engine.name(), pair + 1);

@@ -1,6 +1,7 @@
 //! What the page's address asks for, in plain Rust: `?room=NAME` for a room call, `&relay=1` for
 //! TURN only, and fresh room names of 128 random bits for new room links.
 
+use loopback_core::query::{asked, Asked};
 use loopback_signal::room::BadRoomName;
 use loopback_signal::RoomName;
 
@@ -16,16 +17,7 @@ pub enum Mode {
 /// The mode a query string (`location.search`, with or without its `?`) asks for. A `room` that
 /// is not a valid name is an error, not a silent loopback.
 pub fn mode(search: &str) -> Result<Mode, BadRoomName> {
-    let mut room = None;
-    let mut relay_only = false;
-    for pair in search.trim_start_matches('?').split('&') {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        match key {
-            "room" => room = Some(value),
-            "relay" => relay_only = matches!(value, "1" | "true" | "yes"),
-            _ => {}
-        }
-    }
+    let Asked { room, relay_only } = asked(search);
     match room {
         None => Ok(Mode::Loopback),
         Some(name) => Ok(Mode::Room {

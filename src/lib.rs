@@ -9,12 +9,6 @@ pub mod app;
 pub mod call;
 /// What the data channel's two ends say: chat lines, receipts, pings.
 pub mod chat;
-/// Which button may act now, and what a click does: the plain-Rust state machine.
-pub mod controls;
-/// What can go wrong, in words shown to the user.
-pub mod error;
-/// Properties of browser objects read by name.
-pub mod js;
 /// The local camera and microphone.
 pub mod media;
 /// The page: its elements, the step log, the stats panel's figures and graphs.
@@ -26,15 +20,16 @@ pub mod signaling;
 /// Call statistics in plain Rust: parsing, rates, history.
 pub mod stats;
 
+/// What this crate shares with the page's first module (`start/`): the buttons' state machine,
+/// the errors in words, property reading, and what the tutorial says.
+pub use loopback_core::{controls, error, js, words, START_USABLE};
+
 pub use app::App;
 pub use error::Error;
 
-#[cfg(feature = "page")]
 use std::cell::RefCell;
-#[cfg(feature = "page")]
 use wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue};
 
-#[cfg(feature = "page")]
 thread_local! {
     /// The page's one app, kept for the page's lifetime.
     static APP: RefCell<Option<App>> = const { RefCell::new(None) };
@@ -44,7 +39,6 @@ thread_local! {
 pub const PAGE_READY: &str = "loopback:page-ready";
 
 /// Runs when the wasm module loads, in the page and in test harness pages alike.
-#[cfg(feature = "page")]
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();
@@ -52,7 +46,6 @@ pub fn start() {
 
 /// Brings the page to life, taking over from the tutorial module (www/boot.js calls it once the
 /// tutorial has let go): `handed` is the camera's stream the tutorial opened, or `null`.
-#[cfg(feature = "page")]
 #[wasm_bindgen]
 pub fn mount(handed: JsValue) {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {
@@ -86,7 +79,7 @@ pub fn mount(handed: JsValue) {
 }
 
 /// Bytes of wasm linear memory (it grows, never shrinks): the benchmark's leak check reads it.
-#[cfg(all(target_arch = "wasm32", feature = "page"))]
+#[cfg(target_arch = "wasm32")]
 #[wasm_bindgen]
 pub fn wasm_memory_bytes() -> f64 {
     (core::arch::wasm32::memory_size(0) * 65_536) as f64

@@ -30,6 +30,7 @@ macro_rules! in_both_browsers {
 in_both_browsers!(
     the_built_page_calls_and_hangs_up,
     start_works_before_the_rest_and_the_rest_takes_over_the_camera,
+    the_rest_waits_for_the_cameras_answer_and_takes_it_over,
     the_videos_sit_side_by_side_on_a_wide_screen_and_stack_on_a_phone,
     the_content_security_policy_is_in_force,
     the_page_starts_in_browsers_without_uint8array_from_hex,
@@ -112,45 +113,86 @@ async fn open_page_in(root: &std::path::Path, engine: Engine) -> (Server, Browse
 const LOCAL_TRACKS: &str = "const s = document.getElementById('localStream').srcObject;
     return s ? s.getTracks().filter(t => t.readyState === 'live').map(t => t.id).sort() : [];";
 
-/// Start works with the first module alone, and the rest of the page, once in, goes on with the
-/// camera it opened: the same live tracks, then a call. The rest is held back by serving a copy
-/// of the build in which it has another name; the test then loads it as www/boot.js would.
-async fn start_works_before_the_rest_and_the_rest_takes_over_the_camera(engine: Engine) {
-    let held = copy_of_dist(&format!("held-rest-{}", engine.name()), |name| {
-        if name.starts_with("loopback-rtc-") {
-            format!("held-{name}")
-        } else {
-            name.to_owned()
+/// The page with its first module alone: a copy of the build in which the rest of the page has
+/// another name, so that it fails to load; [`HeldRest::load`] loads it as www/boot.js would.
+struct HeldRest {
+    server: Server,
+    browser: Browser,
+    folder: std::path::PathBuf,
+    rest: String,
+}
+
+impl HeldRest {
+    /// `test` names the copy: tests run at once.
+    async fn open(test: &str, engine: Engine) -> Self {
+        let folder = copy_of_dist(&format!("{test}-{}", engine.name()), |name| {
+            if name.starts_with("loopback-rtc-") {
+                format!("held-{name}")
+            } else {
+                name.to_owned()
+            }
+        });
+        let rest = std::fs::read_dir(&folder)
+            .unwrap()
+            .flatten()
+            .find_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.strip_prefix("held-")?
+                    .strip_suffix(".js")
+                    .map(str::to_owned)
+            })
+            .expect("the rest of the page in the build");
+        let server = Server::start(&folder).await;
+        let browser = Browser::launch(engine).await;
+        browser.client.goto(&server.url).await.expect("page loads");
+        browser
+            .wait_for(
+                "Start to work, and the rest of the page to fail to load",
+                SECONDS_10,
+                "return !document.getElementById('start-btn').disabled
+                    && document.getElementById('status').textContent.startsWith('The call did not load');",
+            )
+            .await;
+        Self {
+            server,
+            browser,
+            folder,
+            rest,
         }
-    });
-    let rest = std::fs::read_dir(&held)
-        .unwrap()
-        .flatten()
-        .find_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            name.strip_prefix("held-")?
-                .strip_suffix(".js")
-                .map(str::to_owned)
-        })
-        .expect("the rest of the page in the build");
-    let server = Server::start(&held).await;
-    let browser = Browser::launch(engine).await;
-    browser.client.goto(&server.url).await.expect("page loads");
-    browser
-        .wait_for(
-            "Start to work, and the rest of the page to fail to load",
-            SECONDS_10,
-            "return !document.getElementById('start-btn').disabled
-                && document.getElementById('status').textContent.startsWith('The call did not load');",
+    }
+
+    /// A script that loads the rest of the page and mounts it with what the first module hands
+    /// over, as www/boot.js does; its promise is `window.__mounted`.
+    fn load(&self) -> String {
+        let rest = &self.rest;
+        format!(
+            "window.__mounted = (async () => {{
+                const page = await import('/held-{rest}.js');
+                await page.default({{ module_or_path: '/held-{rest}_bg.wasm' }});
+                page.mount(await window.wasmBindings.hand_over());
+            }})();"
         )
-        .await;
-    assert_eq!(buttons(&browser).await, states(true, false, false));
+    }
+
+    async fn close(self) {
+        self.browser.close().await;
+        drop(self.server);
+        let _ = std::fs::remove_dir_all(&self.folder);
+    }
+}
+
+/// Start works with the first module alone, and the rest of the page, once in, goes on with the
+/// camera it opened: the same live tracks, then a call.
+async fn start_works_before_the_rest_and_the_rest_takes_over_the_camera(engine: Engine) {
+    let held = HeldRest::open("held-rest", engine).await;
+    let browser = &held.browser;
+    assert_eq!(buttons(browser).await, states(true, false, false));
     let inert = "return document.getElementById('tools').inert;";
     assert_eq!(browser.eval(inert).await, Value::Bool(true));
 
     // The first module alone: Start opens the camera, Call waits, HangUp stops every track.
-    start_camera(&browser).await;
-    assert_eq!(buttons(&browser).await, states(false, false, true));
+    start_camera(browser).await;
+    assert_eq!(buttons(browser).await, states(false, false, true));
     let first_tracks = browser
         .eval(
             "window.__first = document.getElementById('localStream').srcObject.getTracks();
@@ -166,9 +208,9 @@ async fn start_works_before_the_rest_and_the_rest_takes_over_the_camera(engine: 
         )
         .await;
     assert_eq!(stopped, Value::Bool(true), "HangUp stops every track");
-    assert_eq!(buttons(&browser).await, states(true, false, false));
+    assert_eq!(buttons(browser).await, states(true, false, false));
 
-    start_camera(&browser).await;
+    start_camera(browser).await;
     let status = browser
         .eval("return document.getElementById('status').textContent;")
         .await;
@@ -188,12 +230,9 @@ async fn start_works_before_the_rest_and_the_rest_takes_over_the_camera(engine: 
     // The rest of the page arrives, as www/boot.js loads it, and takes over.
     let mounted = browser
         .eval(&format!(
-            "return (async () => {{
-                const page = await import('/held-{rest}.js');
-                await page.default({{ module_or_path: '/held-{rest}_bg.wasm' }});
-                page.mount(await window.wasmBindings.hand_over());
-                return performance.getEntriesByName('loopback:page-ready').length;
-            }})();"
+            "{} return window.__mounted.then(() =>
+                 performance.getEntriesByName('loopback:page-ready').length);",
+            held.load()
         ))
         .await;
     assert_eq!(mounted, serde_json::json!(1));
@@ -202,11 +241,11 @@ async fn start_works_before_the_rest_and_the_rest_takes_over_the_camera(engine: 
         before,
         "the same camera and microphone, still live"
     );
-    assert_eq!(buttons(&browser).await, states(false, true, true));
+    assert_eq!(buttons(browser).await, states(false, true, true));
     assert_eq!(browser.eval(inert).await, Value::Bool(false));
 
     browser.click("call-btn").await;
-    remote_video_plays(&browser).await;
+    remote_video_plays(browser).await;
     // HangUp is the whole page's now: it stops the tracks the first module opened.
     browser.click("hangup-btn").await;
     assert_eq!(browser.eval(LOCAL_TRACKS).await, serde_json::json!([]));
@@ -218,10 +257,82 @@ async fn start_works_before_the_rest_and_the_rest_takes_over_the_camera(engine: 
         Value::Bool(true),
         "the handed-over tracks are stopped"
     );
-    assert_eq!(buttons(&browser).await, states(true, false, false));
-    browser.close().await;
-    drop(server);
-    let _ = std::fs::remove_dir_all(&held);
+    assert_eq!(buttons(browser).await, states(true, false, false));
+    held.close().await;
+}
+
+/// The first module's camera requests, answered late: an answer that comes after HangUp is
+/// stopped, and the rest of the page, arriving while a request is unanswered, waits for the
+/// answer and goes on with that camera. The test holds each answer back by wrapping
+/// getUserMedia.
+async fn the_rest_waits_for_the_cameras_answer_and_takes_it_over(engine: Engine) {
+    let held = HeldRest::open("late-answer", engine).await;
+    let browser = &held.browser;
+    browser
+        .eval(
+            "const devices = navigator.mediaDevices, ask = devices.getUserMedia.bind(devices);
+             devices.getUserMedia = (constraints) => new Promise((resolve, reject) => {
+                 window.__answer = () => ask(constraints)
+                     .then((stream) => { window.__given = stream; resolve(stream); }, reject);
+             });",
+        )
+        .await;
+    let asking = "return !!window.__answer
+        && document.getElementById('status').textContent.startsWith('Asking');";
+
+    // HangUp while asking; the answer comes after it and is stopped.
+    browser.click("start-btn").await;
+    assert_eq!(browser.eval(asking).await, Value::Bool(true));
+    assert_eq!(buttons(browser).await, states(false, false, true));
+    browser.click("hangup-btn").await;
+    assert_eq!(buttons(browser).await, states(true, false, false));
+    browser.eval("window.__answer();").await;
+    browser
+        .wait_for(
+            "the late answer, stopped",
+            SECONDS_10,
+            "return !!window.__given
+                && window.__given.getTracks().every(t => t.readyState === 'ended');",
+        )
+        .await;
+    assert_eq!(browser.eval(LOCAL_TRACKS).await, serde_json::json!([]));
+    assert_eq!(buttons(browser).await, states(true, false, false));
+
+    // Start again; the rest of the page arrives before the answer and waits for it.
+    browser
+        .eval("window.__answer = null; window.__given = null;")
+        .await;
+    browser.click("start-btn").await;
+    assert_eq!(browser.eval(asking).await, Value::Bool(true));
+    browser.eval(&held.load()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let ready = "return performance.getEntriesByName('loopback:page-ready').length;";
+    assert_eq!(
+        browser.eval(ready).await,
+        serde_json::json!(0),
+        "the rest waits for the camera's answer"
+    );
+    browser.eval("window.__answer();").await;
+    browser
+        .eval("return (async () => { await window.__mounted; })();")
+        .await;
+    assert_eq!(browser.eval(ready).await, serde_json::json!(1));
+    let given = browser
+        .eval("return window.__given.getTracks().map(t => t.id).sort();")
+        .await;
+    assert_eq!(given.as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        browser.eval(LOCAL_TRACKS).await,
+        given,
+        "the answer's camera and microphone, live, in the whole page"
+    );
+    assert_eq!(buttons(browser).await, states(false, true, true));
+    browser.click("call-btn").await;
+    remote_video_plays(browser).await;
+    browser.click("hangup-btn").await;
+    let ended = "return window.__given.getTracks().every(t => t.readyState === 'ended');";
+    assert_eq!(browser.eval(ended).await, Value::Bool(true));
+    held.close().await;
 }
 
 /// Presses Start and waits for the camera in the local video.

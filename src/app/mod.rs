@@ -14,15 +14,14 @@ use crate::controls::{Controls, HangUp, Ticket};
 use crate::error::Error;
 use crate::media::{LocalMedia, MediaSource};
 use crate::page::{Page, Root};
+use crate::words;
+use crate::START_USABLE;
 use gloo_events::EventListener;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{Document, EventTarget, MediaStream, MediaStreamTrack};
-
-/// The User Timing mark of the moment Start works.
-pub const START_USABLE: &str = "loopback:start-usable";
 
 /// The page brought to life. Dropping it hangs up and detaches from every control.
 #[must_use = "dropping the app detaches it from the page"]
@@ -146,7 +145,7 @@ impl App {
             }
         }
         if peer::webrtc_supported() {
-            page.status("Ready. Press Start to turn on the camera and microphone.");
+            page.status(words::READY);
         } else {
             page.error(&Error::NoWebRtc);
         }
@@ -230,10 +229,8 @@ impl Inner {
             return self.render();
         };
         self.page.log.restart();
-        self.page
-            .log
-            .step("Start: asking for the camera and microphone");
-        self.page.status("Asking for the camera and microphone…");
+        self.page.log.step(words::START_STEP);
+        self.page.status(words::ASKING);
         self.render();
         // Pending work holds the app weakly: an app dropped meanwhile is not kept alive by a
         // request that may never settle, and a stream nobody waits for is dropped (stopped).
@@ -253,13 +250,15 @@ impl Inner {
             Ok(media) if state.controls.media_ready(ticket) => {
                 self.page
                     .log
-                    .step(&format!("local stream obtained: {}", media.describe()));
+                    .step(&[words::STREAM_OBTAINED, &media.describe()].concat());
                 self.hold(&mut state, media);
             }
             // A stream nobody waits for any more: dropping it stops its tracks.
             Ok(_) => {}
             Err(error) if state.controls.media_failed(ticket) => {
-                self.page.log.step(&format!("getUserMedia failed: {error}"));
+                self.page
+                    .log
+                    .step(&[words::MEDIA_FAILED, &error.message()].concat());
                 self.page.error(&error);
             }
             Err(_) => {}
@@ -423,9 +422,9 @@ impl Inner {
         self.page.log.step(if had_call {
             "HangUp: both peers closed, every track stopped"
         } else {
-            "HangUp: every track stopped"
+            words::TRACKS_STOPPED
         });
-        self.page.status("Hung up. Press Start to begin again.");
+        self.page.status(words::HUNG_UP);
         self.render();
     }
 }

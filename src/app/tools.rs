@@ -119,7 +119,7 @@ impl Inner {
                 (Ok(track), None) => track.stop(),
                 (Err(_), None) => {}
                 (Ok(track), Some(media)) => {
-                    let described = crate::media::describe_track(&track.kind(), &track.label());
+                    let described = crate::words::describe_track(&track.kind(), &track.label());
                     if let Some(track) = media.replace(track) {
                         if let Some(call) = &state.call {
                             call.replace_track(&track);
@@ -399,7 +399,7 @@ impl Inner {
                 }
                 self.page.log.step(&format!(
                     "sharing the screen: {} in the camera's place",
-                    crate::media::describe_track("screen", &track.label())
+                    crate::words::describe_track("screen", &track.label())
                 ));
                 self.page
                     .status("Sharing your screen. Press Share screen again to show the camera.");

@@ -5,6 +5,7 @@ pub mod devices;
 
 use crate::error::Error;
 use crate::js;
+use crate::words;
 use js_sys::{Object, Promise, Reflect};
 use std::future::Future;
 use std::rc::Rc;
@@ -300,7 +301,7 @@ impl LocalMedia {
     pub fn describe(&self) -> String {
         let labels: Vec<String> = self
             .tracks()
-            .map(|t| describe_track(&t.kind(), &t.label()))
+            .map(|t| words::describe_track(&t.kind(), &t.label()))
             .collect();
         labels.join(", ")
     }
@@ -312,34 +313,5 @@ impl Drop for LocalMedia {
         for track in self.tracks().chain(self.parked.take()) {
             track.stop();
         }
-    }
-}
-
-/// One track in words: its role and its device label.
-pub fn describe_track(kind: &str, label: &str) -> String {
-    let role = match kind {
-        "video" => "camera",
-        "audio" => "microphone",
-        other => other,
-    };
-    if label.is_empty() {
-        role.to_owned()
-    } else {
-        [role, " “", label, "”"].concat()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::describe_track;
-
-    #[test]
-    fn tracks_are_named_by_role_and_label() {
-        assert_eq!(
-            describe_track("video", "fake_device_0"),
-            "camera “fake_device_0”"
-        );
-        assert_eq!(describe_track("audio", ""), "microphone");
-        assert_eq!(describe_track("other", "x"), "other “x”");
     }
 }

@@ -2,10 +2,6 @@
 
 /// The canvas graphs of the stats panel.
 pub mod graph;
-/// The timed step log.
-pub mod log;
-/// What the tutorial needs of the page: buttons, videos, status line, step log.
-pub mod stage;
 /// The stats panel's figures and graphs.
 pub mod stats_view;
 /// The call's controls: devices, video settings, toggles, chat.
@@ -13,47 +9,18 @@ pub mod tools;
 
 use crate::address::{self, Mode};
 use crate::error::Error;
-pub use stage::Stage;
 use stats_view::StatsView;
 use std::ops::Deref;
 use tools::ToolsView;
-use wasm_bindgen::JsCast;
-use web_sys::{Document, Element, HtmlAnchorElement, HtmlButtonElement, ShadowRoot};
+use web_sys::{Element, HtmlAnchorElement, HtmlButtonElement};
 
-/// Where the page's elements live: a whole document, or a shadow root in one (a site can embed
-/// the page in a component; the tests put a second page beside the first this way).
-#[derive(Clone, Debug)]
-pub enum Root {
-    Document(Document),
-    Shadow(ShadowRoot),
-}
+pub use loopback_core::log;
+/// The timed step log, and the stage: what the tutorial needs of the page (buttons, videos,
+/// status line, step log), which the first module shares.
+pub use loopback_core::stage::{self, by_id, Root, Stage};
+pub use loopback_core::stage::{CALL_BUTTON, HANG_UP_BUTTON, LOCAL_VIDEO, LOG, REMOTE_VIDEO};
+pub use loopback_core::stage::{START_BUTTON, STATUS};
 
-impl Root {
-    pub(crate) fn element(&self, id: &str) -> Option<Element> {
-        match self {
-            Root::Document(document) => document.get_element_by_id(id),
-            Root::Shadow(shadow) => shadow.get_element_by_id(id),
-        }
-    }
-
-    pub(crate) fn document(&self) -> Option<Document> {
-        match self {
-            Root::Document(document) => Some(document.clone()),
-            Root::Shadow(shadow) => shadow.owner_document(),
-        }
-    }
-}
-
-/// The ids the tutorial used; tools and people rely on them.
-pub const LOCAL_VIDEO: &str = "localStream";
-pub const REMOTE_VIDEO: &str = "remoteStream";
-pub const START_BUTTON: &str = "start-btn";
-pub const CALL_BUTTON: &str = "call-btn";
-pub const HANG_UP_BUTTON: &str = "hangup-btn";
-/// The `aria-live` region that says what is happening.
-pub const STATUS: &str = "status";
-/// The `<ol>` of timed steps.
-pub const LOG: &str = "log";
 /// The room line: what a room link is for, the link, and its copy button.
 pub const ROOM_TEXT: &str = "room-text";
 pub const ROOM_LINK: &str = "room-link";
@@ -145,11 +112,4 @@ impl Page {
     pub fn room_link(&self) -> String {
         self.room_link.href()
     }
-}
-
-/// The element with `id`, as the type the page needs, or the error naming it.
-pub(crate) fn by_id<T: JsCast>(root: &Root, id: &'static str) -> Result<T, Error> {
-    root.element(id)
-        .and_then(|e| e.dyn_into::<T>().ok())
-        .ok_or(Error::MissingElement(id))
 }

@@ -1,12 +1,55 @@
 //! What the tutorial needs of the page: the three buttons, the two videos, the status line and
-//! the step log. Both modules use it: the tutorial's alone, the whole page's inside `Page`.
+//! the step log, found by the ids the tutorial used. Both modules use it: the first one alone,
+//! the whole page inside its `Page`.
 
-use super::log::StepLog;
-use super::{by_id, Root};
-use super::{CALL_BUTTON, HANG_UP_BUTTON, LOCAL_VIDEO, LOG, REMOTE_VIDEO, START_BUTTON, STATUS};
 use crate::controls::Buttons;
 use crate::error::Error;
-use web_sys::{Element, HtmlButtonElement, HtmlVideoElement};
+use crate::log::StepLog;
+use alloc::string::String;
+use wasm_bindgen::JsCast;
+use web_sys::{Document, Element, HtmlButtonElement, HtmlVideoElement, ShadowRoot};
+
+/// Where the page's elements live: a whole document, or a shadow root in one (a site can embed
+/// the page in a component; the tests put a second page beside the first this way).
+#[derive(Clone, Debug)]
+pub enum Root {
+    Document(Document),
+    Shadow(ShadowRoot),
+}
+
+impl Root {
+    pub fn element(&self, id: &str) -> Option<Element> {
+        match self {
+            Root::Document(document) => document.get_element_by_id(id),
+            Root::Shadow(shadow) => shadow.get_element_by_id(id),
+        }
+    }
+
+    pub fn document(&self) -> Option<Document> {
+        match self {
+            Root::Document(document) => Some(document.clone()),
+            Root::Shadow(shadow) => shadow.owner_document(),
+        }
+    }
+}
+
+/// The ids the tutorial used; tools and people rely on them.
+pub const LOCAL_VIDEO: &str = "localStream";
+pub const REMOTE_VIDEO: &str = "remoteStream";
+pub const START_BUTTON: &str = "start-btn";
+pub const CALL_BUTTON: &str = "call-btn";
+pub const HANG_UP_BUTTON: &str = "hangup-btn";
+/// The `aria-live` region that says what is happening.
+pub const STATUS: &str = "status";
+/// The `<ol>` of timed steps.
+pub const LOG: &str = "log";
+
+/// The element with `id`, as the type the page needs, or the error naming it.
+pub fn by_id<T: JsCast>(root: &Root, id: &'static str) -> Result<T, Error> {
+    root.element(id)
+        .and_then(|e| e.dyn_into::<T>().ok())
+        .ok_or(Error::MissingElement(id))
+}
 
 pub struct Stage {
     pub start: HtmlButtonElement,

@@ -1,12 +1,15 @@
 //! The step log: every WebRTC step as it happens, timed in milliseconds since Start or Call.
 
-use std::cell::Cell;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::Cell;
 use web_sys::{Document, Element};
 
 /// Formats one entry: the time since the log's origin, rounded to the millisecond, then the text.
 pub fn entry(ms: f64, text: &str) -> String {
     let ms = if ms.is_finite() && ms > 0.0 {
-        ms.round() as u64
+        // `f64::round` is std's (no_std has no libm): for a positive time this is the same.
+        (ms + 0.5) as u64
     } else {
         0
     };

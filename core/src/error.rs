@@ -1,7 +1,8 @@
 //! What can go wrong, in words a user can act on, mapped from the browser's `DOMException` names.
 
-use std::borrow::Cow;
-use std::fmt;
+use alloc::borrow::{Cow, ToOwned};
+use alloc::string::String;
+use core::fmt;
 use wasm_bindgen::JsValue;
 
 /// Every failure the page reports. Its [`message`](Error::message), also its `Display`, is shown
@@ -125,7 +126,7 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl core::error::Error for Error {}
 
 impl From<JsValue> for Error {
     /// Reads `name` and `message` from whatever was thrown: a `DOMException`, an `Error`, an

@@ -1,5 +1,6 @@
 //! Properties of browser objects read by name, where web-sys has no binding or only an enum.
 
+use alloc::string::String;
 use js_sys::{Function, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
