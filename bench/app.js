@@ -2,6 +2,8 @@
 // this page from ../index.html), the same steps, the same log and stats readings as the Rust/wasm
 // page, and no library, so that the only difference measured is Rust/wasm.
 'use strict';
+// The moment the script starts running, which both pages mark (www/boot.js and scripts/post-build).
+performance.mark('loopback:script-start');
 
 const $ = (id) => document.getElementById(id);
 const startButton = $('start-btn');

@@ -72,8 +72,19 @@ impl Page {
 #[derive(Default)]
 struct Samples {
     load: Vec<f64>,
+    /// Of each load: when the page's script started running, and (the Rust page's) when its
+    /// first module's wasm was compiled, both since navigation start.
+    script_start: Vec<f64>,
+    compiled: Vec<f64>,
     setup: Vec<f64>,
     hang_up: Vec<f64>,
+}
+
+/// The marks of one load, since navigation start.
+struct Marks {
+    start_usable: f64,
+    script_start: f64,
+    compiled: Option<f64>,
 }
 
 fn main() {
@@ -135,7 +146,10 @@ async fn run(loads: usize, pairs: usize, cycles: usize) {
         for pair in 0..loads {
             for page in [Page::Rust, Page::Js] {
                 let samples = if page == Page::Rust { &mut a } else { &mut b };
-                samples.load.push(load_time(&browser, &url(page)).await);
+                let marks = load_marks(&browser, &url(page)).await;
+                samples.load.push(marks.start_usable);
+                samples.script_start.push(marks.script_start);
+                samples.compiled.extend(marks.compiled);
                 // What a load leaves running (the rest of the Rust page compiling to its
                 // optimized tier, a collection) must not fall into the next page's load.
                 tokio::time::sleep(Duration::from_millis(500)).await;
@@ -209,8 +223,45 @@ async fn run(loads: usize, pairs: usize, cycles: usize) {
             "browser": m.engine.name(),
             "version": m.version,
             "timings": timing_json,
+            "load_marks": {
+                "rust": { "script_start": m.rust.script_start, "first_module_compiled": m.rust.compiled },
+                "js": { "script_start": m.js.script_start },
+            },
             "cycled": { "rust": m.cycled[0], "js": m.cycled[1] },
         }));
+    }
+
+    // Where a load's time goes: until the page's script runs, and the script's own work until
+    // Start is usable (for the Rust page: decoding and compiling its wasm, then instantiating it
+    // and its start function).
+    println!("\n| load, medians (ms) | browser | page's script starts | its work until Start usable | of which the glue, decoding and compiling the wasm |");
+    println!("| --- | --- | --- | --- | --- |");
+    for m in &measured {
+        for (name, s) in [("Rust/wasm", &m.rust), ("plain JS", &m.js)] {
+            let work: Vec<f64> = s
+                .load
+                .iter()
+                .zip(&s.script_start)
+                .map(|(u, t)| u - t)
+                .collect();
+            let compile: Vec<f64> = s
+                .compiled
+                .iter()
+                .zip(&s.script_start)
+                .map(|(c, t)| c - t)
+                .collect();
+            let compile = if compile.is_empty() {
+                "–".to_owned()
+            } else {
+                format!("{:.2}", median(&compile))
+            };
+            println!(
+                "| {name} | {} | {:.1} | {:.2} | {compile} |",
+                m.engine.name(),
+                median(&s.script_start),
+                median(&work),
+            );
+        }
     }
 
     println!("\n| after {cycles} Start/Call/HangUp cycles | browser | Rust/wasm | plain JS |");
@@ -286,13 +337,20 @@ async fn run(loads: usize, pairs: usize, cycles: usize) {
 }
 
 /// A fresh load: the time from navigation start to Start usable.
-async fn load_time(browser: &Browser, url: &str) -> f64 {
+async fn load_marks(browser: &Browser, url: &str) -> Marks {
     load(browser, url).await;
-    browser
-        .eval("return performance.getEntriesByName('loopback:start-usable')[0].startTime;")
-        .await
-        .as_f64()
-        .expect("the page marks loopback:start-usable")
+    let marks = browser
+        .eval(
+            "return ['start-usable', 'script-start', 'first-module-compiled']
+                .map(name => performance.getEntriesByName('loopback:' + name)[0]?.startTime ?? null);",
+        )
+        .await;
+    let mark = |i: usize| marks[i].as_f64();
+    Marks {
+        start_usable: mark(0).expect("the page marks loopback:start-usable"),
+        script_start: mark(1).expect("the page marks loopback:script-start"),
+        compiled: mark(2),
+    }
 }
 
 /// One A or B sample of a call: a fresh load, Start, Call until the first remote frame, HangUp.

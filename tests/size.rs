@@ -10,10 +10,16 @@ use support::FileSize;
 /// CDN on top of its own code.
 const BUDGET: u64 = 27_128;
 
-/// The whole page reached, every feature in (`scripts/dev bench` and these tests print it). The
-/// test enforces this plus 5%; lower it as the page shrinks.
-const REACHED: u64 = 156_619;
+/// What was reached (`scripts/dev bench` and these tests print it): before Start works, and the
+/// whole page, every feature in. The tests enforce each plus 5%; lower them as the page shrinks.
+const FIRST_REACHED: u64 = 19_517;
+const REACHED: u64 = 151_010;
+const FIRST_LIMIT: u64 = FIRST_REACHED + FIRST_REACHED / 20;
 const LIMIT: u64 = REACHED + REACHED / 20;
+const _: () = assert!(
+    FIRST_LIMIT < BUDGET,
+    "the reached limit must stay under the budget"
+);
 
 fn print(sizes: &[FileSize]) -> u64 {
     for f in sizes {
@@ -57,10 +63,14 @@ fn what_loads_before_start_works_fits_the_budget() {
         "something more loads before Start works: {names:?}"
     );
     let total = print(&critical);
-    println!("before Start works: {total} bytes gzip; budget {BUDGET}");
+    println!("before Start works: {total} bytes gzip; budget {BUDGET}, limit {FIRST_LIMIT}");
     assert!(
         total < BUDGET,
         "{total} bytes gzip load before Start works, over the budget of {BUDGET}"
+    );
+    assert!(
+        total <= FIRST_LIMIT,
+        "{total} bytes gzip load before Start works, over the {FIRST_LIMIT} reached (plus 5%)"
     );
 }
 
