@@ -262,48 +262,58 @@ async fn start_works_before_the_rest_and_the_rest_takes_over_the_camera(engine: 
 }
 
 /// The first module's camera requests, answered late: an answer that comes after HangUp is
-/// stopped, and the rest of the page, arriving while a request is unanswered, waits for the
-/// answer and goes on with that camera. The test holds each answer back by wrapping
-/// getUserMedia.
+/// stopped, even once the module has let go of the page, and the rest of the page, arriving while
+/// a request is unanswered, waits for the answer and goes on with that camera. The test holds
+/// every answer back by wrapping getUserMedia.
 async fn the_rest_waits_for_the_cameras_answer_and_takes_it_over(engine: Engine) {
     let held = HeldRest::open("late-answer", engine).await;
     let browser = &held.browser;
     browser
         .eval(
             "const devices = navigator.mediaDevices, ask = devices.getUserMedia.bind(devices);
+             window.__asked = [];
              devices.getUserMedia = (constraints) => new Promise((resolve, reject) => {
-                 window.__answer = () => ask(constraints)
-                     .then((stream) => { window.__given = stream; resolve(stream); }, reject);
-             });",
+                 const request = {};
+                 request.answer = () => ask(constraints)
+                     .then((stream) => { request.stream = stream; resolve(stream); }, reject);
+                 window.__asked.push(request);
+             });
+             window.__rejections = [];
+             addEventListener('unhandledrejection', (e) => window.__rejections.push(String(e.reason)));",
         )
         .await;
-    let asking = "return !!window.__answer
-        && document.getElementById('status').textContent.startsWith('Asking');";
+    let asking = |n: usize| {
+        format!(
+            "return window.__asked.length === {n}
+                && document.getElementById('status').textContent.startsWith('Asking');"
+        )
+    };
+    let stopped = |i: usize| {
+        format!(
+            "return !!window.__asked[{i}].stream
+                && window.__asked[{i}].stream.getTracks().every(t => t.readyState === 'ended');"
+        )
+    };
 
     // HangUp while asking; the answer comes after it and is stopped.
     browser.click("start-btn").await;
-    assert_eq!(browser.eval(asking).await, Value::Bool(true));
+    assert_eq!(browser.eval(&asking(1)).await, Value::Bool(true));
     assert_eq!(buttons(browser).await, states(false, false, true));
     browser.click("hangup-btn").await;
     assert_eq!(buttons(browser).await, states(true, false, false));
-    browser.eval("window.__answer();").await;
+    browser.eval("window.__asked[0].answer();").await;
     browser
-        .wait_for(
-            "the late answer, stopped",
-            SECONDS_10,
-            "return !!window.__given
-                && window.__given.getTracks().every(t => t.readyState === 'ended');",
-        )
+        .wait_for("the late answer, stopped", SECONDS_10, &stopped(0))
         .await;
     assert_eq!(browser.eval(LOCAL_TRACKS).await, serde_json::json!([]));
     assert_eq!(buttons(browser).await, states(true, false, false));
 
-    // Start again; the rest of the page arrives before the answer and waits for it.
-    browser
-        .eval("window.__answer = null; window.__given = null;")
-        .await;
+    // Start, HangUp and Start again, both requests unanswered; the rest of the page arrives and
+    // waits for the second answer.
     browser.click("start-btn").await;
-    assert_eq!(browser.eval(asking).await, Value::Bool(true));
+    browser.click("hangup-btn").await;
+    browser.click("start-btn").await;
+    assert_eq!(browser.eval(&asking(3)).await, Value::Bool(true));
     browser.eval(&held.load()).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let ready = "return performance.getEntriesByName('loopback:page-ready').length;";
@@ -312,13 +322,13 @@ async fn the_rest_waits_for_the_cameras_answer_and_takes_it_over(engine: Engine)
         serde_json::json!(0),
         "the rest waits for the camera's answer"
     );
-    browser.eval("window.__answer();").await;
+    browser.eval("window.__asked[2].answer();").await;
     browser
         .eval("return (async () => { await window.__mounted; })();")
         .await;
     assert_eq!(browser.eval(ready).await, serde_json::json!(1));
     let given = browser
-        .eval("return window.__given.getTracks().map(t => t.id).sort();")
+        .eval("return window.__asked[2].stream.getTracks().map(t => t.id).sort();")
         .await;
     assert_eq!(given.as_array().map(Vec::len), Some(2));
     assert_eq!(
@@ -327,11 +337,24 @@ async fn the_rest_waits_for_the_cameras_answer_and_takes_it_over(engine: Engine)
         "the answer's camera and microphone, live, in the whole page"
     );
     assert_eq!(buttons(browser).await, states(false, true, true));
+
+    // The request from before the HangUp is answered now that the first module has let go: its
+    // stream is stopped all the same, and the page's camera stays on.
+    browser.eval("window.__asked[1].answer();").await;
+    browser
+        .wait_for("the stale answer, stopped", SECONDS_10, &stopped(1))
+        .await;
+    assert_eq!(browser.eval(LOCAL_TRACKS).await, given);
+
     browser.click("call-btn").await;
     remote_video_plays(browser).await;
     browser.click("hangup-btn").await;
-    let ended = "return window.__given.getTracks().every(t => t.readyState === 'ended');";
-    assert_eq!(browser.eval(ended).await, Value::Bool(true));
+    assert_eq!(browser.eval(&stopped(2)).await, Value::Bool(true));
+    assert_eq!(
+        browser.eval("return window.__rejections;").await,
+        serde_json::json!([]),
+        "no promise rejected unhandled"
+    );
     held.close().await;
 }
 

@@ -12,6 +12,7 @@ use loopback_core::error::Error;
 use loopback_core::stage::{Root, Stage};
 use loopback_core::{js, words, START_USABLE};
 use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, EventTarget, MediaDevices, MediaStream, MediaStreamConstraints};
 use web_sys::{HtmlButtonElement, MediaStreamTrack};
@@ -35,8 +36,6 @@ struct Inner {
 struct State {
     controls: Controls,
     camera: Option<Camera>,
-    /// Camera requests not answered yet, each with the handlers of its answer.
-    asking: Vec<Request>,
     /// Waiting for no camera request to be under way.
     hand_over: Option<HandOver>,
     /// Why the rest of the page did not load, if it did not.
@@ -119,17 +118,14 @@ impl Inner {
         self.stage.log.step(words::START_STEP);
         self.stage.status(words::ASKING);
         self.render();
-        match Request::send(self, ticket) {
-            Ok(request) => self.state.borrow_mut().asking.push(request),
-            Err(error) => self.answered(ticket, Err(error)),
+        if let Err(error) = ask_for_the_camera(self, ticket) {
+            self.answered(ticket, Err(error));
         }
     }
 
     /// The browser's answer to the request of `ticket`.
     fn answered(&self, ticket: Ticket, answer: Result<MediaStream, Error>) {
         let mut state = self.state.borrow_mut();
-        // Its handlers, one of which is running: wasm-bindgen frees it once it returns.
-        state.asking.retain(|request| request.ticket != ticket);
         match answer {
             Ok(stream) if state.controls.media_ready(ticket) => {
                 let camera = Camera(Some(stream));
@@ -175,46 +171,43 @@ impl Inner {
     }
 }
 
-/// One `getUserMedia` call and the handlers of its answer, which hold the app weakly: an app
-/// dropped meanwhile is not kept alive by a request that may never settle.
-struct Request {
-    ticket: Ticket,
-    _stream: Closure<dyn FnMut(JsValue)>,
-    _failure: Closure<dyn FnMut(JsValue)>,
+/// Asks for the camera and microphone; `inner` hears of the answer. The answer goes to one closure
+/// that frees itself once called, given to both sides of the promise's `then`: a request may be
+/// answered after this module has let go of the page (HangUp, then the hand-over, before the
+/// answer), so nothing the module owns may hold it. It holds the app weakly, and a stream that
+/// nobody waits for any more is stopped.
+fn ask_for_the_camera(inner: &Rc<Inner>, ticket: Ticket) -> Result<(), Error> {
+    let devices: MediaDevices = web_sys::window()
+        .and_then(|w| js::present(&w.navigator(), "mediaDevices"))
+        .ok_or(Error::InsecureContext)?
+        .unchecked_into();
+    let constraints = MediaStreamConstraints::new();
+    constraints.set_audio(&JsValue::TRUE);
+    constraints.set_video(&JsValue::TRUE);
+    let asked = devices.get_user_media_with_constraints(&constraints)?;
+    let inner = Rc::downgrade(inner);
+    // A promise settles once: one of the two sides calls it, once.
+    let settled = Closure::once_into_js(move |value: JsValue| {
+        // getUserMedia fulfils with a stream and rejects with an exception.
+        let answer = value.dyn_into::<MediaStream>().map_err(Error::from);
+        match (inner.upgrade(), answer) {
+            (Some(inner), answer) => inner.answered(ticket, answer),
+            (None, Ok(stream)) => drop(Camera(Some(stream))),
+            (None, Err(_)) => {}
+        }
+    });
+    asked.unchecked_ref::<Thenable>().then(&settled, &settled);
+    Ok(())
 }
 
-impl Request {
-    /// Asks for the camera and microphone; `inner` hears of the answer.
-    fn send(inner: &Rc<Inner>, ticket: Ticket) -> Result<Self, Error> {
-        let devices: MediaDevices = web_sys::window()
-            .and_then(|w| js::present(&w.navigator(), "mediaDevices"))
-            .ok_or(Error::InsecureContext)?
-            .unchecked_into();
-        let constraints = MediaStreamConstraints::new();
-        constraints.set_audio(&JsValue::TRUE);
-        constraints.set_video(&JsValue::TRUE);
-        let asked = devices.get_user_media_with_constraints(&constraints)?;
-        let answer = |read: fn(JsValue) -> Result<MediaStream, Error>| {
-            let inner = Rc::downgrade(inner);
-            Closure::<dyn FnMut(JsValue)>::new(move |value| {
-                if let Some(inner) = inner.upgrade() {
-                    inner.answered(ticket, read(value));
-                }
-            })
-        };
-        let stream = answer(|value| {
-            value
-                .dyn_into()
-                .map_err(|_| Error::from_name("TypeError", "the browser answered with no stream"))
-        });
-        let failure = answer(|value| Err(Error::from(value)));
-        let _ = asked.then2(&stream, &failure);
-        Ok(Self {
-            ticket,
-            _stream: stream,
-            _failure: failure,
-        })
-    }
+#[wasm_bindgen]
+extern "C" {
+    /// A promise, as far as `then` with two functions goes: js-sys's `then2` takes closures that
+    /// its caller keeps.
+    type Thenable;
+
+    #[wasm_bindgen(method)]
+    fn then(this: &Thenable, fulfilled: &JsValue, rejected: &JsValue) -> JsValue;
 }
 
 /// The camera's stream, shown and held. Dropping it stops every track, which turns the camera
