@@ -23,7 +23,7 @@ const messages = {
   SecurityError: "The browser blocks camera access on this page (security settings or a permissions policy).",
 };
 
-// Same phases and tickets as src/controls.rs: a result from before the last HangUp is ignored.
+// Same phases and tickets as core/src/controls.rs: a result from before the last HangUp is ignored.
 let phase = 'idle';
 let generation = 0;
 let stream = null;

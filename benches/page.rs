@@ -72,10 +72,10 @@ impl Page {
 #[derive(Default)]
 struct Samples {
     load: Vec<f64>,
-    /// Of each load: when the page's script started running, and (the Rust page's) when its
-    /// first module's wasm was compiled, both since navigation start.
+    /// Of each load: when the page's script started running (since navigation start), and the
+    /// script's time until the Rust page's first module had its wasm compiled.
     script_start: Vec<f64>,
-    compiled: Vec<f64>,
+    until_compiled: Vec<f64>,
     setup: Vec<f64>,
     hang_up: Vec<f64>,
 }
@@ -120,7 +120,7 @@ struct Measured {
 
 async fn run(loads: usize, pairs: usize, cycles: usize) {
     let rust_dir = dist();
-    let js_dir = js_page();
+    let js_dir = js_page(&rust_dir);
     let rust = Server::start(&rust_dir).await;
     let js = Server::start(&js_dir).await;
     let url = |page| match page {
@@ -142,14 +142,19 @@ async fn run(loads: usize, pairs: usize, cycles: usize) {
         let browser = Browser::launch_with_prefs(engine, flags, &prefs).await;
         let (mut a, mut b) = (Samples::default(), Samples::default());
         // The load is the shortest and most scattered figure: it gets pairs of its own, many of
-        // them, being cheap.
+        // them, being cheap. The first load of each page fills the browser's cache: not counted.
+        for page in [Page::Rust, Page::Js] {
+            load_marks(&browser, &url(page)).await;
+        }
         for pair in 0..loads {
             for page in [Page::Rust, Page::Js] {
                 let samples = if page == Page::Rust { &mut a } else { &mut b };
                 let marks = load_marks(&browser, &url(page)).await;
                 samples.load.push(marks.start_usable);
                 samples.script_start.push(marks.script_start);
-                samples.compiled.extend(marks.compiled);
+                samples
+                    .until_compiled
+                    .extend(marks.compiled.map(|c| c - marks.script_start));
                 // What a load leaves running (the rest of the Rust page compiling to its
                 // optimized tier, a collection) must not fall into the next page's load.
                 tokio::time::sleep(Duration::from_millis(500)).await;
@@ -224,7 +229,7 @@ async fn run(loads: usize, pairs: usize, cycles: usize) {
             "version": m.version,
             "timings": timing_json,
             "load_marks": {
-                "rust": { "script_start": m.rust.script_start, "first_module_compiled": m.rust.compiled },
+                "rust": { "script_start": m.rust.script_start, "until_first_module_compiled": m.rust.until_compiled },
                 "js": { "script_start": m.js.script_start },
             },
             "cycled": { "rust": m.cycled[0], "js": m.cycled[1] },
@@ -244,16 +249,10 @@ async fn run(loads: usize, pairs: usize, cycles: usize) {
                 .zip(&s.script_start)
                 .map(|(u, t)| u - t)
                 .collect();
-            let compile: Vec<f64> = s
-                .compiled
-                .iter()
-                .zip(&s.script_start)
-                .map(|(c, t)| c - t)
-                .collect();
-            let compile = if compile.is_empty() {
+            let compile = if s.until_compiled.is_empty() {
                 "–".to_owned()
             } else {
-                format!("{:.2}", median(&compile))
+                format!("{:.2}", median(&s.until_compiled))
             };
             println!(
                 "| {name} | {} | {:.1} | {:.2} | {compile} |",
@@ -444,37 +443,57 @@ async fn load(browser: &Browser, url: &str) {
         .await;
 }
 
-/// The plain-JavaScript page: index.html's markup with bench/app.js in place of the wasm, and the
-/// same stylesheet and favicon, each named by its content as trunk names the Rust page's files.
-fn js_page() -> PathBuf {
+/// The plain-JavaScript page: index.html's markup with bench/app.js in place of the wasm, served
+/// as the Rust page is. It takes the Rust build's stylesheet and icon (`rust_dir`, minified by
+/// trunk, named by their content); app.js is minified by the esbuild that minifies the Rust page's
+/// glue, named by its content, and loaded with its integrity hash, as the first module's script is.
+fn js_page(rust_dir: &Path) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = root.join("target/bench/js");
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).unwrap();
-    let name = |from: &str| {
-        let bytes = std::fs::read(root.join(from)).unwrap();
-        let file = Path::new(from);
-        let (stem, ext) = (file.file_stem().unwrap(), file.extension().unwrap());
-        let mut hash = std::hash::DefaultHasher::new();
-        std::hash::Hasher::write(&mut hash, &bytes);
-        let named = format!(
-            "{}-{:016x}.{}",
-            stem.to_string_lossy(),
-            std::hash::Hasher::finish(&hash),
-            ext.to_string_lossy()
-        );
-        std::fs::write(out.join(&named), bytes).unwrap();
-        named
+    let built = |prefix: &str| {
+        let name = std::fs::read_dir(rust_dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|n| n.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix}… in {}", rust_dir.display()));
+        std::fs::copy(rust_dir.join(&name), out.join(&name)).unwrap();
+        name
     };
-    let (app, style, icon) = (
-        name("bench/app.js"),
-        name("www/style.css"),
-        name("www/favicon.svg"),
-    );
+    let (style, icon) = (built("style-"), built("favicon-"));
+
+    let minified = out.join("app.min.js");
+    let esbuild = std::process::Command::new("esbuild")
+        .arg(root.join("bench/app.js"))
+        .args(["--minify", "--format=esm", "--log-level=warning"])
+        .arg(format!("--outfile={}", minified.display()))
+        .status()
+        .expect("esbuild on PATH (`scripts/dev bench` installs it)");
+    assert!(esbuild.success(), "esbuild could not minify bench/app.js");
+    let bytes = std::fs::read(&minified).unwrap();
+    std::fs::remove_file(&minified).unwrap();
+    let mut hash = std::hash::DefaultHasher::new();
+    std::hash::Hasher::write(&mut hash, &bytes);
+    let app = format!("app-{:016x}.js", std::hash::Hasher::finish(&hash));
+    std::fs::write(out.join(&app), &bytes).unwrap();
+    let digest = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"openssl dgst -sha384 -binary "$1" | openssl base64 -A"#)
+        .arg("sh")
+        .arg(out.join(&app))
+        .output()
+        .expect("openssl on PATH");
+    let digest = String::from_utf8(digest.stdout).unwrap();
+    assert_eq!(digest.len(), 64, "openssl could not hash {app}");
+
     let html = std::fs::read_to_string(root.join("index.html")).unwrap();
     // The first module's link becomes the JS page's script; the rest of the page's link and
     // files copied for the build go.
-    let mut script = Some(format!(r#"  <script type="module" src="{app}"></script>"#));
+    let mut script = Some(format!(
+        r#"  <script type="module" src="{app}" integrity="sha384-{digest}"></script>"#
+    ));
     let html: Vec<String> = html
         .lines()
         .filter(|line| !line.contains(r#"rel="copy-file""#))

@@ -44,8 +44,8 @@ pub fn start() {
     console_error_panic_hook::set_once();
 }
 
-/// Brings the page to life, taking over from the tutorial module (www/boot.js calls it once the
-/// tutorial has let go): `handed` is the camera's stream the tutorial opened, or `null`.
+/// Brings the page to life, taking over from the first module (www/boot.js calls it once that
+/// module has let go): `handed` is the camera's stream the first module opened, or `null`.
 #[wasm_bindgen]
 pub fn mount(handed: JsValue) {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {

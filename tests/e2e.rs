@@ -144,7 +144,24 @@ impl HeldRest {
             .expect("the rest of the page in the build");
         let server = Server::start(&folder).await;
         let browser = Browser::launch(engine).await;
-        browser.client.goto(&server.url).await.expect("page loads");
+        let held = Self {
+            server,
+            browser,
+            folder,
+            rest,
+        };
+        held.reload().await;
+        held
+    }
+
+    /// Loads the page afresh, and waits for Start to work and the rest of the page to fail.
+    async fn reload(&self) {
+        let browser = &self.browser;
+        browser
+            .client
+            .goto(&self.server.url)
+            .await
+            .expect("page loads");
         browser
             .wait_for(
                 "Start to work, and the rest of the page to fail to load",
@@ -153,25 +170,34 @@ impl HeldRest {
                     && document.getElementById('status').textContent.startsWith('The call did not load');",
             )
             .await;
-        Self {
-            server,
-            browser,
-            folder,
-            rest,
-        }
     }
 
     /// A script that loads the rest of the page and mounts it with what the first module hands
-    /// over, as www/boot.js does; its promise is `window.__mounted`.
+    /// over, as www/boot.js does; `window.__restIn` says when the rest is there, waiting for the
+    /// hand-over, and `window.__mounted` is the promise of the whole.
     fn load(&self) -> String {
         let rest = &self.rest;
         format!(
-            "window.__mounted = (async () => {{
+            "window.__restIn = false;
+             window.__mounted = (async () => {{
                 const page = await import('/held-{rest}.js');
                 await page.default({{ module_or_path: '/held-{rest}_bg.wasm' }});
+                window.__restIn = true;
                 page.mount(await window.wasmBindings.hand_over());
             }})();"
         )
+    }
+
+    /// Loads the rest of the page, as www/boot.js does, and waits until it is there.
+    async fn load_the_rest(&self) {
+        self.browser.eval(&self.load()).await;
+        self.browser
+            .wait_for(
+                "the rest of the page",
+                SECONDS_10,
+                "return window.__restIn;",
+            )
+            .await;
     }
 
     async fn close(self) {
@@ -261,27 +287,36 @@ async fn start_works_before_the_rest_and_the_rest_takes_over_the_camera(engine: 
     held.close().await;
 }
 
+/// Wraps getUserMedia so that the test answers each request itself (`window.__asked[i].answer()`,
+/// then its stream is `window.__asked[i].stream`), and records promises rejected unhandled.
+const HOLD_ANSWERS: &str = "
+    const devices = navigator.mediaDevices, ask = devices.getUserMedia.bind(devices);
+    window.__asked = [];
+    devices.getUserMedia = (constraints) => new Promise((resolve, reject) => {
+        const request = {};
+        request.answer = () => ask(constraints)
+            .then((stream) => { request.stream = stream; resolve(stream); }, reject);
+        window.__asked.push(request);
+    });
+    window.__rejections = [];
+    addEventListener('unhandledrejection', (e) => window.__rejections.push(String(e.reason)));";
+
+async fn no_rejections(browser: &Browser) {
+    assert_eq!(
+        browser.eval("return window.__rejections;").await,
+        serde_json::json!([]),
+        "no promise rejected unhandled"
+    );
+}
+
 /// The first module's camera requests, answered late: an answer that comes after HangUp is
-/// stopped, even once the module has let go of the page, and the rest of the page, arriving while
-/// a request is unanswered, waits for the answer and goes on with that camera. The test holds
-/// every answer back by wrapping getUserMedia.
+/// stopped, even once the module has let go of the page; the rest of the page, arriving while
+/// Start waits for the camera, waits for the answer and goes on with that camera; and HangUp
+/// then hands the page over without one.
 async fn the_rest_waits_for_the_cameras_answer_and_takes_it_over(engine: Engine) {
     let held = HeldRest::open("late-answer", engine).await;
     let browser = &held.browser;
-    browser
-        .eval(
-            "const devices = navigator.mediaDevices, ask = devices.getUserMedia.bind(devices);
-             window.__asked = [];
-             devices.getUserMedia = (constraints) => new Promise((resolve, reject) => {
-                 const request = {};
-                 request.answer = () => ask(constraints)
-                     .then((stream) => { request.stream = stream; resolve(stream); }, reject);
-                 window.__asked.push(request);
-             });
-             window.__rejections = [];
-             addEventListener('unhandledrejection', (e) => window.__rejections.push(String(e.reason)));",
-        )
-        .await;
+    browser.eval(HOLD_ANSWERS).await;
     let asking = |n: usize| {
         format!(
             "return window.__asked.length === {n}
@@ -294,6 +329,7 @@ async fn the_rest_waits_for_the_cameras_answer_and_takes_it_over(engine: Engine)
                 && window.__asked[{i}].stream.getTracks().every(t => t.readyState === 'ended');"
         )
     };
+    let ready = "return performance.getEntriesByName('loopback:page-ready').length;";
 
     // HangUp while asking; the answer comes after it and is stopped.
     browser.click("start-btn").await;
@@ -314,13 +350,12 @@ async fn the_rest_waits_for_the_cameras_answer_and_takes_it_over(engine: Engine)
     browser.click("hangup-btn").await;
     browser.click("start-btn").await;
     assert_eq!(browser.eval(&asking(3)).await, Value::Bool(true));
-    browser.eval(&held.load()).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let ready = "return performance.getEntriesByName('loopback:page-ready').length;";
+    held.load_the_rest().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
         browser.eval(ready).await,
         serde_json::json!(0),
-        "the rest waits for the camera's answer"
+        "the rest, there, waits for the camera's answer"
     );
     browser.eval("window.__asked[2].answer();").await;
     browser
@@ -345,16 +380,36 @@ async fn the_rest_waits_for_the_cameras_answer_and_takes_it_over(engine: Engine)
         .wait_for("the stale answer, stopped", SECONDS_10, &stopped(1))
         .await;
     assert_eq!(browser.eval(LOCAL_TRACKS).await, given);
-
     browser.click("call-btn").await;
     remote_video_plays(browser).await;
     browser.click("hangup-btn").await;
     assert_eq!(browser.eval(&stopped(2)).await, Value::Bool(true));
-    assert_eq!(
-        browser.eval("return window.__rejections;").await,
-        serde_json::json!([]),
-        "no promise rejected unhandled"
-    );
+    no_rejections(browser).await;
+
+    // Afresh: the rest arrives while Start waits, then HangUp. The page is handed over with no
+    // camera, and the answer, when it comes, is stopped.
+    held.reload().await;
+    browser.eval(HOLD_ANSWERS).await;
+    browser.click("start-btn").await;
+    assert_eq!(browser.eval(&asking(1)).await, Value::Bool(true));
+    held.load_the_rest().await;
+    browser.click("hangup-btn").await;
+    browser
+        .eval("return (async () => { await window.__mounted; })();")
+        .await;
+    assert_eq!(browser.eval(ready).await, serde_json::json!(1));
+    assert_eq!(browser.eval(LOCAL_TRACKS).await, serde_json::json!([]));
+    assert_eq!(buttons(browser).await, states(true, false, false));
+    browser.eval("window.__asked[0].answer();").await;
+    browser
+        .wait_for(
+            "the answer after the hand-over, stopped",
+            SECONDS_10,
+            &stopped(0),
+        )
+        .await;
+    assert_eq!(browser.eval(LOCAL_TRACKS).await, serde_json::json!([]));
+    no_rejections(browser).await;
     held.close().await;
 }
 

@@ -9,6 +9,8 @@ extern crate alloc;
 
 /// Which button may act now, and what a click does: the plain-Rust state machine.
 pub mod controls;
+/// Where the camera and microphone come from.
+pub mod devices;
 /// What can go wrong, in words shown to the user.
 pub mod error;
 /// Properties of browser objects read by name.

@@ -8,7 +8,8 @@ use web_sys::{Document, Element};
 /// Formats one entry: the time since the log's origin, rounded to the millisecond, then the text.
 pub fn entry(ms: f64, text: &str) -> String {
     let ms = if ms.is_finite() && ms > 0.0 {
-        // `f64::round` is std's (no_std has no libm): for a positive time this is the same.
+        // `f64::round` is std's (no_std has no libm). For a positive time this rounds a half up
+        // as it does, but for a few halves float error puts on the other side: a millisecond.
         (ms + 0.5) as u64
     } else {
         0
@@ -16,7 +17,7 @@ pub fn entry(ms: f64, text: &str) -> String {
     ["+", &decimal(ms), " ms ", text].concat()
 }
 
-/// `n` in decimal, without `core::fmt`: the tutorial's module loads before Start works, and
+/// `n` in decimal, without `core::fmt`: the first module loads before Start works, and
 /// formatting machinery is a good part of its bytes.
 pub fn decimal(mut n: u64) -> String {
     let mut digits = Vec::new();

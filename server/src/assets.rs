@@ -1,7 +1,7 @@
 //! How the page's files are served: how long a browser may keep each one.
 
 use axum::extract::Request;
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -21,23 +21,29 @@ pub fn cache_control(path: &str) -> &'static str {
     }
 }
 
-/// Whether a file name carries the content hash trunk and `scripts/post-build` give it: 16
-/// lowercase hex digits after a `-`, before the extension or a `_bg` suffix
-/// (`style-2bab40d47738c1da.css`, `loopback-rtc-1bf24dc7018ce8e8_bg.wasm`).
+/// Whether a file name carries the content hash trunk and `scripts/post-build` give it: a 64-bit
+/// hash in lowercase hex after a `-`, before the extension or a `_bg` suffix
+/// (`style-2bab40d47738c1da.css`, `loopback-rtc-1bf24dc7018ce8e8_bg.wasm`). `scripts/post-build`
+/// writes 16 digits; trunk writes its hash unpadded, so one name in 16 has 15 digits, one in 256
+/// has 14. Fewer than 12 (one in 65,536) count as no hash: such a file is only asked for again.
 fn content_named(name: &str) -> bool {
     let stem = name.split('.').next().unwrap_or_default();
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
     stem.rsplit_once('-').is_some_and(|(base, hash)| {
         !base.is_empty()
-            && hash.len() == 16
+            && (12..=16).contains(&hash.len())
             && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
     })
 }
 
-/// Sets the `Cache-Control` of every file served, unless the response has one already.
+/// Sets the `Cache-Control` of every response, unless it has one already. Only a file that is
+/// there is kept for good: a 404 for a name the page will soon have (a deploy half done) must not
+/// outlive the deploy in the browser's cache.
 pub async fn cache_policy(request: Request, next: Next) -> Response {
     let policy = cache_control(request.uri().path());
     let mut response = next.run(request).await;
+    let found = response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED;
+    let policy = if found { policy } else { REVALIDATE };
     response
         .headers_mut()
         .entry(header::CACHE_CONTROL)
@@ -57,6 +63,9 @@ mod tests {
             "/loopback-rtc-1bf24dc7018ce8e8.js",
             "/loopback-rtc-1bf24dc7018ce8e8_bg.wasm",
             "/sub/favicon-4dff5b414274330c.svg",
+            // trunk's unpadded hashes
+            "/style-bab40d47738c1da.css",
+            "/favicon-ab40d47738c1da.svg",
         ] {
             assert_eq!(cache_control(path), IMMUTABLE, "{path}");
         }
@@ -72,7 +81,8 @@ mod tests {
             "/style.css",
             "/loopback-rtc.js",
             // Not a hash: too short, too long, upper case, not hex, nothing before it.
-            "/style-2bab40d47738c1d.css",
+            "/style-47738c1da.css",
+            "/app-1.js",
             "/style-2bab40d47738c1da0.css",
             "/style-2BAB40D47738C1DA.css",
             "/style-2bab40d47738c1dg.css",

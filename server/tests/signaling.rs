@@ -485,7 +485,16 @@ async fn files_named_by_content_are_kept_and_the_page_is_asked_for_again() {
         cache_control(&asset),
         Some("public, max-age=31536000, immutable")
     );
-    for path in ["/", "/index.html", "/?room=abc", "/plain.js", "/nope.js"] {
+    // A name the page may soon name (a deploy half done) is not kept missing for good.
+    let missing = "/loopback-rtc-0123456789abcdef.js";
+    for path in [
+        "/",
+        "/index.html",
+        "/?room=abc",
+        "/plain.js",
+        "/nope.js",
+        missing,
+    ] {
         let response = get(&server, path).await;
         assert_eq!(
             cache_control(&response),
@@ -493,6 +502,7 @@ async fn files_named_by_content_are_kept_and_the_page_is_asked_for_again() {
             "{path}: {response}"
         );
     }
+    assert!(get(&server, missing).await.starts_with("HTTP/1.1 404"));
 }
 
 #[tokio::test]

@@ -138,7 +138,7 @@ impl App {
         page.enable_tools();
         inner.render();
         // A User Timing mark: DevTools and the benchmark see when Start became usable, unless
-        // the tutorial module made it usable first.
+        // the first module made it usable first.
         if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
             if performance.get_entries_by_name(START_USABLE).length() == 0 {
                 let _ = performance.mark(START_USABLE);
@@ -155,7 +155,7 @@ impl App {
         })
     }
 
-    /// Goes on with `stream` as if Start had opened it: the tutorial module opened it before
+    /// Goes on with `stream` as if Start had opened it: the first module opened it before
     /// this app was there.
     pub fn adopt(&self, stream: MediaStream) {
         let inner = &self.inner;

@@ -12,7 +12,7 @@ use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{MediaDevices, MediaStream, MediaStreamConstraints, MediaStreamTrack};
+use web_sys::{MediaStream, MediaStreamConstraints, MediaStreamTrack};
 
 /// Where the local stream comes from. The page uses [`UserMedia`]; tests and embedders can hand
 /// the app any other source (a canvas capture, a stream that always fails…).
@@ -41,14 +41,7 @@ impl MediaSource for UserMedia {
     }
 }
 
-/// `navigator.mediaDevices`, absent outside a secure context: calling through the binding then
-/// would throw a TypeError that tells the user nothing.
-pub fn media_devices() -> Result<MediaDevices, Error> {
-    let window = web_sys::window().ok_or(Error::InsecureContext)?;
-    Ok(js::present(&window.navigator(), "mediaDevices")
-        .ok_or(Error::InsecureContext)?
-        .unchecked_into())
-}
+pub use loopback_core::devices::media_devices;
 
 /// Which of the local stream's tracks a track is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,7 +147,7 @@ impl LocalMedia {
         }
     }
 
-    /// Takes charge of a stream opened elsewhere (by the tutorial module, before this one
+    /// Takes charge of a stream opened elsewhere (by the first module, before this one
     /// loaded): from now on it is stopped when dropped.
     pub fn adopt(stream: MediaStream) -> Self {
         Self {

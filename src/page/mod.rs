@@ -1,4 +1,4 @@
-//! The page: the two videos, the three buttons, the status line and the step log.
+//! The page: the stage (from loopback-core), the controls, the stats panel and the room link.
 
 /// The canvas graphs of the stats panel.
 pub mod graph;
@@ -14,9 +14,10 @@ use std::ops::Deref;
 use tools::ToolsView;
 use web_sys::{Element, HtmlAnchorElement, HtmlButtonElement};
 
+/// The timed step log.
 pub use loopback_core::log;
-/// The timed step log, and the stage: what the tutorial needs of the page (buttons, videos,
-/// status line, step log), which the first module shares.
+/// What the tutorial needs of the page (buttons, videos, status line, step log), which the first
+/// module shares.
 pub use loopback_core::stage::{self, by_id, Root, Stage};
 pub use loopback_core::stage::{CALL_BUTTON, HANG_UP_BUTTON, LOCAL_VIDEO, LOG, REMOTE_VIDEO};
 pub use loopback_core::stage::{START_BUTTON, STATUS};

@@ -8,13 +8,14 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 use loopback_core::controls::{Controls, HangUp, Phase, Ticket};
+use loopback_core::devices::media_devices;
 use loopback_core::error::Error;
 use loopback_core::stage::{Root, Stage};
-use loopback_core::{js, words, START_USABLE};
+use loopback_core::{words, START_USABLE};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Document, EventTarget, MediaDevices, MediaStream, MediaStreamConstraints};
+use web_sys::{Document, EventTarget, MediaStream, MediaStreamConstraints};
 use web_sys::{HtmlButtonElement, MediaStreamTrack};
 
 /// Gives the camera's stream (if on) to the module taking over.
@@ -22,6 +23,7 @@ pub type HandOver = Box<dyn FnOnce(Option<MediaStream>)>;
 
 /// The first module on the page. Dropping it detaches it from the buttons and stops the camera
 /// if it still holds it (it holds nothing once it has handed over).
+#[must_use = "dropping the first module detaches it from the page"]
 pub struct First {
     inner: Rc<Inner>,
     _listeners: [Listener; 2],
@@ -73,7 +75,7 @@ impl First {
         })
     }
 
-    /// Calls `hand_over` with the camera's stream once no camera request is under way: now, or
+    /// Calls `hand_over` with the camera's stream once Start is not waiting for the camera: now, or
     /// when the answer comes.
     pub fn hand_over_when_free(&self, hand_over: HandOver) {
         self.inner.state.borrow_mut().hand_over = Some(hand_over);
@@ -175,12 +177,11 @@ impl Inner {
 /// that frees itself once called, given to both sides of the promise's `then`: a request may be
 /// answered after this module has let go of the page (HangUp, then the hand-over, before the
 /// answer), so nothing the module owns may hold it. It holds the app weakly, and a stream that
-/// nobody waits for any more is stopped.
+/// nobody waits for any more is stopped. A request the browser never answers keeps its closure,
+/// as a future awaiting it would keep its task; the module carries no executor for such futures
+/// (README, "Size").
 fn ask_for_the_camera(inner: &Rc<Inner>, ticket: Ticket) -> Result<(), Error> {
-    let devices: MediaDevices = web_sys::window()
-        .and_then(|w| js::present(&w.navigator(), "mediaDevices"))
-        .ok_or(Error::InsecureContext)?
-        .unchecked_into();
+    let devices = media_devices()?;
     let constraints = MediaStreamConstraints::new();
     constraints.set_audio(&JsValue::TRUE);
     constraints.set_video(&JsValue::TRUE);
@@ -252,6 +253,7 @@ impl Drop for Camera {
 }
 
 /// A click listener that goes with its owner, as gloo's `EventListener` does (gloo needs std).
+#[must_use = "a listener dropped is removed at once"]
 struct Listener {
     target: EventTarget,
     callback: Closure<dyn FnMut()>,

@@ -68,8 +68,8 @@ pub fn begin() {
     }
 }
 
-/// Lets go of the page for the module that takes it over, as soon as no camera request is under
-/// way. Resolves with the camera's stream, still live, or `null`.
+/// Lets go of the page for the module that takes it over, as soon as Start is not waiting for the
+/// camera. Resolves with the camera's stream, still live, or `null`.
 #[wasm_bindgen]
 pub fn hand_over() -> Promise {
     Promise::new(&mut |resolve: Function, _| {
