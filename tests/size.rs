@@ -12,8 +12,8 @@ const BUDGET: u64 = 27_128;
 
 /// What was reached (`scripts/dev bench` and these tests print it): before Start works, and the
 /// whole page, every feature in. The tests enforce each plus 5%; lower them as the page shrinks.
-const FIRST_REACHED: u64 = 19_431;
-const REACHED: u64 = 150_934;
+const FIRST_REACHED: u64 = 19_486;
+const REACHED: u64 = 151_054;
 const FIRST_LIMIT: u64 = FIRST_REACHED + FIRST_REACHED / 20;
 const LIMIT: u64 = REACHED + REACHED / 20;
 const _: () = assert!(

@@ -9,7 +9,7 @@ extern crate alloc;
 
 /// Which button may act now, and what a click does: the plain-Rust state machine.
 pub mod controls;
-/// Where the camera and microphone come from.
+/// Where the camera and microphone come from, and a stream's tracks in words.
 pub mod devices;
 /// What can go wrong, in words shown to the user.
 pub mod error;

@@ -5,7 +5,6 @@ pub mod devices;
 
 use crate::error::Error;
 use crate::js;
-use crate::words;
 use js_sys::{Object, Promise, Reflect};
 use std::future::Future;
 use std::rc::Rc;
@@ -284,19 +283,12 @@ impl LocalMedia {
     }
 
     pub fn tracks(&self) -> impl Iterator<Item = MediaStreamTrack> {
-        self.stream
-            .get_tracks()
-            .into_iter()
-            .filter_map(|t| t.dyn_into::<MediaStreamTrack>().ok())
+        loopback_core::devices::tracks(&self.stream).into_iter()
     }
 
     /// "camera “…”, microphone “…”": the device labels, so the user sees which devices opened.
     pub fn describe(&self) -> String {
-        let labels: Vec<String> = self
-            .tracks()
-            .map(|t| words::describe_track(&t.kind(), &t.label()))
-            .collect();
-        labels.join(", ")
+        loopback_core::devices::describe(&self.stream)
     }
 }
 

@@ -1,22 +1,20 @@
 //! The first module's app: Start and HangUp decided by the page's own state machine
-//! ([`Controls`]), the camera asked for and shown, and the page handed over once no request is
-//! under way.
+//! ([`Controls`]), the camera asked for and shown, and the page handed over once Start is not
+//! waiting for the camera.
 
 use alloc::boxed::Box;
 use alloc::rc::{Rc, Weak};
-use alloc::string::String;
-use alloc::vec::Vec;
 use core::cell::RefCell;
 use loopback_core::controls::{Controls, HangUp, Phase, Ticket};
-use loopback_core::devices::media_devices;
+use loopback_core::devices::{self, media_devices};
 use loopback_core::error::Error;
 use loopback_core::stage::{Root, Stage};
 use loopback_core::{words, START_USABLE};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
+use web_sys::HtmlButtonElement;
 use web_sys::{Document, EventTarget, MediaStream, MediaStreamConstraints};
-use web_sys::{HtmlButtonElement, MediaStreamTrack};
 
 /// Gives the camera's stream (if on) to the module taking over.
 pub type HandOver = Box<dyn FnOnce(Option<MediaStream>)>;
@@ -38,7 +36,7 @@ struct Inner {
 struct State {
     controls: Controls,
     camera: Option<Camera>,
-    /// Waiting for no camera request to be under way.
+    /// Waiting for Start to be done waiting for the camera.
     hand_over: Option<HandOver>,
     /// Why the rest of the page did not load, if it did not.
     rest_failed: Option<Error>,
@@ -130,18 +128,17 @@ impl Inner {
         let mut state = self.state.borrow_mut();
         match answer {
             Ok(stream) if state.controls.media_ready(ticket) => {
-                let camera = Camera(Some(stream));
-                self.stage.local_video.set_src_object(camera.0.as_ref());
+                self.stage.local_video.set_src_object(Some(&stream));
                 self.stage
                     .log
-                    .step(&[words::STREAM_OBTAINED, &camera.describe()].concat());
+                    .step(&[words::STREAM_OBTAINED, &devices::describe(&stream)].concat());
                 match &state.rest_failed {
                     Some(error) => self.stage.error(error),
                     None => self.stage.status(
                         "Camera and microphone on. Call is on its way: the page is loading it…",
                     ),
                 }
-                state.camera = Some(camera);
+                state.camera = Some(Camera(Some(stream)));
             }
             // A stream nobody waits for any more: stopped.
             Ok(stream) => drop(Camera(Some(stream))),
@@ -216,28 +213,6 @@ extern "C" {
 struct Camera(Option<MediaStream>);
 
 impl Camera {
-    fn tracks(&self) -> Vec<MediaStreamTrack> {
-        let Some(stream) = &self.0 else {
-            return Vec::new();
-        };
-        let tracks = stream.get_tracks();
-        (0..tracks.length())
-            .filter_map(|i| tracks.get(i).dyn_into().ok())
-            .collect()
-    }
-
-    /// "camera “…”, microphone “…”": the device labels, so the user sees which devices opened.
-    fn describe(&self) -> String {
-        let mut said = String::new();
-        for track in self.tracks() {
-            if !said.is_empty() {
-                said.push_str(", ");
-            }
-            said.push_str(&words::describe_track(&track.kind(), &track.label()));
-        }
-        said
-    }
-
     /// Lets go of the stream, live: what drops is then empty.
     fn hand_over(mut self) -> Option<MediaStream> {
         self.0.take()
@@ -246,7 +221,7 @@ impl Camera {
 
 impl Drop for Camera {
     fn drop(&mut self) {
-        for track in self.tracks() {
+        for track in self.0.iter().flat_map(devices::tracks) {
             track.stop();
         }
     }
