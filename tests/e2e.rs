@@ -480,6 +480,16 @@ async fn the_built_page_calls_and_hangs_up(engine: Engine) {
         Value::Bool(true),
         "Start works before DOMContentLoaded"
     );
+    // The load's steps, as DevTools and the benchmark see them, in their order.
+    let steps = browser
+        .eval(
+            "return ['script-start', 'first-module-compiled', 'start-usable', 'page-ready']
+                .map(name => performance.getEntriesByName('loopback:' + name).length === 1
+                    ? performance.getEntriesByName('loopback:' + name)[0].startTime : null)
+                .every((t, i, all) => t !== null && (i === 0 || all[i - 1] <= t));",
+        )
+        .await;
+    assert_eq!(steps, Value::Bool(true), "each step marked once, in order");
 
     start_camera(&browser).await;
     assert_eq!(buttons(&browser).await, states(false, true, true));
