@@ -6,182 +6,11 @@
 
 mod support;
 
-use fantoccini::wd::WindowHandle;
 use loopback_server::turn::Turn;
 use serde_json::{json, Value};
 use std::time::Duration;
+use support::room::{call, hang_up, room_url, rooms_empty, Coturn, Side};
 use support::{dist, Browser, Engine, Server};
-
-const PATIENCE: Duration = Duration::from_secs(30);
-
-/// Records every peer and every camera stream the page makes, to count what is left open.
-const RECORDER: &str = "
-    if (!window.__calls) {
-        const peers = [], streams = [];
-        const Native = window.RTCPeerConnection;
-        window.RTCPeerConnection = class extends Native {
-            constructor(...args) { super(...args); peers.push(this); }
-        };
-        const devices = navigator.mediaDevices, getUserMedia = devices.getUserMedia.bind(devices);
-        devices.getUserMedia = async (c) => { const s = await getUserMedia(c); streams.push(s); return s; };
-        const current = () => peers.filter(p => p.connectionState !== 'closed')[0];
-        window.__calls = {
-            open: () => peers.filter(p => p.connectionState !== 'closed').length,
-            ufrag: () => current() ? (current().localDescription.sdp.match(/a=ice-ufrag:(.*)/) || [])[1] : null,
-            connected: () => !!current() && current().connectionState === 'connected',
-            codec: async () => {
-                let mime = null;
-                const stats = await current().getStats();
-                stats.forEach(r => {
-                    if (r.type === 'outbound-rtp' && r.kind === 'video' && r.codecId)
-                        mime = stats.get(r.codecId).mimeType;
-                });
-                return mime;
-            },
-            live: () => streams.flatMap(s => s.getTracks()).filter(t => t.readyState !== 'ended').length,
-        };
-    }";
-
-/// One page of a call: a browser window on the room's link.
-struct Side<'a> {
-    browser: &'a Browser,
-    window: WindowHandle,
-    name: String,
-}
-
-impl<'a> Side<'a> {
-    /// The browser's current window.
-    async fn of(browser: &'a Browser, name: String) -> Side<'a> {
-        let window = browser.client.window().await.expect("a window");
-        Side {
-            browser,
-            window,
-            name,
-        }
-    }
-
-    async fn focus(&self) {
-        self.browser
-            .client
-            .switch_to_window(self.window.clone())
-            .await
-            .expect("switch window");
-    }
-
-    async fn eval(&self, script: &str) -> Value {
-        self.focus().await;
-        self.browser.eval(script).await
-    }
-
-    async fn wait_for(&self, what: &str, script: &str) {
-        if let Err(e) = self.try_wait_for(what, script).await {
-            panic!("{e}; log {}", self.log().await);
-        }
-    }
-
-    async fn try_wait_for(&self, what: &str, script: &str) -> Result<(), String> {
-        let start = std::time::Instant::now();
-        loop {
-            if self.eval(script).await == Value::Bool(true) {
-                return Ok(());
-            }
-            if start.elapsed() > PATIENCE {
-                return Err(format!(
-                    "{}: timed out waiting for {what}; status {:?}",
-                    self.name,
-                    self.status().await
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Asserts that the step log holds `needle`.
-    async fn assert_logged(&self, needle: &str) {
-        let log = self.log().await.to_string();
-        assert!(
-            log.contains(needle),
-            "{}: no {needle:?} in {log}",
-            self.name
-        );
-    }
-
-    async fn log(&self) -> Value {
-        self.eval("return [...document.querySelectorAll('#log li')].map(l => l.textContent);")
-            .await
-    }
-
-    async fn click(&self, id: &str) {
-        self.focus().await;
-        self.browser.click(id).await;
-    }
-
-    /// Opens `url`, records, and turns the camera on.
-    async fn open(&self, url: &str) {
-        self.focus().await;
-        self.browser.client.goto(url).await.expect("page loads");
-        self.wait_for(
-            "Start",
-            "return !document.getElementById('start-btn').disabled;",
-        )
-        .await;
-        self.eval(RECORDER).await;
-        self.click("start-btn").await;
-        self.wait_for(
-            "the camera",
-            "return !document.getElementById('call-btn').disabled;",
-        )
-        .await;
-    }
-
-    async fn status(&self) -> String {
-        self.eval("return document.getElementById('status').textContent;")
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    }
-
-    async fn playing(&self) -> Result<(), String> {
-        self.try_wait_for(
-            "the other side's video to play",
-            "const v = document.getElementById('remoteStream');
-             return v.videoWidth > 0 && !v.paused && v.currentTime > 0.2
-                && document.getElementById('status').textContent.startsWith('Setup time: ');",
-        )
-        .await
-    }
-
-    /// Open peers and live tracks.
-    async fn held(&self) -> Value {
-        self.eval("return [__calls.open(), __calls.live()];").await
-    }
-}
-
-/// Both sides on the room: one waits, the other comes, both play.
-async fn call(a: &Side<'_>, b: &Side<'_>, url: &str) {
-    a.open(url).await;
-    b.open(url).await;
-    a.click("call-btn").await;
-    a.wait_for(
-        "the other person",
-        "return document.getElementById('status').textContent.includes('waiting for the other person');",
-    )
-    .await;
-    b.click("call-btn").await;
-    for side in [a, b] {
-        if let Err(e) = side.playing().await {
-            panic!(
-                "{e}\n{} log: {}\n{} log: {}",
-                a.name,
-                a.log().await,
-                b.name,
-                b.log().await
-            );
-        }
-        println!("{}: {}", side.name, side.status().await);
-    }
-}
 
 /// Chooses the codec labelled `name` on `side`'s page.
 async fn choose_codec(side: &Side<'_>, name: &str) {
@@ -278,50 +107,6 @@ async fn controls_across(a: &Side<'_>, b: &Side<'_>) {
     }
 }
 
-/// `a` hangs up: `b` hears it, both let go of the call, `b` keeps its camera until its HangUp.
-async fn hang_up(a: &Side<'_>, b: &Side<'_>) {
-    a.click("hangup-btn").await;
-    b.wait_for(
-        "the news that the other left",
-        "return document.getElementById('status').textContent.startsWith('The other person left.');",
-    )
-    .await;
-    assert_eq!(a.held().await, json!([0, 0]), "{} left open", a.name);
-    assert_eq!(
-        b.held().await,
-        json!([0, 2]),
-        "{}: call closed, camera on",
-        b.name
-    );
-    b.click("hangup-btn").await;
-    assert_eq!(b.held().await, json!([0, 0]), "{} left open", b.name);
-}
-
-fn room_url(server: &Server, query: &str) -> String {
-    let room: String = (0..22)
-        .map(|i| char::from(b"abcdefghijklmnopqrstuvwxyz012345"[(rand_u64(i) % 32) as usize]))
-        .collect();
-    format!("{}?room={room}{query}", server.url)
-}
-
-/// Enough randomness for a room name per test, without a dependency.
-fn rand_u64(salt: u64) -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(salt);
-    hasher.finish()
-}
-
-async fn rooms_empty(server: &Server) {
-    for _ in 0..100 {
-        if server.rooms() == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{} rooms left on the server", server.rooms());
-}
-
 /// Two windows of one browser and no signaling server: they find each other between tabs.
 async fn two_tabs_without_a_server(engine: Engine) {
     let server = Server::start_with(&dist(), |c| c.signaling = false).await;
@@ -338,7 +123,7 @@ async fn two_tabs_without_a_server(engine: Engine) {
         window: second,
         name: format!("{} tab 2", engine.name()),
     };
-    let url = room_url(&server, "");
+    let url = room_url(&server.url, "");
     call(&a, &b, &url).await;
     for side in [&a, &b] {
         side.assert_logged("between tabs of this browser").await;
@@ -353,7 +138,7 @@ async fn two_browsers_through_the_server(first: Engine, second: Engine) {
     let (one, two) = (Browser::launch(first).await, Browser::launch(second).await);
     let a = Side::of(&one, first.name().to_owned()).await;
     let b = Side::of(&two, second.name().to_owned()).await;
-    let url = room_url(&server, "");
+    let url = room_url(&server.url, "");
     call(&a, &b, &url).await;
     for side in [&a, &b] {
         side.assert_logged("through the signaling server").await;
@@ -361,65 +146,9 @@ async fn two_browsers_through_the_server(first: Engine, second: Engine) {
     assert_eq!(server.rooms(), 1);
     controls_across(&a, &b).await;
     hang_up(&b, &a).await;
-    rooms_empty(&server).await;
+    rooms_empty(&server.running.state.hub).await;
     one.close().await;
     two.close().await;
-}
-
-/// coturn on 127.0.0.1 with a shared secret, for as long as it is held.
-struct Coturn {
-    port: u16,
-    secret: String,
-    _process: tokio::process::Child,
-    _dir: std::path::PathBuf,
-}
-
-impl Coturn {
-    async fn start() -> Self {
-        let port = std::net::UdpSocket::bind("127.0.0.1:0")
-            .and_then(|s| s.local_addr())
-            .expect("a free port")
-            .port();
-        let secret = format!("test-{}", rand_u64(port.into()));
-        let dir = std::env::temp_dir().join(format!("coturn-{port}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let process = tokio::process::Command::new("turnserver")
-            .args(["-n", "--no-cli", "--no-tls", "--no-dtls", "--fingerprint"])
-            .args(["--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1"])
-            .arg(format!("--listening-port={port}"))
-            .args(["--min-port", "49200", "--max-port", "49900"])
-            .args(["--use-auth-secret", "--realm", "loopback.test"])
-            .arg(format!("--static-auth-secret={secret}"))
-            // On 127.0.0.1 both ends are loopback addresses, which coturn refuses by default.
-            .arg("--allow-loopback-peers")
-            .arg(format!("--userdb={}", dir.join("turndb").display()))
-            .arg(format!(
-                "--pidfile={}",
-                dir.join("turnserver.pid").display()
-            ))
-            .args(["--log-file", "stdout"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("turnserver on PATH (the README's test command installs coturn)");
-        // Ready when it answers on TCP.
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Self {
-            port,
-            secret,
-            _process: process,
-            _dir: dir,
-        }
-    }
 }
 
 /// `relay=1`: TURN only, through coturn; the candidate pair in use is a relayed one.
@@ -441,7 +170,7 @@ async fn relay_only_through_coturn(engine: Engine) {
     );
     let a = Side::of(&one, format!("{} 1", engine.name())).await;
     let b = Side::of(&two, format!("{} 2", engine.name())).await;
-    let url = room_url(&server, "&relay=1");
+    let url = room_url(&server.url, "&relay=1");
     call(&a, &b, &url).await;
     for side in [&a, &b] {
         side.wait_for(
@@ -454,7 +183,7 @@ async fn relay_only_through_coturn(engine: Engine) {
     let status = a.status().await;
     assert!(status.starts_with("Setup time: "), "{status}");
     hang_up(&a, &b).await;
-    rooms_empty(&server).await;
+    rooms_empty(&server.running.state.hub).await;
     one.close().await;
     two.close().await;
 }

@@ -147,17 +147,19 @@ async fn signal(
         .on_upgrade(move |socket| connection::run(socket, context))
 }
 
-/// A server running in this process, on a plain-HTTP listener: what `main` runs without TLS and
-/// what the tests start. Dropping it does not stop it; [`Running::shut_down`] does.
+/// A server running in this process: what `main` runs and what the tests start, over plain HTTP
+/// or HTTPS. Dropping it does not stop it; [`Running::shut_down`] does.
 pub struct Running {
     pub addr: std::net::SocketAddr,
     pub state: AppState,
     shutdown: watch::Sender<bool>,
+    /// HTTPS only: the TLS server's own graceful shutdown, which bounds its connections' wait.
+    tls: Option<axum_server::Handle<std::net::SocketAddr>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl Running {
-    /// Serves `config` on `listener` until [`Running::shut_down`].
+    /// Serves `config` on `listener` over plain HTTP until [`Running::shut_down`].
     pub fn start(listener: tokio::net::TcpListener, config: Config) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
         let (state, shutdown) = AppState::new(config);
@@ -174,13 +176,46 @@ impl Running {
             addr,
             state,
             shutdown,
+            tls: None,
             task,
         })
+    }
+
+    /// Serves `config` on `listener` over HTTPS with `tls` until [`Running::shut_down`]. The
+    /// listener is a std one so that a caller may make it anywhere (the network lab binds it
+    /// inside a network namespace).
+    pub fn start_tls(
+        listener: std::net::TcpListener,
+        config: Config,
+        tls: axum_server::tls_rustls::RustlsConfig,
+    ) -> std::io::Result<Self> {
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let (state, shutdown) = AppState::new(config);
+        let app = router(state.clone());
+        let handle = axum_server::Handle::new();
+        let server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle.clone());
+        let task = tokio::spawn(async move { server.serve(app.into_make_service()).await });
+        Ok(Self {
+            addr,
+            state,
+            shutdown,
+            tls: Some(handle),
+            task,
+        })
+    }
+
+    /// Returns if the server stops by itself (its listener failed), with why.
+    pub async fn stopped(&mut self) -> std::io::Result<()> {
+        (&mut self.task).await.unwrap_or(Ok(()))
     }
 
     /// Tells every connection to close, and waits for the server and every connection to end.
     pub async fn shut_down(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
+        if let Some(handle) = &self.tls {
+            handle.graceful_shutdown(Some(Duration::from_secs(5)));
+        }
         let served = self.task.await.unwrap_or(Ok(()));
         // Upgraded connections outlive the HTTP server: wait for them (each closes within its
         // closing handshake's timeout).

@@ -4,11 +4,10 @@
 use clap::Parser;
 use loopback_server::tls::{self, Certificate};
 use loopback_server::turn::Turn;
-use loopback_server::{AppState, Config, Limits, Running, SIGNAL_PATH};
+use loopback_server::{Config, Limits, Running, SIGNAL_PATH};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Serves the loopback-rtc page and its signaling WebSocket, so that two browsers can call each
@@ -136,47 +135,34 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     } else {
         "without signaling (--no-signaling)".to_owned()
     };
-    let Some(certificate) = certificate else {
-        let listener = tokio::net::TcpListener::bind(args.listen).await?;
-        let running = Running::start(listener, config)?;
-        tracing::info!(
-            "serving the page on {scheme}://{} {signaling}",
-            running.addr
-        );
-        shutdown_signal().await;
-        tracing::info!("shutting down");
-        running.shut_down().await?;
-        return Ok(());
+    let mut running = match certificate {
+        None => Running::start(tokio::net::TcpListener::bind(args.listen).await?, config)?,
+        Some(certificate) => {
+            let tls = tls::config(&certificate).await?;
+            if let Certificate::SelfSigned { names } = &certificate {
+                tracing::warn!(
+                    "made a self-signed certificate for {}: browsers will warn about it. Open \
+                     {scheme}://<this machine's address>:{}/ in each browser and accept the risk \
+                     (Chrome: Advanced → Proceed; Firefox: Advanced → Accept the Risk and \
+                     Continue); the page then has camera access. Use --tls-cert and --tls-key \
+                     for a real certificate.",
+                    names.join(", "),
+                    args.listen.port()
+                );
+            }
+            Running::start_tls(std::net::TcpListener::bind(args.listen)?, config, tls)?
+        }
     };
-
-    let tls = tls::config(&certificate).await?;
-    if let Certificate::SelfSigned { names } = &certificate {
-        tracing::warn!(
-            "made a self-signed certificate for {}: browsers will warn about it. Open \
-             {scheme}://<this machine's address>:{}/ in each browser and accept the risk (Chrome: \
-             Advanced → Proceed; Firefox: Advanced → Accept the Risk and Continue); the page then \
-             has camera access. Use --tls-cert and --tls-key for a real certificate.",
-            names.join(", "),
-            args.listen.port()
-        );
-    }
-    let (state, shutdown) = AppState::new(config);
-    let hub = Arc::clone(&state.hub);
-    let handle = axum_server::Handle::new();
-    let server = tokio::spawn(
-        axum_server::bind_rustls(args.listen, tls)
-            .handle(handle.clone())
-            .serve(loopback_server::router(state).into_make_service()),
+    tracing::info!(
+        "serving the page on {scheme}://{} {signaling}",
+        running.addr
     );
-    tracing::info!("serving the page on {scheme}://{} {signaling}", args.listen);
     tokio::select! {
-        served = server => return Ok(served??),
+        stopped = running.stopped() => return Ok(stopped?),
         () = shutdown_signal() => {}
     }
     tracing::info!("shutting down");
-    let _ = shutdown.send(true);
-    handle.graceful_shutdown(Some(Duration::from_secs(5)));
-    let _ = tokio::time::timeout(Duration::from_secs(5), hub.all_gone()).await;
+    running.shut_down().await?;
     Ok(())
 }
 

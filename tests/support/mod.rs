@@ -2,6 +2,11 @@
 //! headless Chromium (Debian's chromedriver) or Firefox (geckodriver).
 #![allow(dead_code)] // each user takes only part of it
 
+/// The network lab: machines in network namespaces, behind NATs.
+pub mod lab;
+/// A room call between browser pages, and coturn for its relay.
+pub mod room;
+
 use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use loopback_server::{Config, Limits, Running};
@@ -119,6 +124,49 @@ pub struct Browser {
     pub client: Client,
     pub engine: Engine,
     driver: Child,
+    /// Carries the WebDriver connection into the browser's network namespace, if it has one.
+    _forwarder: Option<AbortOnDrop>,
+}
+
+/// A task that ends with the value holding it.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Listens on a free port of 127.0.0.1 here and passes each connection on to `inner` inside
+/// `netns`: the lab's machines have no address in the test's own namespace, by design.
+async fn forward_into(netns: &str, inner: &str) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1");
+    let address = listener.local_addr().expect("its address").to_string();
+    let (netns, inner) = (netns.to_owned(), inner.to_owned());
+    let task = tokio::spawn(async move {
+        while let Ok((mut outside, _)) = listener.accept().await {
+            let (netns, inner) = (netns.clone(), inner.clone());
+            tokio::spawn(async move {
+                let connected = tokio::task::spawn_blocking(move || {
+                    lab::in_netns(&netns, move || std::net::TcpStream::connect(inner))
+                })
+                .await;
+                let Ok(Ok(stream)) = connected else {
+                    return;
+                };
+                if stream.set_nonblocking(true).is_err() {
+                    return;
+                }
+                let Ok(mut stream) = TcpStream::from_std(stream) else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut outside, &mut stream).await;
+            });
+        }
+    });
+    (address, task)
 }
 
 impl Browser {
@@ -133,14 +181,36 @@ impl Browser {
 
     /// Like [`Browser::launch_with`], with more Firefox preferences (ignored by Chromium).
     pub async fn launch_with_prefs(engine: Engine, extra_args: &[&str], prefs: &Value) -> Self {
+        Self::launch_in(engine, None, extra_args, prefs).await
+    }
+
+    /// Like [`Browser::launch_with_prefs`], the driver and its browser running inside the
+    /// network namespace `netns` (a machine of the network lab) when one is given. Its WebDriver
+    /// then listens on that namespace's own loopback, which the test reaches through a
+    /// forwarder of its own on 127.0.0.1 (see [`lab::in_netns`]); the browser accepts the lab
+    /// server's self-signed certificate, as a person would once.
+    pub async fn launch_in(
+        engine: Engine,
+        netns: Option<&str>,
+        extra_args: &[&str],
+        prefs: &Value,
+    ) -> Self {
         let free_port = || {
             std::net::TcpListener::bind("127.0.0.1:0")
                 .and_then(|l| l.local_addr())
                 .expect("a free port")
                 .port()
         };
-        let port = free_port();
-        let mut driver = Command::new(engine.driver());
+        // In a namespace of its own, any port is free.
+        let port = if netns.is_some() { 4444 } else { free_port() };
+        let mut driver = match netns {
+            Some(netns) => {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", netns, engine.driver()]);
+                command
+            }
+            None => Command::new(engine.driver()),
+        };
         match engine {
             Engine::Chromium => driver.arg(format!("--port={port}")),
             // Its WebDriver BiDi port defaults to 9222: two drivers at once would collide.
@@ -161,15 +231,40 @@ impl Browser {
                     engine.driver()
                 )
             });
-        let address = format!("127.0.0.1:{port}");
-        for _ in 0..200 {
-            if TcpStream::connect(&address).await.is_ok() {
-                break;
+        let inner = format!("127.0.0.1:{port}");
+        let (address, forwarder) = match netns {
+            None => {
+                for _ in 0..200 {
+                    if TcpStream::connect(&inner).await.is_ok() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                (inner, None)
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            Some(netns) => {
+                for _ in 0..200 {
+                    let (netns, inner) = (netns.to_owned(), inner.clone());
+                    let up = tokio::task::spawn_blocking(move || {
+                        lab::in_netns(&netns, move || std::net::TcpStream::connect(inner).is_ok())
+                    })
+                    .await
+                    .unwrap_or(false);
+                    if up {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                let (address, forwarder) = forward_into(netns, &inner).await;
+                (address, Some(forwarder))
+            }
+        };
+        let mut capabilities = engine.capabilities(extra_args, prefs);
+        if netns.is_some() {
+            capabilities.insert("acceptInsecureCerts".into(), json!(true));
         }
         let client = ClientBuilder::new(HttpConnector::new())
-            .capabilities(engine.capabilities(extra_args, prefs))
+            .capabilities(capabilities)
             .connect(&format!("http://{address}"))
             .await
             .unwrap_or_else(|e| panic!("a WebDriver session in headless {}: {e}", engine.name()));
@@ -177,6 +272,7 @@ impl Browser {
             client,
             engine,
             driver,
+            _forwarder: forwarder.map(AbortOnDrop),
         }
     }
 

