@@ -241,6 +241,7 @@ impl Recovery {
     }
 
     /// What to do at `now`.
+    #[must_use]
     pub fn tick(&mut self, now: f64) -> Action {
         if self.over {
             return Action::None;
