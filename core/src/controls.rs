@@ -14,7 +14,8 @@ pub enum Phase {
     Starting,
     /// The local stream is live and no call is up.
     Ready,
-    /// The two peers exist (negotiating or connected).
+    /// The two peers exist (negotiating or connected). While the call has lost its way to the
+    /// other person and the page repairs it, [`Controls::is_reconnecting`] says so.
     InCall,
 }
 
@@ -54,9 +55,10 @@ pub struct Tools {
     pub camera_off: bool,
     /// Share the screen, or stop sharing it.
     pub share: bool,
-    /// The codec and the bitrate cap: chosen ahead of a call or changed during one.
+    /// The codec and the bitrate cap: chosen ahead of a call or changed during one, not while
+    /// it reconnects (a codec change renegotiates, which needs signaling).
     pub sending: bool,
-    /// Restart ICE: only in a call.
+    /// Restart ICE: only in a call, and not while the page reconnects it by itself.
     pub ice_restart: bool,
     /// Chat and ping: only while the call's data channel is open.
     pub chat: bool,
@@ -96,6 +98,9 @@ pub struct Controls {
     muted: bool,
     camera_off: bool,
     share: Share,
+    /// The call lost its way to the other person: a bool, not a phase, because in every other
+    /// way it is still the call (HangUp, the media controls, the chat as its channel goes).
+    reconnecting: bool,
 }
 
 impl Default for Controls {
@@ -112,6 +117,7 @@ impl Controls {
             muted: false,
             camera_off: false,
             share: Share::Off,
+            reconnecting: false,
         }
     }
 
@@ -165,8 +171,8 @@ impl Controls {
             mute: live,
             camera_off: camera,
             share: live && self.share != Share::Asking,
-            sending: self.phase != Phase::Starting,
-            ice_restart: self.phase == Phase::InCall,
+            sending: self.phase != Phase::Starting && !self.reconnecting,
+            ice_restart: self.phase == Phase::InCall && !self.reconnecting,
             chat: self.phase == Phase::InCall && channel_open,
         }
     }
@@ -267,7 +273,24 @@ impl Controls {
     /// `true` means it is the current call: tear it down, keep the local stream, and let the user
     /// press Call again.
     pub fn call_ended(&mut self, ticket: Ticket) -> bool {
-        self.settle(ticket, Phase::InCall, Phase::Ready)
+        let ended = self.settle(ticket, Phase::InCall, Phase::Ready);
+        self.reconnecting &= !ended;
+        ended
+    }
+
+    /// The call of `ticket` lost its way to the other person and the page is repairing it.
+    /// `false`: it is not the current call.
+    pub fn reconnecting(&mut self, ticket: Ticket) -> bool {
+        self.set_reconnecting(ticket, true)
+    }
+
+    /// The call of `ticket` found its way back. `false`: it is not the current call.
+    pub fn reconnected(&mut self, ticket: Ticket) -> bool {
+        self.set_reconnecting(ticket, false)
+    }
+
+    pub fn is_reconnecting(&self) -> bool {
+        self.reconnecting
     }
 
     /// HangUp was clicked (or the page is going away). Every ticket handed out so far goes stale.
@@ -281,12 +304,21 @@ impl Controls {
         self.muted = false;
         self.camera_off = false;
         self.share = Share::Off;
+        self.reconnecting = false;
         HangUp::Release
     }
 
     /// Whether work started with `ticket` may still act on the page.
     pub fn is_current(&self, ticket: Ticket) -> bool {
         ticket.0 == self.generation
+    }
+
+    fn set_reconnecting(&mut self, ticket: Ticket, on: bool) -> bool {
+        let current = self.is_current(ticket) && self.phase == Phase::InCall;
+        if current {
+            self.reconnecting = on;
+        }
+        current
     }
 
     /// A click that starts async work: only from `from`.
@@ -500,6 +532,114 @@ mod tests {
         assert!(c.tools(false).ice_restart);
         assert!(!c.tools(false).chat, "the channel is not open yet");
         assert!(c.tools(true).chat);
+    }
+
+    fn in_call() -> (Controls, Ticket) {
+        let mut c = ready();
+        let t = c.call().unwrap();
+        (c, t)
+    }
+
+    #[test]
+    fn only_the_current_call_reconnects() {
+        let mut c = ready();
+        let t = c.live_change().unwrap();
+        assert!(!c.reconnecting(t), "no call yet");
+        assert!(!c.is_reconnecting());
+        let (mut c, t) = in_call();
+        assert!(!c.is_reconnecting());
+        assert!(c.reconnecting(t));
+        assert!(c.is_reconnecting());
+        assert_eq!(c.phase(), Phase::InCall, "still the call");
+        assert!(c.reconnected(t));
+        assert!(!c.is_reconnecting());
+        // A call that is over cannot start reconnecting, or stop.
+        c.hang_up();
+        assert!(!c.reconnecting(t));
+        assert!(!c.reconnected(t));
+        assert!(!c.is_reconnecting());
+    }
+
+    #[test]
+    fn a_late_reconnecting_from_an_earlier_call_is_refused() {
+        let (mut c, old) = in_call();
+        c.hang_up();
+        let s = c.start().unwrap();
+        assert!(c.media_ready(s));
+        let new = c.call().unwrap();
+        assert!(!c.reconnecting(old));
+        assert!(!c.is_reconnecting());
+        assert!(c.reconnecting(new));
+    }
+
+    #[test]
+    fn while_reconnecting_the_buttons_are_the_calls() {
+        let (mut c, t) = in_call();
+        let calling = c.buttons();
+        c.reconnecting(t);
+        assert_eq!(c.buttons(), calling);
+        assert_eq!(
+            c.buttons(),
+            Buttons {
+                start: false,
+                call: false,
+                hang_up: true
+            },
+            "the user can always leave"
+        );
+        assert!(c.call().is_none());
+        assert!(c.start().is_none());
+    }
+
+    #[test]
+    fn while_reconnecting_what_needs_signaling_waits() {
+        let (mut c, t) = in_call();
+        let calling = c.tools(true);
+        assert!(calling.sending && calling.ice_restart);
+        c.reconnecting(t);
+        let tools = c.tools(true);
+        assert!(!tools.sending, "a codec change renegotiates");
+        assert!(!tools.ice_restart, "the page restarts ICE itself");
+        assert_eq!(
+            Tools {
+                sending: true,
+                ice_restart: true,
+                ..tools
+            },
+            calling,
+            "devices, resolution, mute, camera off, share and chat stay"
+        );
+        assert!(!c.tools(false).chat, "chat follows the data channel");
+        assert_eq!(c.toggle_mute(), Some(true));
+        assert_eq!(c.toggle_camera(), Some(true));
+        assert!(c.live_change().is_some(), "replaceTrack needs no signaling");
+        assert!(matches!(c.share(), Some(ShareClick::Start(_))));
+        c.reconnected(t);
+        assert!(c.tools(true).sending);
+        assert!(c.tools(true).ice_restart);
+    }
+
+    #[test]
+    fn hang_up_and_the_end_of_the_call_stop_reconnecting() {
+        let (mut c, t) = in_call();
+        c.reconnecting(t);
+        assert_eq!(c.hang_up(), HangUp::Release);
+        assert!(!c.is_reconnecting());
+        assert!(c.tools(false).sending, "idle: the codec may be chosen");
+        let (mut c, t) = in_call();
+        c.reconnecting(t);
+        assert!(c.call_ended(t));
+        assert!(!c.is_reconnecting());
+        let ready = c.tools(false);
+        assert!(ready.sending && !ready.ice_restart);
+        let t = c.call().unwrap();
+        assert!(!c.is_reconnecting(), "the next call starts connected");
+        assert!(c.tools(false).ice_restart);
+        // A refused call_ended leaves it as it was.
+        c.reconnecting(t);
+        c.hang_up();
+        assert!(!c.call_ended(t));
+        assert!(!c.is_reconnecting());
     }
 
     #[test]

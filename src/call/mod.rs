@@ -11,6 +11,8 @@ pub mod monitor;
 pub mod negotiation;
 /// One end of a call: an `RTCPeerConnection` and its negotiation.
 pub mod peer;
+/// When to restart ICE and when to give up, in plain Rust.
+pub mod recovery;
 /// A call between two pages in a room.
 pub mod room;
 /// What a call shows on the page.

@@ -1,6 +1,8 @@
 //! How a page in a room reaches the other page: a WebSocket to the signaling server at the page's
 //! own origin, or, when no server answers, a `BroadcastChannel` between tabs of this browser.
 
+/// When the signaling server's socket is lost mid-call: the waits before each new try.
+pub mod reconnect;
 /// The WebSocket to the signaling server.
 pub mod server;
 /// The `BroadcastChannel` between tabs.
