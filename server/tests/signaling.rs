@@ -96,7 +96,11 @@ async fn closed(socket: &mut Socket) -> Option<CloseCode> {
         match tokio::time::timeout(WAIT, socket.next()).await {
             Err(_) => panic!("the server did not close within 5 s"),
             Ok(None) | Ok(Some(Err(_))) => return None,
-            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| f.code),
+            Ok(Some(Ok(Message::Close(frame)))) => {
+                // Read on, so the socket sends its Close back and the server need not wait for it.
+                while let Ok(Some(Ok(_))) = tokio::time::timeout(WAIT, socket.next()).await {}
+                return frame.map(|f| f.code);
+            }
             Ok(Some(Ok(_))) => continue,
         }
     }
@@ -366,6 +370,7 @@ async fn a_flooding_page_is_told_and_closed() {
     let server = start(config()).await;
     let (mut a, mut b) = pair(&server).await;
     let burst = Limits::default().burst as usize;
+    let flood = std::time::Instant::now();
     for _ in 0..burst * 2 {
         let message = json!({"type": "signal", "signal": {"kind": "end-of-candidates"}});
         if a.send(Message::Text(message.to_string().into()))
@@ -392,7 +397,9 @@ async fn a_flooding_page_is_told_and_closed() {
     };
     assert!(saw_too_fast, "told why");
     assert_eq!(code, Some(CloseCode::Policy));
-    // b got at most the burst, then the news.
+    // The bucket refills while the flood lasts (longer on a loaded machine).
+    let refill = (flood.elapsed().as_secs_f64() * f64::from(Limits::default().per_second)).ceil();
+    // b got at most the burst and the refill, then the news.
     let mut relayed = 0;
     loop {
         let message = recv(&mut b).await;
@@ -401,7 +408,10 @@ async fn a_flooding_page_is_told_and_closed() {
         }
         relayed += 1;
     }
-    assert!(relayed <= burst, "{relayed} relayed");
+    assert!(
+        relayed <= burst + refill as usize,
+        "{relayed} relayed, burst {burst}, refill {refill}"
+    );
     b.close(None).await.unwrap();
     rooms_back_to_zero(&server).await;
 }
@@ -726,8 +736,10 @@ async fn a_silent_owner_is_closed_as_dead_and_its_seat_resumed() {
 async fn a_restarted_server_knows_no_seat_but_honors_the_old_role() {
     let server = start(config()).await;
     let (mut a, _, a_token) = join(&server, "r", Some(true)).await;
-    server.shut_down().await.unwrap();
+    // The page reads on, so it answers the closing handshake and the server stops at once.
+    let stopping = tokio::spawn(server.shut_down());
     let _ = closed(&mut a).await;
+    stopping.await.unwrap().unwrap();
 
     let server = start(config()).await;
     let (mut a, answer) = resume(&server, "r", &a_token, 0).await;
