@@ -1,20 +1,26 @@
 //! One page's WebSocket: its messages read, checked and acted on, the other peer's messages
-//! written to it, and its end, however it comes, taking it out of its room.
+//! written to it, and its end, however it comes, deciding what becomes of its seat.
 //!
-//! One task owns the socket and selects over four things: a frame from the page, a message for
-//! the page, the ping timer (which also finds an idle page), and the server's shutdown.
+//! One task owns the socket and selects over five things: a frame from the page, a message (or a
+//! liveness probe) for the page, the ping timer (which also finds an idle page), a probe's
+//! deadline, and the server's shutdown. How the connection ends matters: on purpose (`leave`, a
+//! Close frame, or closed for misbehaving) the seat goes; lost (no Close frame, idleness) the seat
+//! waits, away, for the page to resume it on a new connection.
 
 use crate::guard::{Idle, RateLimit};
-use crate::hub::{Hub, PeerId};
+use crate::hub::{self, End, Hub, Outgoing, PeerId, Refusal, SeatId};
 use crate::Limits;
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
-use loopback_signal::{FromServer, Problem, RoomName, ToServer};
+use loopback_signal::{FromServer, IceServer, Problem, ResumeToken, RoomName, ToServer};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// How long a closing connection waits for the page's Close.
 const CLOSING_HANDSHAKE: Duration = Duration::from_secs(2);
+/// How much longer than the probe a resuming page waits for the old connection's answer before
+/// taking it as dead (its task may be stuck writing to a socket nobody reads).
+const PROBE_SLACK: Duration = Duration::from_secs(1);
 
 /// What a connection needs from the server.
 pub struct Context {
@@ -31,87 +37,138 @@ pub async fn run(socket: WebSocket, context: Context) {
     let mut connection = Connection {
         socket,
         id,
-        room: None,
+        seat: None,
         context,
+        probes: Vec::new(),
     };
-    let reason = connection.serve(outbox).await;
-    tracing::debug!(peer = id, room = ?connection.room, reason, "disconnected");
-    connection
-        .context
-        .hub
-        .disconnect(id, connection.room.as_ref());
+    let (end, reason) = connection.serve(outbox).await;
+    let hub = Arc::clone(&connection.context.hub);
+    let room = connection.seat.as_ref().map(|(_, room)| room.clone());
+    tracing::debug!(peer = id, ?room, reason, ?end, "disconnected");
+    let seat = connection.seat.as_ref().map(|(seat, _)| *seat);
+    if let Some(expiry) = hub.disconnect(id, seat, end) {
+        tracing::info!(peer = id, ?room, reason, "connection lost: seat kept away");
+        let grace = connection.context.limits.grace;
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            hub.expire(expiry);
+        });
+    }
+}
+
+/// A fresh resume token: 128 bits from the operating system.
+fn fresh_token() -> Result<ResumeToken, getrandom::Error> {
+    let mut bits = [0u8; 16];
+    getrandom::fill(&mut bits)?;
+    Ok(ResumeToken::from_bytes(bits))
 }
 
 struct Connection {
     socket: WebSocket,
     id: PeerId,
-    room: Option<RoomName>,
+    /// The seat this connection holds, and its room (for the log).
+    seat: Option<(SeatId, RoomName)>,
     context: Context,
+    /// Resuming pages waiting to hear whether this one is alive, since the deadline.
+    probes: Vec<(oneshot::Sender<bool>, tokio::time::Instant)>,
 }
 
 impl Connection {
-    /// Serves until the connection ends; returns why, for the log.
-    async fn serve(&mut self, mut outbox: mpsc::Receiver<FromServer>) -> &'static str {
+    /// Serves until the connection ends; returns how, and why for the log.
+    async fn serve(&mut self, mut outbox: mpsc::Receiver<Outgoing>) -> (End, &'static str) {
         let limits = self.context.limits;
         let mut rate = RateLimit::new(limits.burst, limits.per_second, Instant::now());
         let mut idle = Idle::new(limits.idle, Instant::now());
         let mut ping = tokio::time::interval(limits.ping);
         let mut shutdown = self.context.shutdown.clone();
         loop {
+            let probe_deadline = self.probes.first().map(|(_, deadline)| *deadline);
             tokio::select! {
                 frame = self.socket.recv() => {
                     let message = match frame {
-                        None => return "closed without a close frame",
+                        None => return (End::Lost, "closed without a close frame"),
                         Some(Err(e)) => {
                             // Oversized messages end here too: say so, if the socket still can.
                             let too_large = e.to_string().contains("too long")
                                 || e.to_string().contains("too big");
                             if too_large {
                                 self.close(Problem::TooLarge, close_code::SIZE).await;
-                                return "message too large";
+                                return (End::Deliberate, "message too large");
                             }
-                            return "socket error";
+                            return (End::Lost, "socket error");
                         }
                         Some(Ok(message)) => message,
                     };
                     idle.heard(Instant::now());
+                    if !matches!(message, Message::Close(_)) {
+                        // Heard from: alive, whatever it said. (A Close drops the probes: the
+                        // seat goes with this connection.)
+                        for (probe, _) in self.probes.drain(..) {
+                            let _ = probe.send(true);
+                        }
+                    }
                     match message {
                         Message::Text(text) => {
                             if !rate.take(Instant::now()) {
                                 self.close(Problem::TooFast, close_code::POLICY).await;
-                                return "too many messages";
+                                return (End::Deliberate, "too many messages");
                             }
                             if !self.handle(&text).await {
-                                return "could not write";
+                                return (End::Lost, "could not write");
                             }
                         }
                         Message::Binary(_) => {
                             if !self.say(FromServer::error(Problem::BadMessage, Some("binary frames are not messages"))).await {
-                                return "could not write";
+                                return (End::Lost, "could not write");
                             }
                         }
-                        Message::Close(_) => return "closed by the page",
+                        Message::Close(_) => return (End::Deliberate, "closed by the page"),
                         // Pongs answer our pings; pings are answered by the socket itself.
                         Message::Ping(_) | Message::Pong(_) => {}
                     }
                 }
-                Some(message) = outbox.recv() => {
-                    if !self.say(message).await {
-                        return "could not write";
+                Some(outgoing) = outbox.recv() => match outgoing {
+                    Outgoing::Message(message) => {
+                        if !self.say(message).await {
+                            return (End::Lost, "could not write");
+                        }
                     }
+                    Outgoing::Probe(probe) => {
+                        let deadline = tokio::time::Instant::now() + limits.probe;
+                        self.probes.push((probe, deadline));
+                        if self.socket.send(Message::Ping(Default::default())).await.is_err() {
+                            return (End::Lost, "could not write");
+                        }
+                    }
+                },
+                () = tokio::time::sleep_until(probe_deadline.unwrap_or_else(tokio::time::Instant::now)),
+                    if probe_deadline.is_some() =>
+                {
+                    // Silent since the probe: the page is gone (its network changed, say) and
+                    // resumes elsewhere. Drop the socket without a closing handshake nobody
+                    // would answer.
+                    let (dead, alive): (Vec<_>, Vec<_>) = self
+                        .probes
+                        .drain(..)
+                        .partition(|(_, deadline)| *deadline <= tokio::time::Instant::now());
+                    self.probes = alive;
+                    for (probe, _) in dead {
+                        let _ = probe.send(false);
+                    }
+                    return (End::Lost, "silent when probed: dead");
                 }
                 _ = ping.tick() => {
                     if idle.expired(Instant::now()) {
                         self.close(Problem::Idle, close_code::AWAY).await;
-                        return "idle";
+                        return (End::Lost, "idle");
                     }
                     if self.socket.send(Message::Ping(Default::default())).await.is_err() {
-                        return "could not write";
+                        return (End::Lost, "could not write");
                     }
                 }
                 _ = shutdown.changed() => {
                     self.close(Problem::ShuttingDown, close_code::AWAY).await;
-                    return "server shutting down";
+                    return (End::Shutdown, "server shutting down");
                 }
             }
         }
@@ -129,47 +186,53 @@ impl Connection {
             }
         };
         let hub = Arc::clone(&self.context.hub);
-        let reply = match (message, &self.room) {
-            (ToServer::Join { .. }, Some(_)) => {
+        let reply = match (message, &self.seat) {
+            (ToServer::Join { .. } | ToServer::Resume { .. }, Some(_)) => {
                 Some(FromServer::error(Problem::AlreadyInRoom, None))
             }
-            (ToServer::Join { room }, None) => match hub.join(&room, self.id) {
-                Ok(joined) => {
-                    tracing::info!(peer = self.id, %room, polite = joined.polite, "joined");
-                    self.room = Some(room);
-                    let ice_servers = self
-                        .context
-                        .turn
-                        .iter()
-                        .map(|turn| turn.ice_server(SystemTime::now()))
-                        .collect();
-                    if !self
-                        .say(FromServer::Joined {
-                            polite: joined.polite,
-                            ice_servers,
-                        })
-                        .await
-                    {
-                        return false;
+            (ToServer::Join { room, polite }, None) => {
+                let Some(token) = self.fresh_token() else {
+                    return false;
+                };
+                match hub.join(&room, self.id, polite, token.clone()) {
+                    Ok(seated) => {
+                        tracing::info!(peer = self.id, %room, polite = seated.polite, "joined");
+                        self.seat = Some((seated.seat, room));
+                        let joined = FromServer::Joined {
+                            polite: seated.polite,
+                            ice_servers: self.ice_servers(),
+                            resume: token,
+                            grace: self.grace(),
+                        };
+                        return self.say_all(joined, seated.then).await;
                     }
-                    joined.other.map(|_| FromServer::PeerJoined)
+                    Err(problem) => {
+                        tracing::info!(peer = self.id, %room, ?problem, "join refused");
+                        Some(FromServer::error(problem, None))
+                    }
                 }
-                Err(problem) => {
-                    tracing::info!(peer = self.id, %room, ?problem, "join refused");
-                    Some(FromServer::error(problem, None))
-                }
-            },
+            }
+            (
+                ToServer::Resume {
+                    room,
+                    token,
+                    received,
+                },
+                None,
+            ) => {
+                return self.resume(room, token, received).await;
+            }
             (ToServer::Signal { .. } | ToServer::Leave, None) => {
                 Some(FromServer::error(Problem::NotInRoom, None))
             }
-            (ToServer::Signal { signal }, Some(room)) => hub
-                .relay(room, self.id, signal)
+            (ToServer::Signal { signal }, Some((seat, _))) => hub
+                .relay(*seat, self.id, signal)
                 .err()
                 .map(|problem| FromServer::error(problem, None)),
-            (ToServer::Leave, Some(room)) => {
+            (ToServer::Leave, Some((seat, room))) => {
                 tracing::info!(peer = self.id, %room, "left");
-                hub.leave(room, self.id);
-                self.room = None;
+                hub.leave(*seat, self.id);
+                self.seat = None;
                 None
             }
         };
@@ -177,6 +240,96 @@ impl Connection {
             Some(reply) => self.say(reply).await,
             None => true,
         }
+    }
+
+    /// Takes back the seat `token` names, probing its old connection first if that still counts
+    /// as live. Waits for the probe's answer here, in this connection's own task: the hub is not
+    /// locked meanwhile, and this page has nothing else to do until it has its seat.
+    async fn resume(&mut self, room: RoomName, token: ResumeToken, received: u64) -> bool {
+        let Some(fresh) = self.fresh_token() else {
+            return false;
+        };
+        let hub = Arc::clone(&self.context.hub);
+        let mut dead = None;
+        let refusal = loop {
+            match hub.resume(&room, &token, received, self.id, fresh.clone(), dead) {
+                Ok(resumption) => {
+                    tracing::info!(
+                        peer = self.id,
+                        %room,
+                        received,
+                        complete = resumption.complete,
+                        "resumed"
+                    );
+                    self.seat = Some((resumption.seated.seat, room));
+                    let resumed = FromServer::Resumed {
+                        polite: resumption.seated.polite,
+                        ice_servers: self.ice_servers(),
+                        resume: fresh,
+                        grace: self.grace(),
+                        received: resumption.received,
+                        complete: resumption.complete,
+                        peer: resumption.peer,
+                    };
+                    return self.say_all(resumed, resumption.seated.then).await;
+                }
+                Err(Refusal::Refused(why)) => break why,
+                // Probed once already, and another connection holds it now.
+                Err(Refusal::Probe { .. }) if dead.is_some() => break hub::IN_USE,
+                Err(Refusal::Probe { holder, answer }) => {
+                    let wait = self.context.limits.probe + PROBE_SLACK;
+                    let alive = matches!(tokio::time::timeout(wait, answer).await, Ok(Ok(true)));
+                    if alive {
+                        break hub::IN_USE;
+                    }
+                    // Silent, or gone meanwhile: ask again, with that holder known dead.
+                    dead = Some(holder);
+                }
+            }
+        };
+        tracing::info!(peer = self.id, %room, why = refusal, "resume refused");
+        self.say(FromServer::error(Problem::ResumeRefused, Some(refusal)))
+            .await
+    }
+
+    fn fresh_token(&self) -> Option<ResumeToken> {
+        match fresh_token() {
+            Ok(token) => Some(token),
+            Err(e) => {
+                // Without randomness no seat can be given safely: end this connection.
+                tracing::error!(peer = self.id, "no random bits for a resume token: {e}");
+                None
+            }
+        }
+    }
+
+    /// The ICE servers for a page taking a seat now (TURN credentials from now on).
+    fn ice_servers(&self) -> Vec<IceServer> {
+        self.context
+            .turn
+            .iter()
+            .map(|turn| turn.ice_server(SystemTime::now()))
+            .collect()
+    }
+
+    /// The grace in whole seconds, rounded up, as pages are told.
+    fn grace(&self) -> u32 {
+        let grace = self.context.limits.grace;
+        let seconds = grace.as_secs() + u64::from(grace.subsec_nanos() > 0);
+        u32::try_from(seconds).unwrap_or(u32::MAX)
+    }
+
+    /// Writes `first`, then each of `then`; `false` if the socket is gone.
+    async fn say_all(&mut self, first: FromServer, then: Vec<FromServer>) -> bool {
+        if !self.say(first).await {
+            return false;
+        }
+        for message in then {
+            if !self.say(message).await {
+                return false;
+            }
+        }
+        true
     }
 
     /// Writes one message; `false` if the socket is gone.

@@ -11,7 +11,7 @@ pub mod assets;
 pub mod connection;
 /// The checks at the door: `Origin`, message rate, idleness.
 pub mod guard;
-/// Rooms and the peers' outboxes.
+/// Rooms, their seats (kept a while for a page whose connection was lost) and the peers' outboxes.
 pub mod hub;
 /// HTTPS: a certificate from files, or one made on the spot for a LAN.
 pub mod tls;
@@ -46,6 +46,11 @@ pub struct Limits {
     pub idle: Duration,
     /// How often the server pings, which also keeps proxies from closing a quiet connection.
     pub ping: Duration,
+    /// How long a lost connection's seat is kept for the page to resume it.
+    pub grace: Duration,
+    /// How long a connection whose seat another connection claims has to show it is alive (any
+    /// frame) before it is closed as dead and the seat changes hands.
+    pub probe: Duration,
 }
 
 impl Default for Limits {
@@ -55,6 +60,8 @@ impl Default for Limits {
             per_second: 20,
             idle: Duration::from_secs(60),
             ping: Duration::from_secs(20),
+            grace: Duration::from_secs(30),
+            probe: Duration::from_secs(3),
         }
     }
 }
@@ -220,6 +227,8 @@ impl Running {
         // Upgraded connections outlive the HTTP server: wait for them (each closes within its
         // closing handshake's timeout).
         let _ = tokio::time::timeout(Duration::from_secs(5), self.state.hub.all_gone()).await;
+        // Seats away at the end die with the process; the next one knows none of them.
+        self.state.hub.clear_seats();
         served
     }
 }

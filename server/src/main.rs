@@ -56,6 +56,10 @@ struct Args {
     /// Seconds a connection may stay silent before it is closed.
     #[arg(long, default_value_t = 60)]
     idle_timeout: u64,
+    /// Seconds a page's seat is kept after its connection is lost (not closed), for the page to
+    /// resume it on a new connection; the call's media flows on meanwhile.
+    #[arg(long, default_value_t = 30)]
+    resume_grace: u64,
     /// Serve the page only, like a static host: pages in a room then signal between tabs of one
     /// browser.
     #[arg(long)]
@@ -114,6 +118,7 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         allowed_origins: args.allowed_origins.clone(),
         limits: Limits {
             idle: Duration::from_secs(args.idle_timeout),
+            grace: Duration::from_secs(args.resume_grace),
             ..Limits::default()
         },
         turn,

@@ -6,11 +6,14 @@
 
 /// The messages between a page and the signaling server, and what they carry.
 pub mod message;
-/// Rooms: two peers each, one polite and one impolite.
+/// Rooms: two seats each, one polite and one impolite.
 pub mod room;
+/// A seat's resume token and the signals kept for it while its page is away.
+pub mod seat;
 /// Rooms between tabs of one browser, over a `BroadcastChannel` instead of the server.
 pub mod tabs;
 
 pub use message::{FromServer, IceServer, Problem, SdpType, Signal, ToServer, MAX_MESSAGE_BYTES};
 pub use room::{JoinError, Joined, RoomName, Rooms};
+pub use seat::{BadToken, Replay, ReplayLog, ResumeToken};
 pub use tabs::{NoPeer, TabAction, TabId, TabMessage, TabRoom, MAX_TAB_ID};

@@ -2,6 +2,7 @@
 //! unknown fields refused.
 
 use crate::room::RoomName;
+use crate::seat::ResumeToken;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -14,8 +15,23 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 #[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum ToServer {
     /// Enter a room: answered with [`FromServer::Joined`], then [`FromServer::PeerJoined`] once
-    /// the other peer is there, or with a [`Problem::RoomFull`].
-    Join { room: RoomName },
+    /// the other peer is there, or with a [`Problem::RoomFull`]. A page carrying on a call the
+    /// server forgot (it restarted, or the seat's grace ran out) asks for its old role with
+    /// `polite`; it gets it if the roles still differ, and `joined` says which it got.
+    Join {
+        room: RoomName,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        polite: Option<bool>,
+    },
+    /// Take back this page's seat in `room` on a new connection after the old one was lost:
+    /// answered with [`FromServer::Resumed`], or a [`Problem::ResumeRefused`] (the connection
+    /// stays open for a `join`). `received` counts the `signal` messages this page got for the
+    /// seat so far, on every connection, so the server replays the ones after.
+    Resume {
+        room: RoomName,
+        token: ResumeToken,
+        received: u64,
+    },
     /// For the other peer in the room, passed on as it is.
     Signal { signal: Signal },
     /// Hang up: leave the room. The other peer is told.
@@ -27,15 +43,38 @@ pub enum ToServer {
 #[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum FromServer {
     /// You are in the room, with this role in perfect negotiation, and these ICE servers (TURN
-    /// with short-lived credentials) to use.
+    /// with short-lived credentials) to use. If this connection is lost, `resume` takes the seat
+    /// back within `grace` seconds.
     Joined {
         polite: bool,
         #[serde(rename = "iceServers")]
         ice_servers: Vec<IceServer>,
+        resume: ResumeToken,
+        grace: u32,
+    },
+    /// You have your seat back. `resume` is its new token (the one shown is spent); `received`
+    /// counts the signals the server took from this seat, so the page resends the ones after;
+    /// the signals it missed follow this message, all of them unless `complete` is false (some
+    /// were lost: restart ICE). `peer`: another seat is in the room, its page connected or away.
+    Resumed {
+        polite: bool,
+        #[serde(rename = "iceServers")]
+        ice_servers: Vec<IceServer>,
+        resume: ResumeToken,
+        grace: u32,
+        received: u64,
+        complete: bool,
+        peer: bool,
     },
     /// The other peer is in the room: the call can start.
     PeerJoined,
-    /// The other peer left: it hung up, closed its page, or its connection was lost.
+    /// The other peer's connection to the server was lost; its media may well still flow. Its
+    /// seat is kept for the grace period: [`FromServer::PeerBack`] or [`FromServer::PeerLeft`]
+    /// follows. Signals sent meanwhile are kept for it.
+    PeerAway,
+    /// The other peer resumed its seat after [`FromServer::PeerAway`].
+    PeerBack,
+    /// The other peer left: it hung up or closed its page, or it was away longer than the grace.
     PeerLeft,
     /// From the other peer.
     Signal { signal: Signal },
@@ -102,8 +141,11 @@ pub enum Problem {
     BadMessage,
     /// Two people are in the room already.
     RoomFull,
-    /// A `join` while already in a room.
+    /// A `join` or `resume` while already in a room.
     AlreadyInRoom,
+    /// A `resume` for a seat the server does not hold (any more) for this connection: the token
+    /// is unknown or spent, for another room, its grace ran out, or a live connection holds it.
+    ResumeRefused,
     /// A `signal` or `leave` outside a room.
     NotInRoom,
     /// A `signal` while nobody else is in the room: nobody to give it to.
@@ -135,6 +177,7 @@ impl fmt::Display for Problem {
             Problem::RoomFull => "This room is full: two people are in it already. Make a new room link and share it.",
             Problem::AlreadyInRoom => "This page is in a room already.",
             Problem::NotInRoom => "This page is not in a room.",
+            Problem::ResumeRefused => "The signaling server no longer holds this page's seat in the room.",
             Problem::NoPeer => "Nobody else is in the room yet.",
             Problem::TooLarge => "A message from this page was larger than the signaling server accepts (64 KiB).",
             Problem::TooFast => "This page sent messages faster than the signaling server accepts.",
@@ -169,7 +212,24 @@ mod tests {
         assert_eq!(
             to_server(json!({"type": "join", "room": "abc"})).unwrap(),
             ToServer::Join {
-                room: RoomName::try_from("abc".to_owned()).unwrap()
+                room: RoomName::try_from("abc".to_owned()).unwrap(),
+                polite: None
+            }
+        );
+        assert_eq!(
+            to_server(json!({"type": "join", "room": "abc", "polite": true})).unwrap(),
+            ToServer::Join {
+                room: RoomName::try_from("abc".to_owned()).unwrap(),
+                polite: Some(true)
+            }
+        );
+        assert_eq!(
+            to_server(json!({"type": "resume", "room": "abc", "token": "AAECAwQFBgcICQoLDA0ODw", "received": 3}))
+                .unwrap(),
+            ToServer::Resume {
+                room: RoomName::try_from("abc".to_owned()).unwrap(),
+                token: ResumeToken::try_from("AAECAwQFBgcICQoLDA0ODw".to_owned()).unwrap(),
+                received: 3
             }
         );
         assert_eq!(
@@ -209,6 +269,8 @@ mod tests {
                 username: Some("1700000000".into()),
                 credential: Some("x".into()),
             }],
+            resume: ResumeToken::from_bytes([0; 16]),
+            grace: 30,
         };
         let text = serde_json::to_string(&joined).unwrap();
         assert!(text.contains(r#""type":"joined""#), "{text}");
@@ -220,6 +282,43 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&FromServer::PeerLeft).unwrap(),
             r#"{"type":"peer-left"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&FromServer::PeerAway).unwrap(),
+            r#"{"type":"peer-away"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&FromServer::PeerBack).unwrap(),
+            r#"{"type":"peer-back"}"#
+        );
+        let resumed = FromServer::Resumed {
+            polite: false,
+            ice_servers: vec![],
+            resume: ResumeToken::from_bytes([0xff; 16]),
+            grace: 30,
+            received: 4,
+            complete: true,
+            peer: true,
+        };
+        assert_eq!(
+            serde_json::to_value(&resumed).unwrap(),
+            json!({"type": "resumed", "polite": false, "iceServers": [],
+                "resume": "_____________________w", "grace": 30, "received": 4,
+                "complete": true, "peer": true})
+        );
+        assert_eq!(
+            serde_json::to_value(FromServer::error(Problem::ResumeRefused, None)).unwrap()
+                ["problem"],
+            "resume-refused"
+        );
+        // A join without a wish is written as before.
+        let join = ToServer::Join {
+            room: RoomName::try_from("r".to_owned()).unwrap(),
+            polite: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&join).unwrap(),
+            r#"{"type":"join","room":"r"}"#
         );
     }
 
@@ -237,6 +336,11 @@ mod tests {
             json!({"type": "signal", "signal": {"kind": "candidate", "candidate": "c", "sdpMLineIndex": -1}}),
             json!({"type": "signal", "signal": {"kind": "candidate", "candidate": "c", "sdpMLineIndex": 70000}}),
             json!({"type": "signal", "signal": "hello"}),
+            json!({"type": "join", "room": "r", "polite": "yes"}),
+            json!({"type": "resume", "room": "r", "received": 0}),
+            json!({"type": "resume", "room": "r", "token": "AAECAwQFBgcICQoLDA0ODw"}),
+            json!({"type": "resume", "room": "r", "token": "short", "received": 0}),
+            json!({"type": "resume", "room": "r", "token": "AAECAwQFBgcICQoLDA0ODw", "received": -1}),
             json!([1, 2]),
             json!(null),
         ] {
@@ -248,7 +352,14 @@ mod tests {
     fn only_the_closing_problems_are_fatal() {
         assert!(Problem::TooFast.is_fatal());
         assert!(Problem::TooLarge.is_fatal());
+        assert!(Problem::Idle.is_fatal());
+        assert!(Problem::ShuttingDown.is_fatal());
         assert!(!Problem::RoomFull.is_fatal());
         assert!(!Problem::BadMessage.is_fatal());
+        assert!(
+            !Problem::ResumeRefused.is_fatal(),
+            "the page may join instead on the same connection"
+        );
+        assert!(!Problem::AlreadyInRoom.is_fatal());
     }
 }

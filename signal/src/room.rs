@@ -1,4 +1,4 @@
-//! Rooms: two peers each, one polite and one impolite, and a room lives only while someone is in it.
+//! Rooms: two seats each, one polite and one impolite, and a room lives only while a seat is in it.
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -70,37 +70,39 @@ impl fmt::Display for RoomName {
     }
 }
 
-/// A peer's place in a room after joining it.
+/// A seat's place in a room after joining it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Joined<P> {
-    /// The peer's role in perfect negotiation: the polite peer gives way when both offer at once.
+pub struct Joined<S> {
+    /// The seat's role in perfect negotiation: the polite peer gives way when both offer at once.
     pub polite: bool,
-    /// The peer already there, if any: the call can start.
-    pub other: Option<P>,
+    /// The seat already there, if any (its page may be connected or away): the call can start.
+    pub other: Option<S>,
 }
 
-/// Why a peer cannot join a room.
+/// Why a seat cannot be added to a room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JoinError {
-    /// Two peers are in it already.
+    /// Two seats are in it already (a seat whose page is away still counts).
     Full,
-    /// This peer is in it already.
+    /// This seat is in it already.
     AlreadyInside,
 }
 
 #[derive(Debug)]
-struct Seat<P> {
-    peer: P,
+struct Seat<S> {
+    seat: S,
     polite: bool,
 }
 
-/// Every room with someone in it, by name. `P` identifies a peer (a connection id, a tab id).
+/// Every room with a seat in it, by name. `S` identifies a seat: a place in a room that outlives
+/// the connection holding it (the server's seat id; a tab id between tabs). Whether a seat's page
+/// is connected is not a room rule: a seat is in its room until it goes.
 #[derive(Debug)]
-pub struct Rooms<P> {
-    rooms: HashMap<RoomName, Vec<Seat<P>>>,
+pub struct Rooms<S> {
+    rooms: HashMap<RoomName, Vec<Seat<S>>>,
 }
 
-impl<P> Default for Rooms<P> {
+impl<S> Default for Rooms<S> {
     fn default() -> Self {
         Self {
             rooms: HashMap::new(),
@@ -108,48 +110,57 @@ impl<P> Default for Rooms<P> {
     }
 }
 
-impl<P: Copy + Eq> Rooms<P> {
-    /// Puts `peer` in `room`. The first peer is impolite; the second takes the other role, so the
-    /// two always differ, also when one left and someone new came in.
-    pub fn join(&mut self, room: &RoomName, peer: P) -> Result<Joined<P>, JoinError> {
+impl<S: Copy + Eq> Rooms<S> {
+    /// Puts `seat` in `room`. The roles always differ: next to a seat the newcomer takes the role
+    /// that is free; in an empty room it gets the role it `wish`es for (a page carrying on a call
+    /// the server forgot), impolite by default.
+    pub fn join(
+        &mut self,
+        room: &RoomName,
+        seat: S,
+        wish: Option<bool>,
+    ) -> Result<Joined<S>, JoinError> {
         let seats = self.rooms.entry(room.clone()).or_default();
-        if seats.iter().any(|s| s.peer == peer) {
+        if seats.iter().any(|s| s.seat == seat) {
             return Err(JoinError::AlreadyInside);
         }
         if seats.len() >= CAPACITY {
             return Err(JoinError::Full);
         }
-        let other = seats.first().map(|s| (s.peer, s.polite));
-        let polite = other.is_some_and(|(_, polite)| !polite);
-        seats.push(Seat { peer, polite });
+        let other = seats.first().map(|s| (s.seat, s.polite));
+        let polite = match other {
+            Some((_, other_polite)) => !other_polite,
+            None => wish.unwrap_or(false),
+        };
+        seats.push(Seat { seat, polite });
         Ok(Joined {
             polite,
-            other: other.map(|(peer, _)| peer),
+            other: other.map(|(seat, _)| seat),
         })
     }
 
-    /// Takes `peer` out of `room`; returns the peer left behind, who must be told. A room whose
-    /// last peer leaves is gone.
-    pub fn leave(&mut self, room: &RoomName, peer: P) -> Option<P> {
+    /// Takes `seat` out of `room`, freeing its role; returns the seat left behind, whose page must
+    /// be told. A room whose last seat goes is gone.
+    pub fn leave(&mut self, room: &RoomName, seat: S) -> Option<S> {
         let seats = self.rooms.get_mut(room)?;
-        seats.retain(|s| s.peer != peer);
-        let other = seats.first().map(|s| s.peer);
+        seats.retain(|s| s.seat != seat);
+        let other = seats.first().map(|s| s.seat);
         if seats.is_empty() {
             self.rooms.remove(room);
         }
         other
     }
 
-    /// The other peer in `peer`'s room, if there is one.
-    pub fn other(&self, room: &RoomName, peer: P) -> Option<P> {
+    /// The other seat in `seat`'s room, if there is one.
+    pub fn other(&self, room: &RoomName, seat: S) -> Option<S> {
         let seats = self.rooms.get(room)?;
-        if !seats.iter().any(|s| s.peer == peer) {
+        if !seats.iter().any(|s| s.seat == seat) {
             return None;
         }
-        seats.iter().map(|s| s.peer).find(|p| *p != peer)
+        seats.iter().map(|s| s.seat).find(|s| *s != seat)
     }
 
-    /// How many rooms have someone in them.
+    /// How many rooms have a seat in them.
     pub fn len(&self) -> usize {
         self.rooms.len()
     }
@@ -189,7 +200,7 @@ mod tests {
     #[test]
     fn two_peers_meet_with_opposite_roles() {
         let mut rooms = Rooms::default();
-        let a = rooms.join(&room("r"), 1).unwrap();
+        let a = rooms.join(&room("r"), 1, None).unwrap();
         assert_eq!(
             a,
             Joined {
@@ -197,7 +208,7 @@ mod tests {
                 other: None
             }
         );
-        let b = rooms.join(&room("r"), 2).unwrap();
+        let b = rooms.join(&room("r"), 2, None).unwrap();
         assert_eq!(
             b,
             Joined {
@@ -213,21 +224,24 @@ mod tests {
     #[test]
     fn a_third_peer_finds_the_room_full() {
         let mut rooms = Rooms::default();
-        rooms.join(&room("r"), 1).unwrap();
-        rooms.join(&room("r"), 2).unwrap();
-        assert_eq!(rooms.join(&room("r"), 3), Err(JoinError::Full));
+        rooms.join(&room("r"), 1, None).unwrap();
+        rooms.join(&room("r"), 2, None).unwrap();
+        assert_eq!(rooms.join(&room("r"), 3, None), Err(JoinError::Full));
         assert_eq!(rooms.other(&room("r"), 3), None, "not in the room");
-        assert_eq!(rooms.join(&room("r"), 1), Err(JoinError::AlreadyInside));
+        assert_eq!(
+            rooms.join(&room("r"), 1, None),
+            Err(JoinError::AlreadyInside)
+        );
     }
 
     #[test]
     fn whoever_comes_next_takes_the_role_that_is_free() {
         let mut rooms = Rooms::default();
-        rooms.join(&room("r"), 1).unwrap(); // impolite
-        rooms.join(&room("r"), 2).unwrap(); // polite
+        rooms.join(&room("r"), 1, None).unwrap(); // impolite
+        rooms.join(&room("r"), 2, None).unwrap(); // polite
         assert_eq!(rooms.leave(&room("r"), 1), Some(2));
         // Peer 2 stays polite: the newcomer must be impolite.
-        let c = rooms.join(&room("r"), 3).unwrap();
+        let c = rooms.join(&room("r"), 3, None).unwrap();
         assert_eq!(
             c,
             Joined {
@@ -240,8 +254,8 @@ mod tests {
     #[test]
     fn a_room_is_gone_when_its_last_peer_leaves() {
         let mut rooms = Rooms::default();
-        rooms.join(&room("r"), 1).unwrap();
-        rooms.join(&room("s"), 2).unwrap();
+        rooms.join(&room("r"), 1, None).unwrap();
+        rooms.join(&room("s"), 2, None).unwrap();
         assert_eq!(rooms.len(), 2);
         assert_eq!(rooms.leave(&room("r"), 1), None);
         assert_eq!(rooms.leave(&room("s"), 2), None);
@@ -255,9 +269,66 @@ mod tests {
     #[test]
     fn rooms_are_separate() {
         let mut rooms = Rooms::default();
-        rooms.join(&room("r"), 1).unwrap();
-        let other_room = rooms.join(&room("s"), 2).unwrap();
+        rooms.join(&room("r"), 1, None).unwrap();
+        let other_room = rooms.join(&room("s"), 2, None).unwrap();
         assert_eq!(other_room.other, None);
         assert_eq!(rooms.other(&room("r"), 1), None);
+    }
+
+    #[test]
+    fn a_seat_counts_until_it_goes_and_then_frees_its_role() {
+        // The server keeps a seat whose page lost its connection: it still fills the room and
+        // keeps its role, so the page can come back to it.
+        let mut rooms = Rooms::default();
+        rooms.join(&room("r"), 1, None).unwrap();
+        rooms.join(&room("r"), 2, None).unwrap();
+        assert_eq!(rooms.join(&room("r"), 3, Some(false)), Err(JoinError::Full));
+        // Seat 1 (impolite) goes for good: its role is the one free.
+        assert_eq!(rooms.leave(&room("r"), 1), Some(2));
+        assert_eq!(
+            rooms.join(&room("r"), 3, Some(true)),
+            Ok(Joined {
+                polite: false,
+                other: Some(2)
+            }),
+            "the wish would make two polite peers: ignored"
+        );
+    }
+
+    #[test]
+    fn a_role_wish_is_honored_when_the_roles_still_differ() {
+        let mut rooms = Rooms::default();
+        assert_eq!(
+            rooms.join(&room("r"), 1, Some(true)),
+            Ok(Joined {
+                polite: true,
+                other: None
+            }),
+            "an empty room: any wish goes"
+        );
+        assert_eq!(
+            rooms.join(&room("r"), 2, Some(false)),
+            Ok(Joined {
+                polite: false,
+                other: Some(1)
+            }),
+            "the opposite role: honored"
+        );
+        let mut rooms = Rooms::default();
+        rooms.join(&room("s"), 1, Some(true)).unwrap();
+        assert_eq!(
+            rooms.join(&room("s"), 2, Some(true)),
+            Ok(Joined {
+                polite: false,
+                other: Some(1)
+            }),
+            "the same role: the free one instead"
+        );
+        let mut rooms = Rooms::default();
+        rooms.join(&room("t"), 1, Some(true)).unwrap();
+        assert!(
+            !rooms.join(&room("t"), 2, None).unwrap().polite,
+            "no wish: the free role"
+        );
     }
 }
