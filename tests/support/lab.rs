@@ -16,10 +16,19 @@
 //!                   machine 192.168.1.2     machine 192.168.2.2
 //! ```
 //!
-//! Only private addresses, only inside namespaces the lab made, and no route out of the lab: the
-//! routers and the internet segment have no default route, and a home's default route is its
-//! router. The lab needs root (CAP_NET_ADMIN) and `ip`, `nft` and `tc`; [`Lab::unavailable`] says
-//! in one line why it cannot be built here.
+//! Only private addresses, only inside namespaces the lab made, and no route out of the lab:
+//! everything on the internet segment (the server's namespace, the routers, a machine right on
+//! it) routes what is not on the segment into a sink of its own namespace, where packets vanish
+//! (see [`sink`]), and a home's default route is its router. The lab needs root (CAP_NET_ADMIN)
+//! and `ip`, `nft` and `tc`; [`Lab::unavailable`] says in one line why it cannot be built here.
+//!
+//! The sink stands for the rest of the internet. A host on the internet has a default route, so
+//! a send to an address nobody routes (another home's 192.168.x.y, which ICE hands to the other
+//! end as a host candidate) succeeds locally and the packet is lost upstream. Without a default
+//! route the kernel refuses such a send at once (`ENETUNREACH`), which no real server ever sees,
+//! and coturn 4.6 answers a refused send on a relay socket by closing the whole allocation: the
+//! checks Chromium sends from its relay candidate to the other end's host candidates killed the
+//! relay a second after a call through TURN connected (no video, `disconnected` 6 s later).
 
 use std::os::fd::AsRawFd;
 use std::process::Command;
@@ -205,6 +214,7 @@ impl Lab {
             &inet,
             &["addr", "add", &format!("{SERVER_IP}/24"), "dev", "br0"],
         );
+        sink(&inet);
         for (i, nat) in homes.iter().enumerate() {
             let n = i + 1;
             let machine = lab.netns(&format!("m{n}"));
@@ -213,6 +223,7 @@ impl Lab {
                 // The machine's own interface is its uplink.
                 let public_ip = format!("10.99.0.{}", 20 + n);
                 lab.wire(&machine, "wan", &inet, &port, &public_ip);
+                sink(&machine);
                 lab.machines.push(Machine {
                     uplink_netns: machine.clone(),
                     netns: machine,
@@ -225,6 +236,7 @@ impl Lab {
             let router = lab.netns(&format!("r{n}"));
             let public_ip = format!("10.99.0.{}", 10 + n);
             lab.wire(&router, "wan", &inet, &port, &public_ip);
+            sink(&router);
             ip(
                 &router,
                 &["link", "add", "lan", "type", "veth", "peer", "name", "eth0"],
@@ -405,6 +417,55 @@ impl Lab {
         new
     }
 }
+
+/// Gives `netns` (on the internet segment) a default route into a sink of its own: what it sends
+/// to an address that is not on the lab's internet goes out and is lost, as on the real internet,
+/// instead of being refused by its own kernel (see the module docs).
+///
+/// The sink is a veth pair with both ends in `netns` (this kernel may have no `dummy` module), the
+/// default route a gateway on it with a made-up MAC address: the frames reach the other end, which
+/// drops them as not its own. No address on it, so a browser gathers no candidate there; no
+/// neighbour discovery, so no "host unreachable" comes back either.
+fn sink(netns: &str) {
+    ip(
+        netns,
+        &[
+            "link", "add", "sink", "type", "veth", "peer", "name", "sink-end",
+        ],
+    );
+    ip(netns, &["link", "set", "sink", "up"]);
+    ip(netns, &["link", "set", "sink-end", "up"]);
+    ip(
+        netns,
+        &[
+            "neigh",
+            "add",
+            SINK_GATEWAY,
+            "lladdr",
+            "02:00:00:00:5e:00",
+            "dev",
+            "sink",
+            "nud",
+            "permanent",
+        ],
+    );
+    ip(
+        netns,
+        &[
+            "route",
+            "add",
+            "default",
+            "via",
+            SINK_GATEWAY,
+            "dev",
+            "sink",
+            "onlink",
+        ],
+    );
+}
+
+/// The made-up gateway of every [`sink`]: outside every address the lab uses.
+const SINK_GATEWAY: &str = "10.98.0.1";
 
 /// A home router's firewall: what comes from outside is let in only as the reply to a flow from
 /// inside, and anything else is dropped without a word (no ICMP "port unreachable"), as home
