@@ -65,6 +65,38 @@ mod scenarios {
                     Engine::Chromium,
                 ))
             }),
+            trial(
+                "symmetric_nats_without_turn_firefox_to_firefox_gives_up",
+                || {
+                    run(symmetric_nats_without_turn(
+                        Engine::Firefox,
+                        Engine::Firefox,
+                    ))
+                },
+            ),
+            trial("uplink_cut_10_s_firefox_to_chromium_comes_back", || {
+                run(uplink_cut(
+                    Engine::Firefox,
+                    Engine::Chromium,
+                    Duration::from_secs(10),
+                ))
+            }),
+            trial(
+                "uplink_cut_past_the_idle_timeout_chromium_to_chromium_resumes",
+                || {
+                    run(uplink_cut(
+                        Engine::Chromium,
+                        Engine::Chromium,
+                        Duration::from_secs(25),
+                    ))
+                },
+            ),
+            trial("new_public_address_chromium_to_firefox_comes_back", || {
+                run(new_public_address(Engine::Chromium, Engine::Firefox))
+            }),
+            trial("server_restart_firefox_to_chromium_keeps_the_call", || {
+                run(server_restart(Engine::Firefox, Engine::Chromium))
+            }),
         ];
         libtest_mimic::run(&args, trials).exit_code()
     }
@@ -268,6 +300,277 @@ mod scenarios {
                 side.name
             );
         }
+        end(&a, &b, &server).await;
+        one.close().await;
+        two.close().await;
+        let _ = server.shut_down().await;
+    }
+
+    /// The idle timeout the lab's server runs with in the outage scenarios: short, so that a
+    /// cut longer than it is a test of a few seconds.
+    const IDLE: Duration = Duration::from_secs(15);
+
+    /// Calls from `a`, then `b`; returns when `b` pressed Call.
+    async fn press_call(a: &Side<'_>, b: &Side<'_>, url: &str) -> Instant {
+        a.open(url).await;
+        b.open(url).await;
+        a.click("call-btn").await;
+        a.wait_for(
+            "the other person",
+            "return document.getElementById('status').textContent.includes('waiting for the other person');",
+        )
+        .await;
+        let start = Instant::now();
+        b.click("call-btn").await;
+        start
+    }
+
+    /// Scenario 4: both homes behind symmetric NATs and no TURN: within 20 s the page says in
+    /// plain words that no direct path was found and a TURN server is needed, lets go of the
+    /// call and stops retrying.
+    async fn symmetric_nats_without_turn(first: Engine, second: Engine) {
+        let lab = Lab::build([Nat::Symmetric, Nat::Symmetric]);
+        let (server, base) = lab::serve(&lab, config(None)).await;
+        let (one, two) = browsers(&lab, [first, second]).await;
+        let [n1, n2] = names([first, second]);
+        let a = Side::of(&one, n1).await;
+        let b = Side::of(&two, n2).await;
+        let start = press_call(&a, &b, &room_url(&base, "")).await;
+        let said = "return document.getElementById('status').textContent.includes('A TURN server is needed');";
+        for side in [&a, &b] {
+            side.wait_for_within(
+                "the word that a TURN server is needed",
+                Duration::from_secs(20),
+                said,
+            )
+            .await;
+            println!(
+                "{}: {:?} after {} ms",
+                side.name,
+                side.status().await,
+                start.elapsed().as_millis()
+            );
+        }
+        assert!(start.elapsed() < Duration::from_secs(21), "within 20 s");
+        let restarts = "return [...document.querySelectorAll('#log li')].filter(l => l.textContent.includes('restarts ICE')).length;";
+        let before = [a.eval(restarts).await, b.eval(restarts).await];
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(
+            [a.eval(restarts).await, b.eval(restarts).await],
+            before,
+            "no more tries"
+        );
+        for side in [&a, &b] {
+            assert_eq!(
+                side.held().await,
+                json!([0, 2]),
+                "{}: call released, camera on",
+                side.name
+            );
+            assert_eq!(
+                side.eval("return !document.getElementById('call-btn').disabled;")
+                    .await,
+                json!(true),
+                "{}: Call may be pressed again",
+                side.name
+            );
+            side.click("hangup-btn").await;
+            assert_eq!(side.held().await, json!([0, 0]), "{} left open", side.name);
+        }
+        rooms_empty(&server.state.hub).await;
+        one.close().await;
+        two.close().await;
+        let _ = server.shut_down().await;
+    }
+
+    /// The server of the outage scenarios: a short idle timeout (pings every 4 s).
+    fn short_idle(turn: Option<&Coturn>) -> Config {
+        let mut config = config(turn);
+        config.limits.idle = IDLE;
+        config.limits.ping = Duration::from_secs(4);
+        config
+    }
+
+    /// Waits until frames arrive again on both pages (from their receivers' stats) and both
+    /// pages say the call is back; returns how long until the frames came.
+    async fn back(a: &Side<'_>, b: &Side<'_>, within: Duration) -> Duration {
+        let start = Instant::now();
+        let frames = "return __calls.video().then(v => v ? v.frames : 0);";
+        loop {
+            let before = [a.eval(frames).await, b.eval(frames).await];
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let after = [a.eval(frames).await, b.eval(frames).await];
+            let moved = |i: usize| {
+                after[i].as_f64().unwrap_or(0.0) - before[i].as_f64().unwrap_or(0.0) >= 2.0
+            };
+            if moved(0) && moved(1) {
+                break;
+            }
+            assert!(
+                start.elapsed() < within,
+                "no frames again within {within:?}\n{} log: {}\n{} log: {}",
+                a.name,
+                a.log().await,
+                b.name,
+                b.log().await
+            );
+        }
+        let took = start.elapsed();
+        for side in [a, b] {
+            side.wait_for_within(
+                "the page to say the call is back",
+                Duration::from_secs(20),
+                "const s = document.getElementById('status').textContent;
+                 return s.startsWith('Back') || s.includes('is back');",
+            )
+            .await;
+        }
+        took
+    }
+
+    /// Frames keep coming to both pages (from their receivers' stats).
+    async fn plays_on(a: &Side<'_>, b: &Side<'_>) {
+        for side in [a, b] {
+            let start = Instant::now();
+            loop {
+                let (fps, _) = side.decoding(Duration::from_secs(1)).await;
+                if fps >= 5.0 {
+                    break;
+                }
+                assert!(
+                    start.elapsed() < Duration::from_secs(10),
+                    "{}: the video does not play ({fps:.1} fps); log {}",
+                    side.name,
+                    side.log().await
+                );
+            }
+        }
+    }
+
+    /// Scenarios 7 and 8: one home's uplink cut for `outage`, then back, on a direct path (one
+    /// home behind a NAT, the other on the internet). The call comes back by itself; a cut
+    /// longer than the server's idle timeout also loses the signaling socket, which the page
+    /// reconnects and resumes (the other page hears that the person is reconnecting, not that
+    /// they left).
+    async fn uplink_cut(first: Engine, second: Engine, outage: Duration) {
+        let lab = Lab::build([Nat::PortPreserving, Nat::None]);
+        let (server, base) = lab::serve(&lab, short_idle(None)).await;
+        let (one, two) = browsers(&lab, [first, second]).await;
+        let [n1, n2] = names([first, second]);
+        let a = Side::of(&one, n1).await;
+        let b = Side::of(&two, n2).await;
+        call(&a, &b, &room_url(&base, "")).await;
+        plays_on(&a, &b).await;
+        lab.cut(0);
+        let cut = Instant::now();
+        let reconnecting =
+            "return document.getElementById('status').textContent.includes('econnecting');";
+        for side in [&a, &b] {
+            side.wait_for_within(
+                "the word that the call is reconnecting",
+                outage,
+                reconnecting,
+            )
+            .await;
+        }
+        if outage > IDLE {
+            // The server has closed the cut page's socket: the other page hears it is away.
+            b.wait_for_within(
+                "the word that the other person is reconnecting",
+                outage,
+                "return [...document.querySelectorAll('#log li')].some(l => l.textContent.includes(\"the other person's connection to the signaling server was lost\"));",
+            )
+            .await;
+        }
+        tokio::time::sleep(outage.saturating_sub(cut.elapsed())).await;
+        lab.restore(0);
+        let limit = if outage > IDLE { 20 } else { 5 };
+        let took = back(&a, &b, Duration::from_secs(limit)).await;
+        println!(
+            "uplink cut for {} s: both pages say the call is back {} ms after the link's return",
+            outage.as_secs(),
+            took.as_millis()
+        );
+        plays_on(&a, &b).await;
+        for side in [&a, &b] {
+            println!("{}: {}", side.name, side.status().await);
+        }
+        if outage > IDLE {
+            a.wait_for_within(
+                "the page back on the signaling server",
+                Duration::from_secs(20),
+                "return [...document.querySelectorAll('#log li')].some(l => l.textContent.includes('back on the signaling server after'));",
+            )
+            .await;
+        }
+        end(&a, &b, &server).await;
+        one.close().await;
+        two.close().await;
+        let _ = server.shut_down().await;
+    }
+
+    /// Scenario 9: a home's public address changes mid-call: the call comes back by itself.
+    async fn new_public_address(first: Engine, second: Engine) {
+        let mut lab = Lab::build([Nat::PortPreserving, Nat::None]);
+        let (server, base) = lab::serve(&lab, short_idle(None)).await;
+        let (one, two) = browsers(&lab, [first, second]).await;
+        let [n1, n2] = names([first, second]);
+        let a = Side::of(&one, n1).await;
+        let b = Side::of(&two, n2).await;
+        call(&a, &b, &room_url(&base, "")).await;
+        plays_on(&a, &b).await;
+        let new = lab.renumber(0);
+        let renumbered = Instant::now();
+        println!("machine 1's router is now {new}");
+        back(&a, &b, Duration::from_secs(25)).await;
+        plays_on(&a, &b).await;
+        println!(
+            "new public address: the call plays again {} ms later",
+            renumbered.elapsed().as_millis()
+        );
+        end(&a, &b, &server).await;
+        one.close().await;
+        two.close().await;
+        let _ = server.shut_down().await;
+    }
+
+    /// Scenario 10: the signaling server restarts mid-call: the media goes on, both pages
+    /// reconnect to the new process, and renegotiation (an ICE restart) and HangUp work there.
+    async fn server_restart(first: Engine, second: Engine) {
+        let lab = Lab::build([Nat::PortPreserving, Nat::None]);
+        let (server, base) = lab::serve(&lab, short_idle(None)).await;
+        let (one, two) = browsers(&lab, [first, second]).await;
+        let [n1, n2] = names([first, second]);
+        let a = Side::of(&one, n1).await;
+        let b = Side::of(&two, n2).await;
+        call(&a, &b, &room_url(&base, "")).await;
+        plays_on(&a, &b).await;
+        server.shut_down().await.expect("the server stops");
+        let restarted = Instant::now();
+        let (server, _) = lab::serve(&lab, short_idle(None)).await;
+        plays_on(&a, &b).await;
+        for side in [&a, &b] {
+            side.wait_for_within(
+                "the other page back in the room on the new server",
+                Duration::from_secs(25),
+                "return [...document.querySelectorAll('#log li')].some(l => l.textContent.includes('the other person is back in the room'));",
+            )
+            .await;
+        }
+        println!(
+            "server restart: both pages back in the room {} ms after the restart",
+            restarted.elapsed().as_millis()
+        );
+        // Renegotiation through the new process: an ICE restart from one page.
+        let ufrag = "return window.__calls.ufrag();";
+        let before = b.eval(ufrag).await;
+        b.click("restart-ice-btn").await;
+        b.wait_for(
+            "new ICE credentials through the new server",
+            &format!("return window.__calls.ufrag() !== {before} && window.__calls.connected();"),
+        )
+        .await;
+        plays_on(&a, &b).await;
         end(&a, &b, &server).await;
         one.close().await;
         two.close().await;

@@ -37,6 +37,12 @@ pub enum Error {
     SignalingLost(String),
     /// `relay=1` without a TURN server to relay through.
     NoRelayServer,
+    /// ICE found no path between the two pages and no TURN relay was offered.
+    NoDirectPath,
+    /// ICE found no path, not even through the TURN relay.
+    RelayFailed,
+    /// The call was connected, and its path could not be restored.
+    ConnectionLost,
     /// `getDisplayMedia` is missing.
     NoScreenShare,
     /// The user closed the browser's screen picker, or a policy refused it.
@@ -74,6 +80,9 @@ impl Error {
             Error::BadRoom(x) => ["The room in this page's address is not valid (", x, "): this page calls itself instead. Use a room link the page offers."].concat().into(),
             Error::RoomFull => Cow::Borrowed("This room is full: two people are in it already. Make a new room link and share it with the person you want to call."),
             Error::SignalingLost(x) => [x, " Press Call to try again."].concat().into(),
+            Error::NoDirectPath => Cow::Borrowed("No direct path to the other person was found: both of you are behind routers (NATs) that let no direct call through, and this page was given no TURN relay. A TURN server is needed: see the README, “Over the internet”, to run coturn with the signaling server."),
+            Error::RelayFailed => Cow::Borrowed("The call could not connect, not even through the TURN relay: check that the TURN server is reachable (UDP 3478 and its relay ports) and that its secret is the signaling server's. Press Call to try again."),
+            Error::ConnectionLost => Cow::Borrowed("The connection to the other person was lost and could not be restored. Press Call to try again."),
             Error::NoRelayServer => Cow::Borrowed("Relay only (relay=1) needs a TURN server, and this page was given none: run the signaling server with --turn-url and --turn-secret, or remove relay=1 from the address."),
             Error::NoScreenShare => Cow::Borrowed("This browser cannot share the screen (getDisplayMedia is missing). Use a current desktop Chrome, Edge or Firefox."),
             Error::ShareRefused => Cow::Borrowed("Screen sharing did not start: the browser's picker was closed or sharing is not allowed. The camera stays on."),

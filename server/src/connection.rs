@@ -11,7 +11,9 @@ use crate::guard::{Idle, RateLimit};
 use crate::hub::{self, End, Hub, Outgoing, PeerId, Refusal, SeatId};
 use crate::Limits;
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
-use loopback_signal::{FromServer, IceServer, Problem, ResumeToken, RoomName, ToServer};
+use loopback_signal::{
+    FromServer, IceServer, Problem, ResumeToken, RoomName, ToServer, CLOSE_MOVING,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -69,8 +71,9 @@ struct Connection {
     /// The seat this connection holds, and its room (for the log).
     seat: Option<(SeatId, RoomName)>,
     context: Context,
-    /// Resuming pages waiting to hear whether this one is alive, since the deadline.
-    probes: Vec<(oneshot::Sender<bool>, tokio::time::Instant)>,
+    /// Resuming pages waiting to hear whether this one is alive: each probe's answer, its
+    /// deadline, and whether this connection was heard from since it began.
+    probes: Vec<(oneshot::Sender<bool>, tokio::time::Instant, bool)>,
 }
 
 impl Connection {
@@ -82,7 +85,7 @@ impl Connection {
         let mut ping = tokio::time::interval(limits.ping);
         let mut shutdown = self.context.shutdown.clone();
         loop {
-            let probe_deadline = self.probes.first().map(|(_, deadline)| *deadline);
+            let probe_deadline = self.probes.first().map(|(_, deadline, _)| *deadline);
             tokio::select! {
                 frame = self.socket.recv() => {
                     let message = match frame {
@@ -100,12 +103,12 @@ impl Connection {
                         Some(Ok(message)) => message,
                     };
                     idle.heard(Instant::now());
-                    if !matches!(message, Message::Close(_)) {
-                        // Heard from: alive, whatever it said. (A Close drops the probes: the
-                        // seat goes with this connection.)
-                        for (probe, _) in self.probes.drain(..) {
-                            let _ = probe.send(true);
-                        }
+                    // Heard from, whatever it said; but the answer waits for the deadline: a page
+                    // whose network is back flushes what it had queued on its old socket, then
+                    // the Close that says it moved, and that must not count as a live owner.
+                    // (A connection that ends meanwhile drops the probes: the seat moves.)
+                    for (_, _, heard) in &mut self.probes {
+                        *heard = true;
                     }
                     match message {
                         Message::Text(text) => {
@@ -122,6 +125,9 @@ impl Connection {
                                 return (End::Lost, "could not write");
                             }
                         }
+                        Message::Close(Some(frame)) if frame.code == CLOSE_MOVING => {
+                            return (End::Lost, "left for a new socket")
+                        }
                         Message::Close(_) => return (End::Deliberate, "closed by the page"),
                         // Pongs answer our pings; pings are answered by the socket itself.
                         Message::Ping(_) | Message::Pong(_) => {}
@@ -135,7 +141,7 @@ impl Connection {
                     }
                     Outgoing::Probe(probe) => {
                         let deadline = tokio::time::Instant::now() + limits.probe;
-                        self.probes.push((probe, deadline));
+                        self.probes.push((probe, deadline, false));
                         if self.socket.send(Message::Ping(Default::default())).await.is_err() {
                             return (End::Lost, "could not write");
                         }
@@ -144,18 +150,21 @@ impl Connection {
                 () = tokio::time::sleep_until(probe_deadline.unwrap_or_else(tokio::time::Instant::now)),
                     if probe_deadline.is_some() =>
                 {
-                    // Silent since the probe: the page is gone (its network changed, say) and
-                    // resumes elsewhere. Drop the socket without a closing handshake nobody
-                    // would answer.
-                    let (dead, alive): (Vec<_>, Vec<_>) = self
+                    let (due, waiting): (Vec<_>, Vec<_>) = self
                         .probes
                         .drain(..)
-                        .partition(|(_, deadline)| *deadline <= tokio::time::Instant::now());
-                    self.probes = alive;
-                    for (probe, _) in dead {
-                        let _ = probe.send(false);
+                        .partition(|(_, deadline, _)| *deadline <= tokio::time::Instant::now());
+                    self.probes = waiting;
+                    let alive = due.iter().any(|(_, _, heard)| *heard);
+                    for (probe, _, _) in due {
+                        let _ = probe.send(alive);
                     }
-                    return (End::Lost, "silent when probed: dead");
+                    if !alive {
+                        // Silent since the probe: the page is gone (its network changed, say)
+                        // and resumes elsewhere. Drop the socket without a closing handshake
+                        // nobody would answer.
+                        return (End::Lost, "silent when probed: dead");
+                    }
                 }
                 _ = ping.tick() => {
                     if idle.expired(Instant::now()) {
@@ -222,6 +231,7 @@ impl Connection {
             ) => {
                 return self.resume(room, token, received).await;
             }
+            (ToServer::Ping, _) => Some(FromServer::Pong),
             (ToServer::Signal { .. } | ToServer::Leave, None) => {
                 Some(FromServer::error(Problem::NotInRoom, None))
             }
@@ -288,8 +298,13 @@ impl Connection {
             }
         };
         tracing::info!(peer = self.id, %room, why = refusal, "resume refused");
-        self.say(FromServer::error(Problem::ResumeRefused, Some(refusal)))
-            .await
+        // A seat in use is not gone: its page may try again once that connection ends.
+        let problem = if refusal == hub::IN_USE {
+            Problem::SeatInUse
+        } else {
+            Problem::ResumeRefused
+        };
+        self.say(FromServer::error(problem, Some(refusal))).await
     }
 
     fn fresh_token(&self) -> Option<ResumeToken> {

@@ -221,7 +221,12 @@ async fn resume(server: &Running, room: &str, token: &str, received: u64) -> (So
 
 /// Checks a refused resume: the problem, a detail containing `why`, and no token in it.
 fn refused(message: &Value, why: &str, token: &str) {
-    assert_eq!(problem(message), "resume-refused", "{message}");
+    let expected = if why.contains("another live connection") {
+        "seat-in-use"
+    } else {
+        "resume-refused"
+    };
+    assert_eq!(problem(message), expected, "{message}");
     let text = message["message"].as_str().unwrap();
     assert!(text.contains(why), "{text:?} should say {why:?}");
     assert!(!text.contains(token), "the token echoed: {text}");
@@ -536,6 +541,29 @@ async fn a_close_frame_or_a_leave_ends_the_seat_at_once() {
     )
     .await;
     refused(&recv(&mut c).await, "never issued", &b_token);
+    for mut page in [b, c] {
+        page.close(None).await.unwrap();
+    }
+    rooms_back_to_zero(&server).await;
+}
+
+#[tokio::test]
+async fn a_page_moving_to_a_new_socket_keeps_its_seat_and_pings_are_answered() {
+    let server = start(config()).await;
+    let ((mut a, a_token), (mut b, _)) = pair_with_tokens(&server).await;
+    send(&mut a, json!({"type": "ping"})).await;
+    assert_eq!(recv(&mut a).await, json!({"type": "pong"}));
+    // A page leaving a socket it believes dead says so with its close code: away, not gone.
+    a.close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+        code: CloseCode::from(loopback_signal::CLOSE_MOVING),
+        reason: "moving to a new socket".into(),
+    }))
+    .await
+    .unwrap();
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-away"}));
+    let (mut c, answer) = resume(&server, "r", &a_token, 0).await;
+    assert_eq!(answer["type"], "resumed", "{answer}");
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-back"}));
     for mut page in [b, c] {
         page.close(None).await.unwrap();
     }

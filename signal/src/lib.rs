@@ -13,7 +13,9 @@ pub mod seat;
 /// Rooms between tabs of one browser, over a `BroadcastChannel` instead of the server.
 pub mod tabs;
 
-pub use message::{FromServer, IceServer, Problem, SdpType, Signal, ToServer, MAX_MESSAGE_BYTES};
+pub use message::{
+    FromServer, IceServer, Problem, SdpType, Signal, ToServer, CLOSE_MOVING, MAX_MESSAGE_BYTES,
+};
 pub use room::{JoinError, Joined, RoomName, Rooms};
 pub use seat::{BadToken, Replay, ReplayLog, ResumeToken};
 pub use tabs::{NoPeer, TabAction, TabId, TabMessage, TabRoom, MAX_TAB_ID};

@@ -6,6 +6,11 @@ use crate::seat::ResumeToken;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// The close code of a page that leaves a socket it believes dead for a new one: its seat is kept
+/// for the grace period, as for a lost connection, not freed as for a hang-up (the Close frame
+/// may yet arrive once the network is back).
+pub const CLOSE_MOVING: u16 = 4000;
+
 /// The largest message either side accepts, in bytes. An offer with every codec of a browser is
 /// about 10 KB; a candidate a few hundred bytes.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
@@ -36,6 +41,11 @@ pub enum ToServer {
     Signal { signal: Signal },
     /// Hang up: leave the room. The other peer is told.
     Leave,
+    /// Are you there? Answered with [`FromServer::Pong`]. Browsers give a page no WebSocket
+    /// pings of its own, and a page must know soon when its socket has gone quiet (a network
+    /// cut, a new address): then it stops asking the signaling for ICE restarts, and moves to a
+    /// new socket.
+    Ping,
 }
 
 /// From the server to a page.
@@ -74,6 +84,8 @@ pub enum FromServer {
     PeerAway,
     /// The other peer resumed its seat after [`FromServer::PeerAway`].
     PeerBack,
+    /// The answer to [`ToServer::Ping`].
+    Pong,
     /// The other peer left: it hung up or closed its page, or it was away longer than the grace.
     PeerLeft,
     /// From the other peer.
@@ -112,6 +124,9 @@ pub enum Signal {
     },
     /// The sender has gathered all its candidates.
     EndOfCandidates,
+    /// The sender found no path to this page, tried what it could and ended the call: this page
+    /// says why too, instead of only hearing that the other person left.
+    NoPath,
 }
 
 /// The description types that cross the wire (a rollback never leaves its page).
@@ -146,6 +161,9 @@ pub enum Problem {
     /// A `resume` for a seat the server does not hold (any more) for this connection: the token
     /// is unknown or spent, for another room, its grace ran out, or a live connection holds it.
     ResumeRefused,
+    /// A `resume` for a seat another live connection holds (it answered the liveness probe):
+    /// not given, not gone either.
+    SeatInUse,
     /// A `signal` or `leave` outside a room.
     NotInRoom,
     /// A `signal` while nobody else is in the room: nobody to give it to.
@@ -178,6 +196,7 @@ impl fmt::Display for Problem {
             Problem::AlreadyInRoom => "This page is in a room already.",
             Problem::NotInRoom => "This page is not in a room.",
             Problem::ResumeRefused => "The signaling server no longer holds this page's seat in the room.",
+            Problem::SeatInUse => "Another connection holds this page's seat in the room.",
             Problem::NoPeer => "Nobody else is in the room yet.",
             Problem::TooLarge => "A message from this page was larger than the signaling server accepts (64 KiB).",
             Problem::TooFast => "This page sent messages faster than the signaling server accepts.",

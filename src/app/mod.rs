@@ -7,7 +7,7 @@ use crate::address::Mode;
 use crate::call::channel::Channels;
 use crate::call::loopback::Loopback;
 use crate::call::peer;
-use crate::call::room::{Ending, RoomCall};
+use crate::call::room::{Report, RoomCall};
 use crate::call::sending::Sending;
 use crate::call::Setup;
 use crate::controls::{Controls, HangUp, Ticket};
@@ -324,8 +324,9 @@ impl Inner {
                 let ended = move |ending| {
                     if let Some(this) = this.upgrade() {
                         match ending {
-                            Ending::PeerLeft => this.peer_left(ticket),
-                            Ending::Failed(error) => this.call_failed(ticket, error),
+                            Report::PeerLeft => this.peer_left(ticket),
+                            Report::Failed(error) => this.call_failed(ticket, error),
+                            Report::Reconnecting(now) => this.reconnecting(ticket, now),
                         }
                     }
                 };
@@ -379,6 +380,21 @@ impl Inner {
             self.page.status(
                 "The other person left. Press Call to call again, or HangUp to turn the camera off.",
             );
+            self.render();
+        }
+    }
+
+    /// The call `ticket` started is repairing itself (`true`) or done with it: the controls
+    /// that need the way to the other person wait meanwhile.
+    fn reconnecting(&self, ticket: Ticket, now: bool) {
+        let mut state = self.state.borrow_mut();
+        let current = if now {
+            state.controls.reconnecting(ticket)
+        } else {
+            state.controls.reconnected(ticket)
+        };
+        drop(state);
+        if current {
             self.render();
         }
     }

@@ -129,6 +129,8 @@ impl Ends {
                 // The local peer makes the channel and sends on it; the remote one answers.
                 PeerEvent::Channel(channel) => channels.add(name, channel, name == "local"),
                 PeerEvent::Failed(error) => (self.failed)(error),
+                // In one page nothing comes between the peers: the step log says it all.
+                PeerEvent::Trouble | PeerEvent::Recovered { .. } => {}
             }
         }
     }

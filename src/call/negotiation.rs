@@ -40,6 +40,19 @@ impl Negotiation {
         self.polite
     }
 
+    /// The room gave this end the other role (after the server forgot the seats, the roles are
+    /// dealt anew; they still differ).
+    pub fn set_polite(&mut self, polite: bool) {
+        self.polite = polite;
+    }
+
+    /// The ICE username fragment of a session description (its first `a=ice-ufrag`): a new one
+    /// in an offer means the other end restarted ICE.
+    pub fn ice_ufrag(sdp: &str) -> Option<&str> {
+        sdp.lines()
+            .find_map(|line| line.trim_end().strip_prefix("a=ice-ufrag:"))
+    }
+
     /// `negotiationneeded` fired and an offer is being made.
     pub fn offer_started(&mut self) {
         self.making_offer = true;
@@ -165,6 +178,16 @@ mod tests {
         assert!(!n.may_offer(true), "an offer under way");
         n.offer_finished();
         assert!(n.may_offer(true));
+    }
+
+    #[test]
+    fn an_offer_names_its_ice_username_fragment() {
+        let sdp = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:Xy7q\r\na=ice-pwd:secret\r\n";
+        assert_eq!(Negotiation::ice_ufrag(sdp), Some("Xy7q"));
+        assert_eq!(Negotiation::ice_ufrag("v=0\r\n"), None);
+        let mut n = Negotiation::new(true);
+        n.set_polite(false);
+        assert!(!n.polite());
     }
 
     #[test]

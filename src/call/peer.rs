@@ -7,12 +7,13 @@
 //! awaited one alone would wait, and leak, forever.
 
 use crate::call::negotiation::{Incoming, Negotiation};
+use crate::call::recovery::{self, Action, Connection, Recovery};
 use crate::call::sending::{self, Sending};
 use crate::error::{Error, JsResultExt};
 use crate::js;
 use crate::page::Page;
 use gloo_events::EventListener;
-use gloo_timers::callback::Timeout;
+use gloo_timers::callback::Interval;
 use js_sys::{Array, Function, Promise, Reflect};
 use loopback_signal::{IceServer, SdpType, Signal};
 use std::cell::{Cell, RefCell};
@@ -40,9 +41,9 @@ extern "C" {
     fn restart_ice(this: &Negotiating) -> Result<(), JsValue>;
 }
 
-/// How long a connection may stay `disconnected` before ICE is restarted: long enough for a
-/// network blip to heal by itself.
-const DISCONNECTED_MS: u32 = 3_000;
+/// How often the recovery policy is asked what to do; the received bytes are read every other
+/// time, once a second.
+const TICK_MS: u32 = 500;
 
 /// Who a peer is and how it connects.
 #[derive(Clone, Debug)]
@@ -90,8 +91,12 @@ pub enum PeerEvent {
     Track(RtcTrackEvent),
     /// The call's data channel: made by the peer that sends first, announced by the other.
     Channel(RtcDataChannel),
-    /// A negotiation step failed: the call cannot go on.
+    /// A negotiation step failed, or no path could be found or restored: the call cannot go on.
     Failed(Error),
+    /// The path to the other end is lost; the peer is restoring it (ICE restarts).
+    Trouble,
+    /// The path is back after `after_ms`.
+    Recovered { after_ms: f64 },
 }
 
 /// Where a peer's outgoing signals go.
@@ -101,6 +106,8 @@ pub type Outbox = Box<dyn Fn(Signal)>;
 pub struct Peer {
     shared: Rc<Shared>,
     _listeners: Vec<EventListener>,
+    /// Drives the recovery policy: its clock, and the bytes received.
+    _ticker: Interval,
     /// Resolves `closed` on drop, which every pending step races against.
     close: Option<Function>,
 }
@@ -124,8 +131,13 @@ struct Shared {
     /// Candidates sent in the current gathering.
     sent: Cell<u32>,
     closed: Promise,
-    /// Restarts ICE if the connection stays disconnected.
-    restart: RefCell<Option<Timeout>>,
+    /// When to restart ICE and when to give up (see [`recovery`]).
+    recovery: RefCell<Recovery>,
+    /// A stats reading for the recovery is in flight.
+    reading: Cell<bool>,
+    ticks: Cell<u32>,
+    /// The call was told of the trouble under way.
+    trouble_told: Cell<bool>,
     /// A stream to send in the answer to the first offer (see [`Peer::send_in_answer`]).
     in_answer: RefCell<Option<MediaStream>>,
     /// Whether the page's codec choice has been applied to the transceivers.
@@ -164,6 +176,13 @@ impl Peer {
             .step("Create the peer connection")?;
         let mut close = None;
         let closed = Promise::new(&mut |resolve, _| close = Some(resolve));
+        let recovery = Recovery::new(
+            now(),
+            recovery::Options {
+                initiator: !config.polite,
+                relay_configured: relay_configured(&config),
+            },
+        );
         let shared = Rc::new(Shared {
             pc,
             negotiation: Cell::new(Negotiation::new(config.polite)),
@@ -176,7 +195,10 @@ impl Peer {
             early: RefCell::default(),
             sent: Cell::new(0),
             closed,
-            restart: RefCell::default(),
+            recovery: RefCell::new(recovery),
+            reading: Cell::new(false),
+            ticks: Cell::new(0),
+            trouble_told: Cell::new(false),
             in_answer: RefCell::default(),
             preferring: Cell::new(false),
             offered_first: Cell::new(None),
@@ -225,9 +247,16 @@ impl Peer {
                 }
             }),
         ];
+        let weak = Rc::downgrade(&shared);
+        let ticker = Interval::new(TICK_MS, move || {
+            if let Some(shared) = weak.upgrade() {
+                shared.tick();
+            }
+        });
         Ok(Self {
             shared,
             _listeners: listeners,
+            _ticker: ticker,
             close,
         })
     }
@@ -325,11 +354,65 @@ impl Peer {
     pub fn restart_ice(&self, why: &str) {
         self.shared.restart_ice(why);
     }
+
+    /// Whether a TURN server is among the peer's ICE servers.
+    pub fn relay_configured(&self) -> bool {
+        relay_configured(&self.shared.config)
+    }
+
+    /// Whether the way to the other end (signaling) is up: ICE restarts wait for it.
+    pub fn signaling(&self, up: bool) {
+        self.shared.recovery.borrow_mut().signaling(up, now());
+        // Acted on in a task of its own: the call may end in response, and the caller is in
+        // the middle of using it.
+        let peer = Rc::downgrade(&self.shared);
+        spawn_local(async move {
+            if let Some(shared) = peer.upgrade() {
+                shared.tick();
+            }
+        });
+    }
+
+    /// Takes the role the room now gives this peer.
+    pub fn set_polite(&self, polite: bool) {
+        let shared = &self.shared;
+        shared.negotiate(|n| n.set_polite(polite));
+        shared.recovery.borrow_mut().set_initiator(!polite);
+    }
+
+    /// Whether the call got as far as a remote description and is not closed or failed: a call
+    /// worth keeping when the other page comes back.
+    pub fn is_alive(&self) -> bool {
+        let state = self.shared.state("connectionState");
+        self.shared.pc.remote_description().is_some() && state != "closed" && state != "failed"
+    }
+
+    /// Signals may have been lost on the way (the signaling server forgot them): the impolite
+    /// end starts the negotiation over with an ICE restart, from a stable state.
+    pub fn resync(&self, why: &str) {
+        let shared = &self.shared;
+        if shared.negotiation.get().polite() {
+            return;
+        }
+        if shared.pc.signaling_state() == RtcSignalingState::HaveLocalOffer {
+            // Its answer may be what was lost: take the offer back, then offer again.
+            let init = RtcSessionDescriptionInit::new(RtcSdpType::Rollback);
+            let rolling_back = shared.pc.set_local_description(&init);
+            let peer = Rc::downgrade(shared);
+            let why = why.to_owned();
+            spawn_local(async move {
+                if let Ok((shared, _)) = settle(&peer, rolling_back).await {
+                    shared.restart_ice(&why);
+                }
+            });
+            return;
+        }
+        shared.restart_ice(why);
+    }
 }
 
 impl Drop for Peer {
     fn drop(&mut self) {
-        self.shared.restart.take();
         // close() fires no state-change events, and the listeners go right after this.
         self.shared.pc.close();
         if let Some(close) = &self.close {
@@ -460,6 +543,13 @@ async fn handle(peer: &Weak<Shared>, signal: Signal) -> Result<(), Stop> {
     };
     let offer = sdp_type == SdpType::Offer;
     let kind = if offer { "offer" } else { "answer" };
+    if offer {
+        let current = shared.pc.remote_description().map(|d| d.sdp());
+        let before = current.as_deref().and_then(Negotiation::ice_ufrag);
+        if before.is_some() && before != Negotiation::ice_ufrag(&sdp) {
+            shared.recovery.borrow_mut().remote_restart(now());
+        }
+    }
     let name = shared.config.name;
     let stable = shared.pc.signaling_state() == RtcSignalingState::Stable;
     let mut negotiation = shared.negotiation.get();
@@ -620,7 +710,7 @@ impl Shared {
                 Some(init)
             }
             Signal::EndOfCandidates => None,
-            Signal::Description { .. } => return,
+            Signal::Description { .. } | Signal::NoPath => return,
         };
         let adding = self
             .pc
@@ -640,24 +730,74 @@ impl Shared {
     fn connection_changed(self: &Rc<Self>) {
         let state = self.state("connectionState");
         self.step(&format!("{} peer connection: {state}", self.config.name));
-        match state.as_str() {
-            "failed" => self.restart_ice("the connection failed"),
-            "disconnected" => {
-                let peer = Rc::downgrade(self);
-                let timer = Timeout::new(DISCONNECTED_MS, move || {
-                    if let Some(shared) = peer.upgrade() {
-                        if shared.state("connectionState") == "disconnected" {
-                            shared.restart_ice("the connection stayed disconnected for 3 s");
-                        }
-                    }
-                });
-                self.restart.replace(Some(timer));
-            }
-            _ => {
-                self.restart.take();
-            }
+        if let Some(connection) = Connection::parse(&state) {
+            self.recovery.borrow_mut().connection(connection, now());
         }
         (self.events)(PeerEvent::Connection(state));
+        self.tick();
+    }
+
+    /// Asks the recovery policy what to do now, and does it; reads the bytes received once a
+    /// second for it (a connection that says `connected` but receives nothing has lost its path
+    /// too, as after a change of network).
+    fn tick(self: &Rc<Self>) {
+        let ticks = self.ticks.get().wrapping_add(1);
+        self.ticks.set(ticks);
+        if ticks % 2 == 0 && !self.reading.replace(true) {
+            let peer = Rc::downgrade(self);
+            let reading = self.pc.get_stats();
+            spawn_local(async move {
+                let Ok((shared, result)) = settle(&peer, reading).await else {
+                    return;
+                };
+                shared.reading.set(false);
+                if let Ok(report) = result {
+                    shared
+                        .recovery
+                        .borrow_mut()
+                        .bytes_received(bytes_received(&report), now());
+                }
+            });
+        }
+        let action = self.recovery.borrow_mut().tick(now());
+        let name = self.config.name;
+        match action {
+            Action::None => {}
+            Action::RestartIce { attempt } => {
+                self.restart_ice(&format!(
+                    "the path to the {} peer is lost (try {attempt} of {})",
+                    self.config.other,
+                    recovery::MAX_RESTARTS
+                ));
+            }
+            Action::Recovered { after_ms } => {
+                self.step(&format!(
+                    "{name} peer: the path is back after {}",
+                    recovery::seconds(after_ms)
+                ));
+                (self.events)(PeerEvent::Recovered { after_ms });
+            }
+            Action::GiveUp(give_up) => {
+                let error = match give_up {
+                    recovery::GiveUp::NoPath {
+                        relay_configured: false,
+                    } => Error::NoDirectPath,
+                    recovery::GiveUp::NoPath {
+                        relay_configured: true,
+                    } => Error::RelayFailed,
+                    recovery::GiveUp::Lost => Error::ConnectionLost,
+                };
+                self.step(&format!("{name} peer gives up: {error}"));
+                (self.events)(PeerEvent::Failed(error));
+            }
+        }
+        // The call shows the trouble from its start, whichever end restarts first.
+        let reconnecting = self.recovery.borrow().is_reconnecting();
+        if !reconnecting {
+            self.trouble_told.set(false);
+        } else if !self.trouble_told.replace(true) {
+            (self.events)(PeerEvent::Trouble);
+        }
     }
 
     /// Puts the page's codec first on the video transceivers, for the next description.
@@ -710,4 +850,41 @@ impl Shared {
             self.step(&format!("{} peer: {e}", self.config.name));
         }
     }
+}
+
+fn now() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
+/// The bytes received on the connection: its transport's count where the browser reports one
+/// (Chromium), else the sum over its incoming streams (Firefox).
+fn bytes_received(report: &JsValue) -> f64 {
+    let mut transport = None;
+    let mut streams = 0.0;
+    let entries = js_sys::try_iter(report)
+        .ok()
+        .flatten()
+        .into_iter()
+        .flatten();
+    for entry in entries.filter_map(Result::ok) {
+        let entry = Array::from(&entry).get(1);
+        let bytes = js::get(&entry, "bytesReceived").as_f64().unwrap_or(0.0);
+        match js::string(&entry, "type").as_str() {
+            "transport" => *transport.get_or_insert(0.0) += bytes,
+            "inbound-rtp" => streams += bytes,
+            _ => {}
+        }
+    }
+    transport.unwrap_or(streams)
+}
+
+fn relay_configured(config: &PeerConfig) -> bool {
+    config.ice_servers.iter().any(|server| {
+        server
+            .urls
+            .iter()
+            .any(|url| url.starts_with("turn:") || url.starts_with("turns:"))
+    })
 }

@@ -123,6 +123,12 @@ struct Episode {
     last_try: f64,
 }
 
+/// A duration as people read it, "4.2 s" (integer maths: no float formatting in the wasm).
+pub fn seconds(ms: f64) -> String {
+    let tenths = (ms.max(0.0) / 100.0).round() as u64;
+    format!("{}.{} s", tenths / 10, tenths % 10)
+}
+
 /// The recovery policy of one peer connection; see the module docs.
 #[derive(Debug)]
 pub struct Recovery {
@@ -170,6 +176,12 @@ impl Recovery {
             episode: None,
             over: false,
         }
+    }
+
+    /// This end's role changed (the room gave it the other one after the server forgot the
+    /// seats): the impolite end restarts first.
+    pub fn set_initiator(&mut self, initiator: bool) {
+        self.options.initiator = initiator;
     }
 
     /// `connectionState` changed to `state`.
@@ -359,6 +371,13 @@ fn backoff(tries: u32) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_in_seconds_and_tenths() {
+        assert_eq!(seconds(4_240.0), "4.2 s");
+        assert_eq!(seconds(950.0), "1.0 s");
+        assert_eq!(seconds(-5.0), "0.0 s");
+    }
 
     /// A call and its clock: ticks every 500 ms, reads the bytes every 1000 ms.
     struct Call {

@@ -15,12 +15,15 @@ use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use web_sys::{MediaStreamTrack, RtcPeerConnection};
 
-/// How a room call ends, for the app.
-pub enum Ending {
+/// What a room call tells the app: how it ends, and when it is repairing itself.
+pub enum Report {
     /// The other person hung up or went away: the camera stays on, Call may be pressed again.
     PeerLeft,
     /// The call cannot go on.
     Failed(Error),
+    /// The call lost its way to the other person (signaling, or the media's path) and is
+    /// finding it again (`true`), or has found it (`false`).
+    Reconnecting(bool),
 }
 
 /// A live room call; dropping it hangs up: the peer closes and the page leaves the room, which
@@ -39,9 +42,17 @@ struct Shared {
     /// The data channel's end here, made before the peer that hands it over.
     channels: RefCell<Option<Rc<Channels>>>,
     link: RefCell<Option<Link>>,
-    ended: Box<dyn Fn(Ending)>,
+    ended: Box<dyn Fn(Report)>,
     /// Candidates received in the current gathering, for the log.
     received: Cell<u32>,
+    /// This page's way to the room is up.
+    signaling_up: Cell<bool>,
+    /// The other page's way to the room is lost (the server keeps its seat meanwhile).
+    other_away: Cell<bool>,
+    /// The peer is restoring the media's path.
+    peer_trouble: Cell<bool>,
+    /// What the app was last told (see [`Report::Reconnecting`]).
+    reconnecting: Cell<bool>,
 }
 
 impl RoomCall {
@@ -51,7 +62,7 @@ impl RoomCall {
         setup: &Setup,
         room: RoomName,
         relay_only: bool,
-        ended: impl Fn(Ending) + 'static,
+        ended: impl Fn(Report) + 'static,
     ) -> Result<Self, Error> {
         let shared = Rc::new(Shared {
             page: Rc::clone(&setup.page),
@@ -63,6 +74,10 @@ impl RoomCall {
             link: RefCell::default(),
             ended: Box::new(ended),
             received: Cell::new(0),
+            signaling_up: Cell::new(true),
+            other_away: Cell::new(false),
+            peer_trouble: Cell::new(false),
+            reconnecting: Cell::new(false),
         });
         let events = shared.events();
         let url = web_sys::window()
@@ -73,7 +88,7 @@ impl RoomCall {
             let fall_back = move || {
                 if let Some(shared) = weak.upgrade() {
                     if let Err(error) = shared.join_between_tabs() {
-                        (shared.ended)(Ending::Failed(error));
+                        (shared.ended)(Report::Failed(error));
                     }
                 }
             };
@@ -149,6 +164,20 @@ impl Shared {
         })
     }
 
+    fn with_peer(&self, action: impl FnOnce(&Peer)) {
+        if let Some((peer, _)) = self.peer.borrow().as_ref() {
+            action(peer);
+        }
+    }
+
+    /// Tells the app when the call starts or stops repairing itself.
+    fn update_reconnecting(&self) {
+        let now = !self.signaling_up.get() || self.other_away.get() || self.peer_trouble.get();
+        if self.reconnecting.replace(now) != now {
+            (self.ended)(Report::Reconnecting(now));
+        }
+    }
+
     fn join_between_tabs(self: &Rc<Self>) -> Result<(), Error> {
         self.page.log.step(
             "no signaling server answered at this page's origin: signaling between tabs of this browser",
@@ -171,27 +200,96 @@ impl Shared {
             RoomEvent::PeerJoined {
                 polite,
                 ice_servers,
-            } => self.start_peer(polite, ice_servers),
+            } => {
+                let held = self.peer.borrow();
+                match held.as_ref().filter(|(peer, _)| peer.is_alive()) {
+                    // The server forgot the seats (it restarted) and both pages joined again:
+                    // the call's media never stopped, and its peer goes on.
+                    Some((peer, _)) => {
+                        log.step("the other person is back in the room: the call goes on");
+                        self.other_away.set(false);
+                        peer.set_polite(polite);
+                        peer.resync(
+                            "the signaling server forgot the call: starting its negotiation over",
+                        );
+                        drop(held);
+                        self.update_reconnecting();
+                    }
+                    None => {
+                        drop(held);
+                        self.start_peer(polite, ice_servers);
+                    }
+                }
+            }
+            RoomEvent::PeerAway => {
+                log.step("the other person's connection to the signaling server was lost: their seat is kept");
+                self.other_away.set(true);
+                self.page
+                    .status("The other person is reconnecting… the call goes on meanwhile.");
+                self.update_reconnecting();
+            }
+            RoomEvent::PeerBack => {
+                log.step("the other person is back on the signaling server");
+                self.other_away.set(false);
+                self.page.status("The other person is back.");
+                self.update_reconnecting();
+            }
+            RoomEvent::Reconnecting => {
+                log.step("the connection to the signaling server was lost: reconnecting, the call goes on");
+                self.signaling_up.set(false);
+                self.with_peer(|peer| peer.signaling(false));
+                self.page
+                    .status("Reconnecting to the signaling server… the call goes on meanwhile.");
+                self.update_reconnecting();
+            }
+            RoomEvent::Reconnected {
+                away_ms,
+                complete,
+                polite,
+            } => {
+                let away = crate::call::recovery::seconds(away_ms);
+                log.step(&format!(
+                    "back on the signaling server after {away}{}",
+                    if complete {
+                        ", no signal lost"
+                    } else {
+                        ": it no longer held this page's seat, which was taken anew"
+                    }
+                ));
+                self.signaling_up.set(true);
+                self.with_peer(|peer| {
+                    peer.set_polite(polite);
+                    peer.signaling(true);
+                    if !complete {
+                        peer.resync(
+                            "signals may have been lost while the signaling server was away",
+                        );
+                    }
+                });
+                self.page
+                    .status(&format!("Back on the signaling server after {away}."));
+                self.update_reconnecting();
+            }
             RoomEvent::PeerLeft => {
                 log.step("the other person left the room");
                 self.peer.take();
                 self.channels.take();
                 self.page.remote_video.set_src_object(None);
-                (self.ended)(Ending::PeerLeft);
+                (self.ended)(Report::PeerLeft);
             }
             RoomEvent::Signal(signal) => self.received(signal),
-            RoomEvent::Full => (self.ended)(Ending::Failed(Error::RoomFull)),
+            RoomEvent::Full => (self.ended)(Report::Failed(Error::RoomFull)),
             RoomEvent::Problem(problem) => {
                 log.step(&format!("signaling: {problem}"));
             }
-            RoomEvent::Lost(why) => (self.ended)(Ending::Failed(Error::SignalingLost(why))),
+            RoomEvent::Lost(why) => (self.ended)(Report::Failed(Error::SignalingLost(why))),
         }
     }
 
     /// The other person is here: make this page's peer and send the camera.
     fn start_peer(self: &Rc<Self>, polite: bool, ice_servers: Vec<IceServer>) {
         if self.relay_only && ice_servers.is_empty() {
-            return (self.ended)(Ending::Failed(Error::NoRelayServer));
+            return (self.ended)(Report::Failed(Error::NoRelayServer));
         }
         self.peer.take();
         self.channels.take();
@@ -240,7 +338,7 @@ impl Shared {
                 }
                 *self.peer.borrow_mut() = Some((peer, screen));
             }
-            Err(error) => (self.ended)(Ending::Failed(error)),
+            Err(error) => (self.ended)(Report::Failed(error)),
         }
     }
 
@@ -251,7 +349,28 @@ impl Shared {
                 return;
             };
             match event {
-                PeerEvent::Failed(error) => return (shared.ended)(Ending::Failed(error)),
+                PeerEvent::Failed(error) => {
+                    if matches!(error, Error::NoDirectPath | Error::RelayFailed) {
+                        // The other page would only hear that this one left.
+                        shared.send(Signal::NoPath);
+                    }
+                    return (shared.ended)(Report::Failed(error));
+                }
+                PeerEvent::Trouble => {
+                    shared.peer_trouble.set(true);
+                    shared.page.status(
+                        "Reconnecting: the connection to the other person was interrupted…",
+                    );
+                    return shared.update_reconnecting();
+                }
+                PeerEvent::Recovered { after_ms } => {
+                    shared.peer_trouble.set(false);
+                    shared.page.status(&format!(
+                        "Back after {}. The call is running; press HangUp to end it.",
+                        crate::call::recovery::seconds(after_ms)
+                    ));
+                    return shared.update_reconnecting();
+                }
                 PeerEvent::Channel(channel) => {
                     if let Some(channels) = shared.channels.borrow().as_ref() {
                         channels.add("local", channel, true);
@@ -268,7 +387,10 @@ impl Shared {
                 PeerEvent::IceConnection(state) => screen.ice_state("local", &state),
                 PeerEvent::Connection(state) => screen.connection_state("local", &state),
                 PeerEvent::Track(track) => screen.track(&track),
-                PeerEvent::Failed(_) | PeerEvent::Channel(_) => {}
+                PeerEvent::Failed(_)
+                | PeerEvent::Channel(_)
+                | PeerEvent::Trouble
+                | PeerEvent::Recovered { .. } => {}
             }
         }
     }
@@ -300,6 +422,20 @@ impl Shared {
                     "received {} ICE candidates from the other page, then end-of-candidates",
                     self.received.replace(0)
                 ));
+            }
+            Signal::NoPath => {
+                log.step("the other page found no path to this one and ended the call");
+                let relay = self
+                    .peer
+                    .borrow()
+                    .as_ref()
+                    .is_some_and(|(peer, _)| peer.relay_configured());
+                let error = if relay {
+                    Error::RelayFailed
+                } else {
+                    Error::NoDirectPath
+                };
+                return (self.ended)(Report::Failed(error));
             }
         }
         match self.peer.borrow().as_ref() {

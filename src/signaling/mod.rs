@@ -26,6 +26,20 @@ pub enum RoomEvent {
     },
     /// The other person left.
     PeerLeft,
+    /// The other person's way to the room was lost; their seat is kept while they come back.
+    PeerAway,
+    /// The other person is back after [`RoomEvent::PeerAway`].
+    PeerBack,
+    /// This page's way to the room was lost: it is coming back by itself, and the call goes on.
+    Reconnecting,
+    /// This page is back in the room after `away_ms`, as the `polite` or impolite end. Every
+    /// signal in flight meanwhile was delivered, unless `complete` is false: then the call must
+    /// resynchronize its negotiation.
+    Reconnected {
+        away_ms: f64,
+        complete: bool,
+        polite: bool,
+    },
     /// From the other person's peer.
     Signal(Signal),
     /// Two people are in the room already.

@@ -1,12 +1,37 @@
-//! The WebSocket to the signaling server: join a room, pass signals, hear who comes and goes.
+//! The WebSocket to the signaling server: join a room, pass signals, hear who comes and goes, and,
+//! when the socket is lost mid-call, reconnect and take the seat back without losing a signal.
+//!
+//! Losing the signaling connection never ends a call: its media goes peer to peer. The link tries
+//! again with backoff and jitter ([`Reconnect`]), shows the server its resume token and how many
+//! signals it got, and resends the ones the server had not taken (both sides number them). When
+//! the server no longer holds the seat (it restarted, or the grace ran out), the link joins the
+//! room anew and asks for its old role, so the call's negotiation roles stay as they were.
 
+use super::reconnect::Reconnect;
 use super::{deliver, from_json, to_json, Events, RoomEvent, Via};
 use gloo_events::EventListener;
-use loopback_signal::{FromServer, IceServer, Problem, RoomName, Signal, ToServer};
+use gloo_timers::callback::{Interval, Timeout};
+use loopback_signal::{
+    FromServer, IceServer, Problem, ReplayLog, ResumeToken, RoomName, Signal, ToServer,
+    CLOSE_MOVING,
+};
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, WebSocket};
+
+/// How often a seated page asks the server whether it is there (a few bytes a second).
+const PING_MS: u32 = 1_000;
+/// Nothing heard for this long: the socket has gone quiet (a cut, a new address), and the call
+/// stops asking the signaling for ICE restarts until it is heard again. Shorter than the time
+/// the call's recovery takes to call a silent connection stalled (3 s), so that a restart is not
+/// sent into a dead socket.
+const QUIET_MS: f64 = 2_500.0;
+/// Nothing heard for this long: the socket is taken for dead and the page moves to a new one
+/// (TCP alone may take minutes to give up on it).
+const DEAD_MS: f64 = 8_000.0;
+/// A new socket that has not opened after this long is given up for the next try.
+const CONNECT_MS: u32 = 4_000;
 
 thread_local! {
     /// Set once no server answered. Pages on a static host then go straight to the tabs: Firefox
@@ -19,17 +44,54 @@ pub fn known_unavailable() -> bool {
     UNAVAILABLE.with(Cell::get)
 }
 
-/// A WebSocket to the server; closing it (on drop) takes this page out of its room, and the
-/// server tells the other page.
+/// The way to the room through the server, across as many sockets as it takes; closing it (on
+/// drop) takes this page out of its room, and the server tells the other page.
 pub struct ServerLink {
-    socket: WebSocket,
-    _listeners: [EventListener; 4],
+    inner: Rc<Inner>,
 }
 
-struct State {
-    opened: Cell<bool>,
+struct Inner {
+    url: String,
+    room: RoomName,
+    events: Events,
+    /// Told if the very first socket never opens: then the page tries the tabs instead.
+    unavailable: Box<dyn Fn()>,
+    socket: RefCell<Option<Socket>>,
+    /// A seat was had once: from then on a lost socket is reconnected.
+    seated_once: Cell<bool>,
+    /// The current socket holds the seat (joined or resumed): signals go out at once.
+    seated: Cell<bool>,
     polite: Cell<bool>,
     ice_servers: RefCell<Vec<IceServer>>,
+    token: RefCell<Option<ResumeToken>>,
+    /// `signal` messages received for this seat, which a resume tells the server.
+    received: Cell<u64>,
+    /// The signals sent for this seat, numbered, the last ones kept to resend after a resume.
+    sent: RefCell<ReplayLog<Signal>>,
+    reconnect: RefCell<Reconnect>,
+    retry: RefCell<Option<Timeout>>,
+    /// Gives up on a socket that does not open (a reconnection during a network cut).
+    connecting: RefCell<Option<Timeout>>,
+    /// Pings the server while seated, and finds a quiet socket.
+    heartbeat: RefCell<Option<Interval>>,
+    /// When the server was last heard from.
+    heard_at: Cell<f64>,
+    /// The call was told the way to the room is lost (and not yet that it is back).
+    away: Cell<bool>,
+    away_since: Cell<f64>,
+}
+
+/// One WebSocket and its listeners.
+struct Socket {
+    ws: WebSocket,
+    opened: Rc<Cell<bool>>,
+    _listeners: [EventListener; 3],
+}
+
+fn now() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
 }
 
 impl ServerLink {
@@ -41,98 +103,361 @@ impl ServerLink {
         events: Events,
         unavailable: impl Fn() + 'static,
     ) -> Result<Self, crate::Error> {
-        let socket = WebSocket::new(url)?;
-        let state = Rc::new(State {
-            opened: Cell::new(false),
+        let inner = Rc::new(Inner {
+            url: url.to_owned(),
+            room,
+            events,
+            unavailable: Box::new(unavailable),
+            socket: RefCell::default(),
+            seated_once: Cell::new(false),
+            seated: Cell::new(false),
             polite: Cell::new(false),
             ice_servers: RefCell::default(),
+            token: RefCell::default(),
+            received: Cell::new(0),
+            sent: RefCell::default(),
+            reconnect: RefCell::new(Reconnect::new(now())),
+            retry: RefCell::default(),
+            connecting: RefCell::default(),
+            heartbeat: RefCell::default(),
+            heard_at: Cell::new(now()),
+            away: Cell::new(false),
+            away_since: Cell::new(0.0),
         });
-        let on_open = {
-            let (socket, state) = (socket.clone(), Rc::clone(&state));
-            EventListener::new(&socket.clone(), "open", move |_| {
-                state.opened.set(true);
-                if let Some(join) = to_json(&ToServer::Join { room: room.clone() }) {
-                    let _ = socket.send_with_str(&join);
-                }
-            })
-        };
-        let on_message = {
-            let (events, state) = (Rc::clone(&events), Rc::clone(&state));
-            EventListener::new(&socket, "message", move |event| {
-                let text = event
-                    .dyn_ref::<MessageEvent>()
-                    .and_then(|e| e.data().as_string());
-                match text.as_deref().and_then(from_json::<FromServer>) {
-                    Some(message) => heard(&state, &events, message),
-                    None => deliver(
-                        &events,
-                        RoomEvent::Problem("the signaling server sent something unreadable".into()),
-                    ),
-                }
-            })
-        };
-        let unavailable = Rc::new(unavailable);
-        let ended = |name| {
-            let (events, state, unavailable) = (
-                Rc::clone(&events),
-                Rc::clone(&state),
-                Rc::clone(&unavailable),
-            );
-            EventListener::new(&socket, name, move |_| {
-                if state.opened.replace(false) {
-                    deliver(
-                        &events,
-                        RoomEvent::Lost("The connection to the signaling server was lost.".into()),
-                    );
-                } else if name == "close" {
-                    // "error" comes first, then "close": fall back once.
-                    UNAVAILABLE.with(|u| u.set(true));
-                    unavailable();
-                }
-            })
-        };
-        let listeners = [on_open, on_message, ended("error"), ended("close")];
-        Ok(Self {
-            socket,
-            _listeners: listeners,
-        })
+        let socket = Inner::open(&inner)?;
+        *inner.socket.borrow_mut() = Some(socket);
+        Ok(Self { inner })
     }
 
+    /// Sends `signal` to the other page, now if the seat is held, else once it is back.
     pub fn send(&self, signal: Signal) {
-        if let Some(text) = to_json(&ToServer::Signal { signal }) {
-            let _ = self.socket.send_with_str(&text);
+        let inner = &self.inner;
+        inner.sent.borrow_mut().push(signal.clone());
+        if inner.seated.get() {
+            inner.say(&ToServer::Signal { signal });
         }
     }
 }
 
 impl Drop for ServerLink {
     fn drop(&mut self) {
-        let _ = self.socket.close();
+        self.inner.retry.take();
+        self.inner.connecting.take();
+        self.inner.heartbeat.take();
+        // A Close frame: the server frees the seat at once and tells the other page.
+        if let Some(socket) = self.inner.socket.take() {
+            let _ = socket.ws.close();
+        }
     }
 }
 
-fn heard(state: &State, events: &Events, message: FromServer) {
-    let event = match message {
-        FromServer::Joined {
-            polite,
-            ice_servers,
-        } => {
-            state.polite.set(polite);
-            *state.ice_servers.borrow_mut() = ice_servers;
-            RoomEvent::Joined { via: Via::Server }
+impl Inner {
+    /// A new socket, listened to.
+    fn open(inner: &Rc<Inner>) -> Result<Socket, crate::Error> {
+        let ws = WebSocket::new(&inner.url)?;
+        let opened = Rc::new(Cell::new(false));
+        let weak = Rc::downgrade(inner);
+        let on_open = {
+            let (weak, opened) = (weak.clone(), Rc::clone(&opened));
+            EventListener::new(&ws, "open", move |_| {
+                opened.set(true);
+                if let Some(inner) = weak.upgrade() {
+                    inner.connecting.take();
+                    inner.opened();
+                }
+            })
+        };
+        let on_message = {
+            let weak = weak.clone();
+            EventListener::new(&ws, "message", move |event| {
+                let Some(inner) = weak.upgrade() else {
+                    return;
+                };
+                let text = event
+                    .dyn_ref::<MessageEvent>()
+                    .and_then(|e| e.data().as_string());
+                match text.as_deref().and_then(from_json::<FromServer>) {
+                    Some(message) => inner.heard(message),
+                    None => deliver(
+                        &inner.events,
+                        RoomEvent::Problem("the signaling server sent something unreadable".into()),
+                    ),
+                }
+            })
+        };
+        // "error" always comes with a "close": the close alone decides.
+        let on_close = {
+            let (opened, socket) = (Rc::clone(&opened), ws.clone());
+            let weak = weak.clone();
+            EventListener::new(&ws, "close", move |_| {
+                let (opened, socket) = (opened.get(), socket.clone());
+                let weak = weak.clone();
+                // Not here: the socket's listeners, this one among them, go with it.
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Some(inner) = weak.upgrade() {
+                        let current = inner.socket.borrow().as_ref().map(|s| s.ws.clone());
+                        if current.as_ref() == Some(&socket) {
+                            inner.closed(opened);
+                        }
+                    }
+                });
+            })
+        };
+        if inner.seated_once.get() {
+            let weak = weak.clone();
+            let timer = Timeout::new(CONNECT_MS, move || {
+                if let Some(inner) = weak.upgrade() {
+                    inner.abandon();
+                }
+            });
+            *inner.connecting.borrow_mut() = Some(timer);
         }
-        FromServer::PeerJoined => RoomEvent::PeerJoined {
-            polite: state.polite.get(),
-            ice_servers: state.ice_servers.borrow().clone(),
-        },
-        FromServer::PeerLeft => RoomEvent::PeerLeft,
-        FromServer::Signal { signal } => RoomEvent::Signal(signal),
-        FromServer::Error {
-            problem: Problem::RoomFull,
-            ..
-        } => RoomEvent::Full,
-        FromServer::Error { problem, message } if problem.is_fatal() => RoomEvent::Lost(message),
-        FromServer::Error { message, .. } => RoomEvent::Problem(message),
-    };
-    deliver(events, event);
+        Ok(Socket {
+            ws,
+            opened,
+            _listeners: [on_open, on_message, on_close],
+        })
+    }
+
+    fn say(&self, message: &ToServer) {
+        let socket = self.socket.borrow();
+        if let (Some(socket), Some(text)) = (socket.as_ref(), to_json(message)) {
+            if socket.opened.get() {
+                let _ = socket.ws.send_with_str(&text);
+            }
+        }
+    }
+
+    /// The socket is open: take the seat back if there is one, else join.
+    fn opened(&self) {
+        let token = self.token.borrow().clone();
+        match token {
+            Some(token) => self.say(&ToServer::Resume {
+                room: self.room.clone(),
+                token,
+                received: self.received.get(),
+            }),
+            None => self.join(),
+        }
+    }
+
+    fn join(&self) {
+        // A page that had a seat asks for its old role: its call goes on with it.
+        let polite = self.seated_once.get().then(|| self.polite.get());
+        self.say(&ToServer::Join {
+            room: self.room.clone(),
+            polite,
+        });
+    }
+
+    /// Leaves the current socket for a new one: it did not open in time, or it went quiet.
+    fn abandon(self: &Rc<Self>) {
+        self.connecting.take();
+        let Some(socket) = self.socket.take() else {
+            return;
+        };
+        let opened = socket.opened.get();
+        // Its listeners go with it; the close code tells the server to keep the seat, should
+        // the frame ever arrive.
+        let _ = socket
+            .ws
+            .close_with_code_and_reason(CLOSE_MOVING, "moving to a new socket");
+        drop(socket);
+        self.closed(opened);
+    }
+
+    /// The call hears that the way to the room is lost, once.
+    fn going_away(&self) {
+        if !self.away.replace(true) {
+            self.away_since.set(now());
+            deliver(&self.events, RoomEvent::Reconnecting);
+        }
+    }
+
+    /// Every two seconds while seated: ping, and find a socket gone quiet.
+    fn beat(self: &Rc<Self>) {
+        let quiet = now() - self.heard_at.get();
+        if quiet > DEAD_MS {
+            return self.abandon();
+        }
+        if quiet > QUIET_MS {
+            self.going_away();
+        }
+        if self.seated.get() {
+            self.say(&ToServer::Ping);
+        }
+    }
+
+    /// The socket closed; `opened` says whether it ever opened.
+    fn closed(self: &Rc<Self>, opened: bool) {
+        self.socket.take();
+        self.connecting.take();
+        self.heartbeat.take();
+        self.seated.set(false);
+        if !self.seated_once.get() && !opened {
+            // No server here, or it refused this page: the tabs are the other way.
+            UNAVAILABLE.with(|u| u.set(true));
+            return (self.unavailable)();
+        }
+        let mut reconnect = self.reconnect.borrow_mut();
+        if opened {
+            reconnect.lost(now());
+            self.going_away();
+        } else {
+            reconnect.failed_attempt();
+        }
+        let wait = reconnect.next_attempt(js_sys::Math::random());
+        drop(reconnect);
+        let weak: Weak<Inner> = Rc::downgrade(self);
+        let timer = Timeout::new(wait as u32, move || {
+            let Some(inner) = weak.upgrade() else {
+                return;
+            };
+            match Inner::open(&inner) {
+                Ok(socket) => *inner.socket.borrow_mut() = Some(socket),
+                // The browser refused to make a socket at all: try again later all the same.
+                Err(_) => inner.closed(false),
+            }
+        });
+        *self.retry.borrow_mut() = Some(timer);
+    }
+
+    /// The seat is held on this socket again.
+    fn seated(self: &Rc<Self>, polite: bool, ice_servers: Vec<IceServer>, token: ResumeToken) {
+        self.polite.set(polite);
+        *self.ice_servers.borrow_mut() = ice_servers;
+        *self.token.borrow_mut() = Some(token);
+        self.seated.set(true);
+        let weak = Rc::downgrade(self);
+        let heartbeat = Interval::new(PING_MS, move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.beat();
+            }
+        });
+        *self.heartbeat.borrow_mut() = Some(heartbeat);
+    }
+
+    /// The way is back: the call hears it, with how long it was away, unless a seat message
+    /// (joined, resumed) says so itself.
+    fn back(&self) -> f64 {
+        self.away.set(false);
+        self.reconnect.borrow_mut().connected(now());
+        now() - self.away_since.get()
+    }
+
+    fn heard(self: &Rc<Self>, message: FromServer) {
+        self.heard_at.set(now());
+        let seat_message = matches!(
+            message,
+            FromServer::Joined { .. } | FromServer::Resumed { .. }
+        );
+        if self.away.get() && self.seated.get() && !seat_message {
+            // A quiet socket that speaks again: nothing was lost on it.
+            let away_ms = self.back();
+            deliver(
+                &self.events,
+                RoomEvent::Reconnected {
+                    away_ms,
+                    complete: true,
+                    polite: self.polite.get(),
+                },
+            );
+        }
+        let event = match message {
+            FromServer::Joined {
+                polite,
+                ice_servers,
+                resume,
+                ..
+            } => {
+                self.seated(polite, ice_servers, resume);
+                if self.seated_once.replace(true) {
+                    // Joined anew after the server forgot the seat: whatever was in flight is
+                    // gone, and the call resynchronizes.
+                    let away_ms = self.back();
+                    RoomEvent::Reconnected {
+                        away_ms,
+                        complete: false,
+                        polite,
+                    }
+                } else {
+                    RoomEvent::Joined { via: Via::Server }
+                }
+            }
+            FromServer::Resumed {
+                polite,
+                ice_servers,
+                resume,
+                received,
+                complete,
+                ..
+            } => {
+                self.seated(polite, ice_servers, resume);
+                // What the server had not taken from this page, again, in order.
+                let replay = self.sent.borrow().after(received);
+                for signal in replay.signals {
+                    self.say(&ToServer::Signal { signal });
+                }
+                let away_ms = self.back();
+                RoomEvent::Reconnected {
+                    away_ms,
+                    complete: complete && replay.complete,
+                    polite,
+                }
+            }
+            FromServer::PeerJoined => RoomEvent::PeerJoined {
+                polite: self.polite.get(),
+                ice_servers: self.ice_servers.borrow().clone(),
+            },
+            FromServer::PeerLeft => RoomEvent::PeerLeft,
+            FromServer::PeerAway => RoomEvent::PeerAway,
+            FromServer::PeerBack => RoomEvent::PeerBack,
+            FromServer::Pong => return,
+            FromServer::Signal { signal } => {
+                self.received.set(self.received.get() + 1);
+                RoomEvent::Signal(signal)
+            }
+            FromServer::Error {
+                problem: Problem::RoomFull,
+                ..
+            } => RoomEvent::Full,
+            FromServer::Error {
+                problem: Problem::SeatInUse,
+                message,
+            } => {
+                // The old socket still counts as live (what it had queued is arriving now the
+                // network is back): try again on a new one shortly. Not from inside this
+                // socket's own listener, which goes with it.
+                let weak = Rc::downgrade(self);
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Some(inner) = weak.upgrade() {
+                        inner.abandon();
+                    }
+                });
+                RoomEvent::Problem(message)
+            }
+            FromServer::Error {
+                problem: Problem::ResumeRefused,
+                message,
+            } => {
+                // The seat is gone from the server: join anew on this socket, as the same role.
+                self.token.take();
+                self.received.set(0);
+                *self.sent.borrow_mut() = ReplayLog::default();
+                self.join();
+                RoomEvent::Problem(message)
+            }
+            // The server closes next, and the page comes back (to the next process, after a
+            // restart): the call goes on meanwhile.
+            FromServer::Error {
+                problem: Problem::Idle | Problem::ShuttingDown,
+                message,
+            } => RoomEvent::Problem(message),
+            FromServer::Error { problem, message } if problem.is_fatal() => {
+                RoomEvent::Lost(message)
+            }
+            FromServer::Error { message, .. } => RoomEvent::Problem(message),
+        };
+        deliver(&self.events, event);
+    }
 }

@@ -137,12 +137,13 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Listens on a free port of 127.0.0.1 here and passes each connection on to `inner` inside
+/// Takes the connections to `listener` (on 127.0.0.1 here) and passes each one on to `inner` inside
 /// `netns`: the lab's machines have no address in the test's own namespace, by design.
-async fn forward_into(netns: &str, inner: &str) -> (String, tokio::task::JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind 127.0.0.1");
+fn forward_into(
+    listener: tokio::net::TcpListener,
+    netns: &str,
+    inner: &str,
+) -> (String, tokio::task::JoinHandle<()>) {
     let address = listener.local_addr().expect("its address").to_string();
     let (netns, inner) = (netns.to_owned(), inner.to_owned());
     let task = tokio::spawn(async move {
@@ -201,8 +202,12 @@ impl Browser {
                 .expect("a free port")
                 .port()
         };
-        // In a namespace of its own, any port is free.
-        let port = if netns.is_some() { 4444 } else { free_port() };
+        // In a namespace, the driver listens on the same port number as the forwarder here:
+        // geckodriver refuses a request whose Host header names another port.
+        let outside = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1");
+        let port = outside.local_addr().expect("its address").port();
         let mut driver = match netns {
             Some(netns) => {
                 let mut command = Command::new("ip");
@@ -255,7 +260,7 @@ impl Browser {
                     }
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
-                let (address, forwarder) = forward_into(netns, &inner).await;
+                let (address, forwarder) = forward_into(outside, netns, &inner);
                 (address, Some(forwarder))
             }
         };

@@ -94,13 +94,29 @@ impl<'a> Side<'a> {
         }
     }
 
+    /// Like [`Side::wait_for`], with a time limit of its own.
+    pub async fn wait_for_within(&self, what: &str, within: Duration, script: &str) {
+        if let Err(e) = self.try_wait_within(what, within, script).await {
+            panic!("{e}; log {}", self.log().await);
+        }
+    }
+
     pub async fn try_wait_for(&self, what: &str, script: &str) -> Result<(), String> {
+        self.try_wait_within(what, PATIENCE, script).await
+    }
+
+    pub async fn try_wait_within(
+        &self,
+        what: &str,
+        within: Duration,
+        script: &str,
+    ) -> Result<(), String> {
         let start = std::time::Instant::now();
         loop {
             if self.eval(script).await == Value::Bool(true) {
                 return Ok(());
             }
-            if start.elapsed() > PATIENCE {
+            if start.elapsed() > within {
                 return Err(format!(
                     "{}: timed out waiting for {what}; status {:?}",
                     self.name,
