@@ -188,6 +188,12 @@ pub struct Summary {
     pub video_packets_lost: Option<f64>,
     pub video_jitter_ms: Option<f64>,
     pub video_frames_dropped: Option<f64>,
+    /// NACKs the receiving end sent for lost video packets.
+    pub video_nacks_sent: Option<f64>,
+    /// Video packets the sending end sent again, answering NACKs.
+    pub video_retransmitted: Option<f64>,
+    /// Why the sender holds the video back (`bandwidth`, `cpu`, `none`), where the browser says.
+    pub video_limitation: Option<String>,
     pub audio_codec: Option<String>,
     pub audio_kbps_sent: Option<f64>,
     pub audio_kbps_received: Option<f64>,
@@ -241,6 +247,11 @@ impl Stats {
             video_packets_lost: video_in.and_then(|e| e.num("packetsLost")),
             video_jitter_ms: video_in.and_then(|e| e.num("jitter")).map(|s| s * 1000.0),
             video_frames_dropped: video_in.and_then(|e| e.num("framesDropped")),
+            video_nacks_sent: video_in.and_then(|e| e.num("nackCount")),
+            video_retransmitted: video_out.and_then(|e| e.num("retransmittedPacketsSent")),
+            video_limitation: video_out
+                .and_then(|e| e.text("qualityLimitationReason"))
+                .map(str::to_owned),
             audio_codec: local.codec(audio_out).or_else(|| remote.codec(audio_in)),
             audio_kbps_sent: kbps(was_audio_out, audio_out, "bytesSent"),
             audio_kbps_received: kbps(was_audio_in, audio_in, "bytesReceived"),
@@ -267,7 +278,7 @@ impl Stats {
 
 impl Summary {
     /// The panel's figures, keyed by the `data-stat` attribute of the element that shows each.
-    pub fn rows(&self) -> [(&'static str, String); 16] {
+    pub fn rows(&self) -> [(&'static str, String); 18] {
         [
             ("video-codec", text(&self.video_codec)),
             (
@@ -297,6 +308,15 @@ impl Summary {
             ("video-lost", num(self.video_packets_lost, 0)),
             ("video-jitter", unit(self.video_jitter_ms, 1, " ms")),
             ("video-dropped", num(self.video_frames_dropped, 0)),
+            (
+                "video-repair",
+                pair(
+                    num(self.video_nacks_sent, 0),
+                    num(self.video_retransmitted, 0),
+                    "",
+                ),
+            ),
+            ("video-limit", text(&self.video_limitation)),
             ("audio-codec", text(&self.audio_codec)),
             (
                 "audio-bitrate",

@@ -97,6 +97,10 @@ fn a_real_report_fills_every_figure() {
     assert_eq!(s.video_frames_dropped, Some(0.0));
     assert_eq!(s.video_jitter_ms, Some(2.0));
     assert!(s.audio_level.is_some());
+    // What repairs loss, and why the sender holds back: none of either on this clean call.
+    assert_eq!(s.video_nacks_sent, Some(0.0));
+    assert_eq!(s.video_retransmitted, Some(0.0));
+    assert_eq!(s.video_limitation.as_deref(), Some("none"));
     for (key, value) in s.rows() {
         assert_ne!(value, MISSING, "{key} should be filled");
     }

@@ -246,6 +246,7 @@ impl Shared {
                 away_ms,
                 complete,
                 polite,
+                peer: here,
             } => {
                 let away = crate::call::recovery::seconds(away_ms);
                 log.step(&format!(
@@ -253,14 +254,15 @@ impl Shared {
                     if complete {
                         ", no signal lost"
                     } else {
-                        ": it no longer held this page's seat, which was taken anew"
+                        ": signals in flight may be lost, the negotiation starts over"
                     }
                 ));
                 self.signaling_up.set(true);
                 self.with_peer(|peer| {
                     peer.set_polite(polite);
                     peer.signaling(true);
-                    if !complete {
+                    // Without the other person here, their coming (peer-joined) does it.
+                    if !complete && here {
                         peer.resync(
                             "signals may have been lost while the signaling server was away",
                         );

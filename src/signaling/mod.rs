@@ -33,12 +33,14 @@ pub enum RoomEvent {
     /// This page's way to the room was lost: it is coming back by itself, and the call goes on.
     Reconnecting,
     /// This page is back in the room after `away_ms`, as the `polite` or impolite end. Every
-    /// signal in flight meanwhile was delivered, unless `complete` is false: then the call must
-    /// resynchronize its negotiation.
+    /// signal in flight meanwhile was delivered, unless `complete` is false: then the call
+    /// resynchronizes its negotiation, now if `peer` says the other person is in the room, else
+    /// when they come.
     Reconnected {
         away_ms: f64,
         complete: bool,
         polite: bool,
+        peer: bool,
     },
     /// From the other person's peer.
     Signal(Signal),

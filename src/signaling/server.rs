@@ -360,6 +360,7 @@ impl Inner {
                     away_ms,
                     complete: true,
                     polite: self.polite.get(),
+                    peer: true,
                 },
             );
         }
@@ -375,10 +376,12 @@ impl Inner {
                     // Joined anew after the server forgot the seat: whatever was in flight is
                     // gone, and the call resynchronizes.
                     let away_ms = self.back();
+                    // Whether the other person is here comes next, as `peer-joined`.
                     RoomEvent::Reconnected {
                         away_ms,
                         complete: false,
                         polite,
+                        peer: false,
                     }
                 } else {
                     RoomEvent::Joined { via: Via::Server }
@@ -390,6 +393,7 @@ impl Inner {
                 resume,
                 received,
                 complete,
+                peer,
                 ..
             } => {
                 self.seated(polite, ice_servers, resume);
@@ -403,6 +407,7 @@ impl Inner {
                     away_ms,
                     complete: complete && replay.complete,
                     polite,
+                    peer,
                 }
             }
             FromServer::PeerJoined => RoomEvent::PeerJoined {

@@ -224,6 +224,9 @@ impl Lab {
                 let public_ip = format!("10.99.0.{}", 20 + n);
                 lab.wire(&machine, "wan", &inet, &port, &public_ip);
                 sink(&machine);
+                // Multicast stays on the segment, as on a LAN whose default route is its own
+                // interface: Firefox finds the other machine's `.local` host candidates by mDNS.
+                ip(&machine, &["route", "add", "224.0.0.0/4", "dev", "wan"]);
                 lab.machines.push(Machine {
                     uplink_netns: machine.clone(),
                     netns: machine,

@@ -14,10 +14,7 @@ pub const RECORDER: &str = "
     if (!window.__calls) {
         const peers = [], streams = [];
         const Native = window.RTCPeerConnection;
-        if (window.__noEoc) {
-            const add = Native.prototype.addIceCandidate;
-            Native.prototype.addIceCandidate = function (c) { if (!c || !c.candidate) return Promise.resolve(); return add.call(this, c); };
-        }
+
         window.RTCPeerConnection = class extends Native {
             constructor(...args) { super(...args); peers.push(this); }
         };
@@ -40,12 +37,13 @@ pub const RECORDER: &str = "
             video: async () => {
                 const p = current();
                 if (!p) return null;
-                const out = {frames: 0, lost: 0, received: 0, nacks: 0, bytesSent: 0, limitation: null};
+                const out = {frames: 0, lost: 0, received: 0, nacks: 0, bytesSent: 0, audio: 0, limitation: null};
                 (await p.getStats()).forEach(r => {
                     if (r.type === 'inbound-rtp' && r.kind === 'video') {
                         out.frames = r.framesDecoded || 0; out.lost = r.packetsLost || 0;
                         out.received = r.packetsReceived || 0; out.nacks = r.nackCount || 0;
                     }
+                    if (r.type === 'inbound-rtp' && r.kind === 'audio') out.audio = r.packetsReceived || 0;
                     if (r.type === 'outbound-rtp' && r.kind === 'video') {
                         out.bytesSent = r.bytesSent || 0;
                         out.limitation = r.qualityLimitationReason || null;
@@ -156,9 +154,6 @@ impl<'a> Side<'a> {
             "return !document.getElementById('start-btn').disabled;",
         )
         .await;
-        if std::env::var("LAB_NO_EOC").is_ok() {
-            self.eval("window.__noEoc = true;").await;
-        }
         self.eval(RECORDER).await;
         self.click("start-btn").await;
         self.wait_for(
@@ -202,6 +197,31 @@ impl<'a> Side<'a> {
             0.0
         };
         (frames / over.as_secs_f64(), loss)
+    }
+
+    /// The video this page sends, in kbit/s over `over`, and its audio packets received then.
+    pub async fn sending(&self, over: Duration) -> (f64, f64) {
+        let before = self.eval("return __calls.video();").await;
+        tokio::time::sleep(over).await;
+        let after = self.eval("return __calls.video();").await;
+        let delta = |field: &str| {
+            after[field].as_f64().unwrap_or(0.0) - before[field].as_f64().unwrap_or(0.0)
+        };
+        (
+            delta("bytesSent") * 8.0 / 1000.0 / over.as_secs_f64(),
+            delta("audio"),
+        )
+    }
+
+    /// What the stats panel shows for `stat`.
+    pub async fn panel(&self, stat: &str) -> String {
+        self.eval(&format!(
+            "return document.querySelector(\"[data-stat='{stat}']\").textContent;"
+        ))
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
     }
 
     /// Open peers and live tracks.
@@ -333,12 +353,7 @@ impl Coturn {
                 dir.join("turnserver.pid").display()
             ))
             .args(["--log-file", "stdout"])
-            .stdout(match std::env::var("LAB_COTURN_LOG") {
-                Ok(path) => std::fs::File::create(path)
-                    .map(std::process::Stdio::from)
-                    .unwrap_or(std::process::Stdio::null()),
-                Err(_) => std::process::Stdio::null(),
-            })
+            .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true)
             .spawn()
