@@ -2,7 +2,10 @@
 //! 127.0.0.1 and driven in headless Chromium and then headless Firefox with fake media devices,
 //! alternating A/B.
 //!
-//! `scripts/dev bench [--loads N] [--pairs N] [--cycles N]` builds the release page first. Every
+//! `scripts/dev bench [--loads N] [--pairs N] [--cycles N]` builds the release page first;
+//! `scripts/dev bench --network` times instead how calls set up and recover in the network lab
+//! (`tests/support/network.rs`): through two symmetric NATs, after a 10 s and a 25 s cut of one
+//! home's uplink, a new public address and a restart of the signaling server. Every
 //! figure is measured inside the page with `performance.now()`, the same script for both pages;
 //! WebDriver only starts the measurements and collects them.
 //!
@@ -92,6 +95,9 @@ fn main() {
     let mut pairs = 10;
     let mut cycles = 100;
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--network") {
+        return network();
+    }
     for (i, arg) in args.iter().enumerate() {
         let next = || args.get(i + 1).and_then(|v| v.parse().ok());
         match arg.as_str() {
@@ -106,6 +112,52 @@ fn main() {
         .build()
         .unwrap()
         .block_on(run(loads, pairs, cycles));
+}
+
+/// How calls set up and recover in the network lab, once per pairing of browsers: each figure
+/// as the scenario measures it (setup: Call to both pages playing; the cuts: the link's return to
+/// frames arriving on both pages; a new address: the change to frames on both; a restart: the
+/// new process to both pages back in the room, media flowing throughout).
+fn network() {
+    if let Some(why) = support::lab::Lab::unavailable() {
+        println!("network lab skipped: {why}");
+        return;
+    }
+    use support::network::{
+        new_public_address, server_restart, symmetric_nats_through_turn, uplink_cut,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ms = |d: Duration| format!("{} ms", d.as_millis());
+    let mut rows = Vec::new();
+    for (first, second) in [
+        (Engine::Chromium, Engine::Chromium),
+        (Engine::Firefox, Engine::Firefox),
+        (Engine::Chromium, Engine::Firefox),
+    ] {
+        let setup = runtime.block_on(symmetric_nats_through_turn(first, second));
+        let cut = runtime.block_on(uplink_cut(first, second, Duration::from_secs(10)));
+        let long = runtime.block_on(uplink_cut(first, second, Duration::from_secs(25)));
+        let renumbered = runtime.block_on(new_public_address(first, second));
+        let restarted = runtime.block_on(server_restart(first, second));
+        rows.push(format!(
+            "| {} ↔ {} | {} | {} | {} | {} | {} |",
+            first.name(),
+            second.name(),
+            ms(setup),
+            ms(cut),
+            ms(long),
+            ms(renumbered),
+            ms(restarted)
+        ));
+    }
+    println!("\n| browsers | setup through TURN (symmetric NATs) | back after a 10 s cut | back after a 25 s cut | back after a new address | back in the room after a server restart |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    for row in rows {
+        println!("{row}");
+    }
 }
 
 /// One engine's figures.

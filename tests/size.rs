@@ -12,8 +12,10 @@ const BUDGET: u64 = 27_128;
 
 /// What was reached (`scripts/dev bench` and these tests print it): before Start works, and the
 /// whole page, every feature in. The tests enforce each plus 5%; lower them as the page shrinks.
-const FIRST_REACHED: u64 = 19_486;
-const REACHED: u64 = 151_054;
+/// Both went up with the calls' self-repair (ICE recovery, signaling reconnect and resume, their
+/// words): 19,486 and 151,054 before it.
+const FIRST_REACHED: u64 = 19_829;
+const REACHED: u64 = 163_429;
 const FIRST_LIMIT: u64 = FIRST_REACHED + FIRST_REACHED / 20;
 const LIMIT: u64 = REACHED + REACHED / 20;
 const _: () = assert!(

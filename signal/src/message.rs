@@ -124,6 +124,11 @@ pub enum Signal {
     },
     /// The sender has gathered all its candidates.
     EndOfCandidates,
+    /// Restart ICE, please: sent by the end that answered the call's first offer, which leaves
+    /// every ICE restart to the end that made it. (Firefox 153, having offered first, answers a
+    /// later offer from the other end with the other DTLS role, which Chromium refuses: "Failed
+    /// to set SSL role for the transport", and the call ends.)
+    RestartIce,
     /// The sender found no path to this page, tried what it could and ended the call: this page
     /// says why too, instead of only hearing that the other person left.
     NoPath,

@@ -387,25 +387,20 @@ impl Peer {
         self.shared.pc.remote_description().is_some() && state != "closed" && state != "failed"
     }
 
-    /// Signals may have been lost on the way (the signaling server forgot them): the impolite
-    /// end starts the negotiation over with an ICE restart, from a stable state.
+    /// Signals may have been lost on the way (the signaling server forgot them): the end that
+    /// made the first offer starts the negotiation over, sending its offer again if one is
+    /// waiting for its answer (an answer that comes twice is ignored), else with an ICE restart.
     pub fn resync(&self, why: &str) {
         let shared = &self.shared;
-        if shared.negotiation.get().polite() {
+        if shared.offered_first.get() == Some(false) {
             return;
         }
         if shared.pc.signaling_state() == RtcSignalingState::HaveLocalOffer {
-            // Its answer may be what was lost: take the offer back, then offer again.
-            let init = RtcSessionDescriptionInit::new(RtcSdpType::Rollback);
-            let rolling_back = shared.pc.set_local_description(&init);
-            let peer = Rc::downgrade(shared);
-            let why = why.to_owned();
-            spawn_local(async move {
-                if let Ok((shared, _)) = settle(&peer, rolling_back).await {
-                    shared.restart_ice(&why);
-                }
-            });
-            return;
+            shared.step(&format!(
+                "{} peer sends its offer again: {why}",
+                shared.config.name
+            ));
+            return shared.send_description();
         }
         shared.restart_ice(why);
     }
@@ -528,6 +523,10 @@ async fn handle(peer: &Weak<Shared>, signal: Signal) -> Result<(), Stop> {
     let shared = peer.upgrade().ok_or(Stop::Gone)?;
     let (sdp_type, sdp) = match signal {
         Signal::Description { sdp_type, sdp } => (sdp_type, sdp),
+        Signal::RestartIce => {
+            shared.restart_ice(&format!("the {} peer asked for it", shared.config.other));
+            return Ok(());
+        }
         candidate => {
             if shared.pc.remote_description().is_none() {
                 shared.step(&format!(
@@ -552,6 +551,14 @@ async fn handle(peer: &Weak<Shared>, signal: Signal) -> Result<(), Stop> {
     }
     let name = shared.config.name;
     let stable = shared.pc.signaling_state() == RtcSignalingState::Stable;
+    if !offer && stable {
+        // The answer to an offer that was sent twice (see `Peer::resync`), or one that lost a
+        // race with a rollback: nothing waits for it.
+        shared.step(&format!(
+            "{name} peer ignored an answer that came with no offer waiting for it"
+        ));
+        return Ok(());
+    }
     let mut negotiation = shared.negotiation.get();
     let decision = negotiation.description(offer, stable);
     shared.negotiation.set(negotiation);
@@ -710,7 +717,7 @@ impl Shared {
                 Some(init)
             }
             Signal::EndOfCandidates => None,
-            Signal::Description { .. } | Signal::NoPath => return,
+            Signal::Description { .. } | Signal::NoPath | Signal::RestartIce => return,
         };
         let adding = self
             .pc
@@ -844,6 +851,14 @@ impl Shared {
     }
 
     fn restart_ice(&self, why: &str) {
+        if self.offered_first.get() == Some(false) {
+            // The end that made the first offer restarts (see `Signal::RestartIce`).
+            self.step(&format!(
+                "{} peer asks the {} peer to restart ICE: {why}",
+                self.config.name, self.config.other
+            ));
+            return (self.outbox)(Signal::RestartIce);
+        }
         self.step(&format!("{} peer restarts ICE: {why}", self.config.name));
         if let Err(e) = self.negotiating().restart_ice() {
             let e = Error::in_step("Restart ICE", e.into());
@@ -858,10 +873,10 @@ fn now() -> f64 {
         .map_or(0.0, |p| p.now())
 }
 
-/// The bytes received on the connection: its transport's count where the browser reports one
-/// (Chromium), else the sum over its incoming streams (Firefox).
+/// The bytes received on the connection: its transport's count (Chromium's), or the sum over its
+/// incoming streams, whichever is larger (Firefox 153 lists a transport whose count stays 0).
 fn bytes_received(report: &JsValue) -> f64 {
-    let mut transport = None;
+    let mut transport = 0.0;
     let mut streams = 0.0;
     let entries = js_sys::try_iter(report)
         .ok()
@@ -872,12 +887,12 @@ fn bytes_received(report: &JsValue) -> f64 {
         let entry = Array::from(&entry).get(1);
         let bytes = js::get(&entry, "bytesReceived").as_f64().unwrap_or(0.0);
         match js::string(&entry, "type").as_str() {
-            "transport" => *transport.get_or_insert(0.0) += bytes,
+            "transport" => transport += bytes,
             "inbound-rtp" => streams += bytes,
             _ => {}
         }
     }
-    transport.unwrap_or(streams)
+    f64::max(transport, streams)
 }
 
 fn relay_configured(config: &PeerConfig) -> bool {

@@ -425,6 +425,9 @@ impl Shared {
                     self.received.replace(0)
                 ));
             }
+            Signal::RestartIce => {
+                log.step("the other page asks for an ICE restart");
+            }
             Signal::NoPath => {
                 log.step("the other page found no path to this one and ended the call");
                 let relay = self

@@ -405,17 +405,11 @@ impl Lab {
         self.renumbered[i] += 1;
         let new = format!("10.99.0.{}", 100 + 10 * i + usize::from(self.renumbered[i]));
         let netns = machine.uplink_netns.clone();
+        // The old one first: deleting an interface's primary address deletes the others of its
+        // subnet with it.
+        let old = format!("{}/24", machine.public_ip);
+        ip(&netns, &["addr", "del", &old, "dev", "wan"]);
         ip(&netns, &["addr", "add", &format!("{new}/24"), "dev", "wan"]);
-        ip(
-            &netns,
-            &[
-                "addr",
-                "del",
-                &format!("{}/24", machine.public_ip),
-                "dev",
-                "wan",
-            ],
-        );
         self.machines[i].public_ip = new.clone();
         new
     }

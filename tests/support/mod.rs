@@ -4,6 +4,8 @@
 
 /// The network lab: machines in network namespaces, behind NATs.
 pub mod lab;
+/// Calls across the lab's networks, scenario by scenario.
+pub mod network;
 /// A room call between browser pages, and coturn for its relay.
 pub mod room;
 

@@ -38,14 +38,15 @@ pub const RECORDER: &str = "
                 const p = current();
                 if (!p) return null;
                 const out = {frames: 0, lost: 0, received: 0, nacks: 0, bytesSent: 0, audio: 0, limitation: null};
+                // Summed over every stream of a kind: a stream may be replaced during a call.
                 (await p.getStats()).forEach(r => {
                     if (r.type === 'inbound-rtp' && r.kind === 'video') {
-                        out.frames = r.framesDecoded || 0; out.lost = r.packetsLost || 0;
-                        out.received = r.packetsReceived || 0; out.nacks = r.nackCount || 0;
+                        out.frames += r.framesDecoded || 0; out.lost += r.packetsLost || 0;
+                        out.received += r.packetsReceived || 0; out.nacks += r.nackCount || 0;
                     }
-                    if (r.type === 'inbound-rtp' && r.kind === 'audio') out.audio = r.packetsReceived || 0;
+                    if (r.type === 'inbound-rtp' && r.kind === 'audio') out.audio += r.packetsReceived || 0;
                     if (r.type === 'outbound-rtp' && r.kind === 'video') {
-                        out.bytesSent = r.bytesSent || 0;
+                        out.bytesSent += r.bytesSent || 0;
                         out.limitation = r.qualityLimitationReason || null;
                     }
                 });
