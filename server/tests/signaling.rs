@@ -561,7 +561,7 @@ async fn a_page_moving_to_a_new_socket_keeps_its_seat_and_pings_are_answered() {
     .await
     .unwrap();
     assert_eq!(recv(&mut b).await, json!({"type": "peer-away"}));
-    let (mut c, answer) = resume(&server, "r", &a_token, 0).await;
+    let (c, answer) = resume(&server, "r", &a_token, 0).await;
     assert_eq!(answer["type"], "resumed", "{answer}");
     assert_eq!(recv(&mut b).await, json!({"type": "peer-back"}));
     for mut page in [b, c] {
