@@ -642,7 +642,7 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(keys.len(), unique.len());
-        assert_eq!(keys.len(), 19);
+        assert_eq!(keys.len(), 21);
     }
 
     #[test]

@@ -113,9 +113,7 @@ impl RoomCall {
     }
 
     fn with_peer(&self, action: impl FnOnce(&Peer)) {
-        if let Some((peer, _)) = self.shared.peer.borrow().as_ref() {
-            action(peer);
-        }
+        self.shared.with_peer(action);
     }
 
     /// Restarts ICE on the call's peer, if there is one.
@@ -164,6 +162,7 @@ impl Shared {
         })
     }
 
+    /// Acts on the call's peer, if the other person is there.
     fn with_peer(&self, action: impl FnOnce(&Peer)) {
         if let Some((peer, _)) = self.peer.borrow().as_ref() {
             action(peer);

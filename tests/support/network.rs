@@ -5,7 +5,7 @@
 //! side and no room left on the server. A scenario that returns a duration measured it.
 
 use super::lab::{self, Lab, Nat, SERVER_IP};
-use super::room::{hang_up, room_url, rooms_empty, Coturn, Side};
+use super::room::{call, hang_up, press_call, room_url, rooms_empty, Coturn, Side};
 use super::{dist, Browser, Engine};
 use loopback_server::turn::Turn;
 use loopback_server::{Config, Limits, Running};
@@ -63,37 +63,6 @@ async fn pair(side: &Side<'_>) -> (String, String) {
     };
     println!("{}: candidate pair {pair}", side.name);
     (kind(0), kind(1))
-}
-
-/// Both pages on the room link: `a` waits, `b` comes; both play. Returns how long from
-/// `b`'s Call until both play, as the test saw it.
-async fn call(a: &Side<'_>, b: &Side<'_>, url: &str) -> Duration {
-    a.open(url).await;
-    b.open(url).await;
-    a.click("call-btn").await;
-    a.wait_for(
-        "the other person",
-        "return document.getElementById('status').textContent.includes('waiting for the other person');",
-    )
-    .await;
-    let start = Instant::now();
-    b.click("call-btn").await;
-    for side in [a, b] {
-        if let Err(e) = side.playing().await {
-            panic!(
-                "{e}\n{} log: {}\n{} log: {}",
-                a.name,
-                a.log().await,
-                b.name,
-                b.log().await
-            );
-        }
-    }
-    let took = start.elapsed();
-    for side in [a, b] {
-        println!("{}: {}", side.name, side.status().await);
-    }
-    took
 }
 
 /// Hangs up and checks that nothing is left, on either page or on the server.
@@ -204,21 +173,6 @@ pub async fn symmetric_nats_through_turn(first: Engine, second: Engine) -> Durat
 /// The idle timeout the lab's server runs with in the outage scenarios: short, so that a
 /// cut longer than it is a test of a few seconds.
 const IDLE: Duration = Duration::from_secs(15);
-
-/// Calls from `a`, then `b`; returns when `b` pressed Call.
-async fn press_call(a: &Side<'_>, b: &Side<'_>, url: &str) -> Instant {
-    a.open(url).await;
-    b.open(url).await;
-    a.click("call-btn").await;
-    a.wait_for(
-        "the other person",
-        "return document.getElementById('status').textContent.includes('waiting for the other person');",
-    )
-    .await;
-    let start = Instant::now();
-    b.click("call-btn").await;
-    start
-}
 
 /// Scenario 4: both homes behind symmetric NATs and no TURN: within 20 s the page says in
 /// plain words that no direct path was found and a TURN server is needed, lets go of the

@@ -231,8 +231,9 @@ impl<'a> Side<'a> {
     }
 }
 
-/// Both sides on the room: one waits, the other comes, both play.
-pub async fn call(a: &Side<'_>, b: &Side<'_>, url: &str) {
+/// Both pages on the room link, `a` calling first and waiting for the other person, then `b`;
+/// returns when `b` pressed Call.
+pub async fn press_call(a: &Side<'_>, b: &Side<'_>, url: &str) -> std::time::Instant {
     a.open(url).await;
     b.open(url).await;
     a.click("call-btn").await;
@@ -241,7 +242,15 @@ pub async fn call(a: &Side<'_>, b: &Side<'_>, url: &str) {
         "return document.getElementById('status').textContent.includes('waiting for the other person');",
     )
     .await;
+    let start = std::time::Instant::now();
     b.click("call-btn").await;
+    start
+}
+
+/// Both sides on the room: one waits, the other comes, both play. Returns how long from the
+/// second page's Call until both play, as the test saw it.
+pub async fn call(a: &Side<'_>, b: &Side<'_>, url: &str) -> Duration {
+    let start = press_call(a, b, url).await;
     for side in [a, b] {
         if let Err(e) = side.playing().await {
             panic!(
@@ -252,8 +261,12 @@ pub async fn call(a: &Side<'_>, b: &Side<'_>, url: &str) {
                 b.log().await
             );
         }
+    }
+    let took = start.elapsed();
+    for side in [a, b] {
         println!("{}: {}", side.name, side.status().await);
     }
+    took
 }
 
 /// `a` hangs up: `b` hears it, both let go of the call, `b` keeps its camera until its HangUp.
