@@ -205,11 +205,20 @@ impl Browser {
                 .port()
         };
         // In a namespace, the driver listens on the same port number as the forwarder here:
-        // geckodriver refuses a request whose Host header names another port.
-        let outside = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1");
-        let port = outside.local_addr().expect("its address").port();
+        // geckodriver refuses a request whose Host header names another port. Here, the port
+        // is the driver's own.
+        let outside = match netns {
+            Some(_) => Some(
+                tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind 127.0.0.1"),
+            ),
+            None => None,
+        };
+        let port = match &outside {
+            Some(outside) => outside.local_addr().expect("its address").port(),
+            None => free_port(),
+        };
         let mut driver = match netns {
             Some(netns) => {
                 let mut command = Command::new("ip");
@@ -262,6 +271,7 @@ impl Browser {
                     }
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
+                let outside = outside.expect("a forwarder's listener in a namespace");
                 let (address, forwarder) = forward_into(outside, netns, &inner);
                 (address, Some(forwarder))
             }
