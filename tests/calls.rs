@@ -9,7 +9,7 @@ mod support;
 use loopback_server::turn::Turn;
 use serde_json::{json, Value};
 use std::time::Duration;
-use support::room::{call, hang_up, room_url, rooms_empty, Coturn, Side};
+use support::room::{call, hang_up, logs, room_url, rooms_empty, Coturn, Side};
 use support::{dist, Browser, Engine, Server};
 
 /// Chooses the codec labelled `name` on `side`'s page.
@@ -89,13 +89,7 @@ async fn controls_across(a: &Side<'_>, b: &Side<'_>) {
         )
         .await
     {
-        panic!(
-            "{e}\n{} log: {}\n{} log: {}",
-            a.name,
-            a.log().await,
-            b.name,
-            b.log().await
-        );
+        panic!("{e}\n{}", logs(a, b).await);
     }
     for side in [a, b] {
         side.wait_for(

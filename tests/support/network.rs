@@ -5,7 +5,7 @@
 //! side and no room left on the server. A scenario that returns a duration measured it.
 
 use super::lab::{self, Lab, Nat, SERVER_IP};
-use super::room::{call, hang_up, press_call, room_url, rooms_empty, Coturn, Side};
+use super::room::{call, hang_up, logs, press_call, room_url, rooms_empty, Coturn, Side};
 use super::{dist, Browser, Engine};
 use loopback_server::turn::Turn;
 use loopback_server::{Config, Limits, Running};
@@ -33,16 +33,42 @@ fn config(turn: Option<&Coturn>) -> Config {
 }
 
 /// One browser on each of the lab's two machines.
-async fn browsers(lab: &Lab, engines: [Engine; 2]) -> (Browser, Browser) {
-    let prefs = json!({});
-    let one = Browser::launch_in(engines[0], Some(lab.machine(0)), &[], &prefs).await;
-    let two = Browser::launch_in(engines[1], Some(lab.machine(1)), &[], &prefs).await;
-    (one, two)
+struct Browsers {
+    browsers: [Browser; 2],
+}
+
+impl Browsers {
+    async fn launch(lab: &Lab, engines: [Engine; 2]) -> Self {
+        let prefs = json!({});
+        let one = Browser::launch_in(engines[0], Some(lab.machine(0)), &[], &prefs).await;
+        let two = Browser::launch_in(engines[1], Some(lab.machine(1)), &[], &prefs).await;
+        Self {
+            browsers: [one, two],
+        }
+    }
+
+    /// The page of each machine, named after its browser and machine.
+    async fn sides(&self) -> (Side<'_>, Side<'_>) {
+        let [one, two] = &self.browsers;
+        let name = |browser: &Browser, n| format!("{} on machine {n}", browser.engine.name());
+        (
+            Side::of(one, name(one, 1)).await,
+            Side::of(two, name(two, 2)).await,
+        )
+    }
+
+    /// Closes both browsers and stops `server`: the scenario is over.
+    async fn close(self, server: Running) {
+        for browser in self.browsers {
+            browser.close().await;
+        }
+        let _ = server.shut_down().await;
+    }
 }
 
 /// The candidate types of the pair in use, as `side`'s stats panel shows them (local,
 /// remote), once the panel shows one.
-async fn pair(side: &Side<'_>) -> (String, String) {
+async fn candidate_pair(side: &Side<'_>) -> (String, String) {
     side.wait_for(
         "the stats panel's candidate pair",
         "return document.querySelector(\"[data-stat='pair-local']\").textContent !== '–';",
@@ -71,36 +97,25 @@ async fn end(a: &Side<'_>, b: &Side<'_>, server: &Running) {
     rooms_empty(&server.state.hub).await;
 }
 
-fn names(engines: [Engine; 2]) -> [String; 2] {
-    [
-        format!("{} on machine 1", engines[0].name()),
-        format!("{} on machine 2", engines[1].name()),
-    ]
-}
-
 /// Scenario 1: two machines on one LAN with the server, over HTTPS with a self-signed
 /// certificate (the README's LAN recipe): a direct host ↔ host pair, no relay.
 pub async fn lan(first: Engine, second: Engine) {
     let lab = Lab::build([Nat::None, Nat::None]);
     let (server, base) = lab::serve(&lab, config(None)).await;
-    let (one, two) = browsers(&lab, [first, second]).await;
-    let [n1, n2] = names([first, second]);
-    let a = Side::of(&one, n1).await;
-    let b = Side::of(&two, n2).await;
+    let browsers = Browsers::launch(&lab, [first, second]).await;
+    let (a, b) = browsers.sides().await;
     call(&a, &b, &room_url(&base, "")).await;
     for side in [&a, &b] {
         let (fps, loss) = side.decoding(Duration::from_secs(2)).await;
         println!("{}: {fps:.1} fps, {:.1} % lost", side.name, loss * 100.0);
     }
     for side in [&a, &b] {
-        let (local, remote) = pair(side).await;
+        let (local, remote) = candidate_pair(side).await;
         assert_eq!(local, "host", "{}: a direct pair on a LAN", side.name);
         assert_ne!(remote, "relay", "{}", side.name);
     }
     end(&a, &b, &server).await;
-    one.close().await;
-    two.close().await;
-    let _ = server.shut_down().await;
+    browsers.close(server).await;
 }
 
 /// Scenario 2: one home behind a (port-preserving) NAT, the other machine on the internet,
@@ -109,13 +124,11 @@ pub async fn one_home_behind_a_nat(first: Engine, second: Engine) {
     let lab = Lab::build([Nat::PortPreserving, Nat::None]);
     let turn = Coturn::start_in(Some(lab.internet()), SERVER_IP, 3478).await;
     let (server, base) = lab::serve(&lab, config(Some(&turn))).await;
-    let (one, two) = browsers(&lab, [first, second]).await;
-    let [n1, n2] = names([first, second]);
-    let a = Side::of(&one, n1).await;
-    let b = Side::of(&two, n2).await;
+    let browsers = Browsers::launch(&lab, [first, second]).await;
+    let (a, b) = browsers.sides().await;
     call(&a, &b, &room_url(&base, "")).await;
     for side in [&a, &b] {
-        let (local, remote) = pair(side).await;
+        let (local, remote) = candidate_pair(side).await;
         assert!(
             local != "relay" && remote != "relay",
             "{}: a direct pair ({local} ↔ {remote})",
@@ -123,9 +136,7 @@ pub async fn one_home_behind_a_nat(first: Engine, second: Engine) {
         );
     }
     end(&a, &b, &server).await;
-    one.close().await;
-    two.close().await;
-    let _ = server.shut_down().await;
+    browsers.close(server).await;
 }
 
 /// Scenario 3: both homes behind symmetric NATs, the server handing out coturn's
@@ -134,10 +145,8 @@ pub async fn symmetric_nats_through_turn(first: Engine, second: Engine) -> Durat
     let lab = Lab::build([Nat::Symmetric, Nat::Symmetric]);
     let turn = Coturn::start_in(Some(lab.internet()), SERVER_IP, 3478).await;
     let (server, base) = lab::serve(&lab, config(Some(&turn))).await;
-    let (one, two) = browsers(&lab, [first, second]).await;
-    let [n1, n2] = names([first, second]);
-    let a = Side::of(&one, n1).await;
-    let b = Side::of(&two, n2).await;
+    let browsers = Browsers::launch(&lab, [first, second]).await;
+    let (a, b) = browsers.sides().await;
     let took = call(&a, &b, &room_url(&base, "")).await;
     println!(
         "symmetric NATs through TURN: both play {} ms after Call",
@@ -156,7 +165,7 @@ pub async fn symmetric_nats_through_turn(first: Engine, second: Engine) -> Durat
         }
     }
     for side in [&a, &b] {
-        let (local, remote) = pair(side).await;
+        let (local, remote) = candidate_pair(side).await;
         assert!(
             local == "relay" || remote == "relay",
             "{}: through the relay ({local} ↔ {remote})",
@@ -164,9 +173,7 @@ pub async fn symmetric_nats_through_turn(first: Engine, second: Engine) -> Durat
         );
     }
     end(&a, &b, &server).await;
-    one.close().await;
-    two.close().await;
-    let _ = server.shut_down().await;
+    browsers.close(server).await;
     took
 }
 
@@ -180,10 +187,8 @@ const IDLE: Duration = Duration::from_secs(15);
 pub async fn symmetric_nats_without_turn(first: Engine, second: Engine) {
     let lab = Lab::build([Nat::Symmetric, Nat::Symmetric]);
     let (server, base) = lab::serve(&lab, config(None)).await;
-    let (one, two) = browsers(&lab, [first, second]).await;
-    let [n1, n2] = names([first, second]);
-    let a = Side::of(&one, n1).await;
-    let b = Side::of(&two, n2).await;
+    let browsers = Browsers::launch(&lab, [first, second]).await;
+    let (a, b) = browsers.sides().await;
     let start = press_call(&a, &b, &room_url(&base, "")).await;
     let said =
         "return document.getElementById('status').textContent.includes('A TURN server is needed');";
@@ -228,9 +233,7 @@ pub async fn symmetric_nats_without_turn(first: Engine, second: Engine) {
         assert_eq!(side.held().await, json!([0, 0]), "{} left open", side.name);
     }
     rooms_empty(&server.state.hub).await;
-    one.close().await;
-    two.close().await;
-    let _ = server.shut_down().await;
+    browsers.close(server).await;
 }
 
 /// The server of the outage scenarios: STUN through the lab's coturn (a machine behind a NAT
@@ -262,11 +265,8 @@ async fn back(a: &Side<'_>, b: &Side<'_>, within: Duration) -> Duration {
         }
         assert!(
             start.elapsed() < within,
-            "no frames again within {within:?}\n{} log: {}\n{} log: {}",
-            a.name,
-            a.log().await,
-            b.name,
-            b.log().await
+            "no frames again within {within:?}\n{}",
+            logs(a, b).await
         );
     }
     let took = start.elapsed();
@@ -310,10 +310,8 @@ pub async fn uplink_cut(first: Engine, second: Engine, outage: Duration) -> Dura
     let lab = Lab::build([Nat::PortPreserving, Nat::None]);
     let stun = Coturn::start_in(Some(lab.internet()), SERVER_IP, 3478).await;
     let (server, base) = lab::serve(&lab, short_idle(&stun)).await;
-    let (one, two) = browsers(&lab, [first, second]).await;
-    let [n1, n2] = names([first, second]);
-    let a = Side::of(&one, n1).await;
-    let b = Side::of(&two, n2).await;
+    let browsers = Browsers::launch(&lab, [first, second]).await;
+    let (a, b) = browsers.sides().await;
     call(&a, &b, &room_url(&base, "")).await;
     plays_on(&a, &b).await;
     lab.cut(0);
@@ -359,9 +357,7 @@ pub async fn uplink_cut(first: Engine, second: Engine, outage: Duration) -> Dura
         .await;
     }
     end(&a, &b, &server).await;
-    one.close().await;
-    two.close().await;
-    let _ = server.shut_down().await;
+    browsers.close(server).await;
     took
 }
 
@@ -370,10 +366,8 @@ pub async fn new_public_address(first: Engine, second: Engine) -> Duration {
     let mut lab = Lab::build([Nat::PortPreserving, Nat::None]);
     let stun = Coturn::start_in(Some(lab.internet()), SERVER_IP, 3478).await;
     let (server, base) = lab::serve(&lab, short_idle(&stun)).await;
-    let (one, two) = browsers(&lab, [first, second]).await;
-    let [n1, n2] = names([first, second]);
-    let a = Side::of(&one, n1).await;
-    let b = Side::of(&two, n2).await;
+    let browsers = Browsers::launch(&lab, [first, second]).await;
+    let (a, b) = browsers.sides().await;
     call(&a, &b, &room_url(&base, "")).await;
     plays_on(&a, &b).await;
     let new = lab.renumber(0);
@@ -386,9 +380,7 @@ pub async fn new_public_address(first: Engine, second: Engine) -> Duration {
         renumbered.elapsed().as_millis()
     );
     end(&a, &b, &server).await;
-    one.close().await;
-    two.close().await;
-    let _ = server.shut_down().await;
+    browsers.close(server).await;
     took
 }
 
@@ -398,10 +390,8 @@ pub async fn server_restart(first: Engine, second: Engine) -> Duration {
     let lab = Lab::build([Nat::PortPreserving, Nat::None]);
     let stun = Coturn::start_in(Some(lab.internet()), SERVER_IP, 3478).await;
     let (server, base) = lab::serve(&lab, short_idle(&stun)).await;
-    let (one, two) = browsers(&lab, [first, second]).await;
-    let [n1, n2] = names([first, second]);
-    let a = Side::of(&one, n1).await;
-    let b = Side::of(&two, n2).await;
+    let browsers = Browsers::launch(&lab, [first, second]).await;
+    let (a, b) = browsers.sides().await;
     call(&a, &b, &room_url(&base, "")).await;
     plays_on(&a, &b).await;
     server.shut_down().await.expect("the server stops");
@@ -432,9 +422,7 @@ pub async fn server_restart(first: Engine, second: Engine) -> Duration {
     .await;
     plays_on(&a, &b).await;
     end(&a, &b, &server).await;
-    one.close().await;
-    two.close().await;
-    let _ = server.shut_down().await;
+    browsers.close(server).await;
     took
 }
 
@@ -444,10 +432,8 @@ pub async fn server_restart(first: Engine, second: Engine) -> Duration {
 pub async fn loss(first: Engine, second: Engine) {
     let lab = Lab::build([Nat::PortPreserving, Nat::None]);
     let (server, base) = lab::serve(&lab, config(None)).await;
-    let (one, two) = browsers(&lab, [first, second]).await;
-    let [n1, n2] = names([first, second]);
-    let a = Side::of(&one, n1).await;
-    let b = Side::of(&two, n2).await;
+    let browsers = Browsers::launch(&lab, [first, second]).await;
+    let (a, b) = browsers.sides().await;
     call(&a, &b, &room_url(&base, "")).await;
     lab.loss(0, 5);
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -482,9 +468,7 @@ pub async fn loss(first: Engine, second: Engine) {
         );
     }
     end(&a, &b, &server).await;
-    one.close().await;
-    two.close().await;
-    let _ = server.shut_down().await;
+    browsers.close(server).await;
 }
 
 /// Scenario 6: one home's uplink narrowed to 300 kbit/s: within 15 s the sender's video
@@ -495,10 +479,8 @@ pub async fn narrow_uplink(first: Engine, second: Engine) {
     let lab = Lab::build([Nat::PortPreserving, Nat::None]);
     let stun = Coturn::start_in(Some(lab.internet()), SERVER_IP, 3478).await;
     let (server, base) = lab::serve(&lab, short_idle(&stun)).await;
-    let (one, two) = browsers(&lab, [first, second]).await;
-    let [n1, n2] = names([first, second]);
-    let a = Side::of(&one, n1).await;
-    let b = Side::of(&two, n2).await;
+    let browsers = Browsers::launch(&lab, [first, second]).await;
+    let (a, b) = browsers.sides().await;
     call(&a, &b, &room_url(&base, "")).await;
     let (before, _) = a.sending(Duration::from_secs(2)).await;
     lab.narrow(0, 300);
@@ -549,7 +531,5 @@ pub async fn narrow_uplink(first: Engine, second: Engine) {
         );
     }
     end(&a, &b, &server).await;
-    one.close().await;
-    two.close().await;
-    let _ = server.shut_down().await;
+    browsers.close(server).await;
 }

@@ -247,19 +247,24 @@ pub async fn press_call(a: &Side<'_>, b: &Side<'_>, url: &str) -> std::time::Ins
     start
 }
 
+/// Both pages' step logs, for a failure's message.
+pub async fn logs(a: &Side<'_>, b: &Side<'_>) -> String {
+    format!(
+        "{} log: {}\n{} log: {}",
+        a.name,
+        a.log().await,
+        b.name,
+        b.log().await
+    )
+}
+
 /// Both sides on the room: one waits, the other comes, both play. Returns how long from the
 /// second page's Call until both play, as the test saw it.
 pub async fn call(a: &Side<'_>, b: &Side<'_>, url: &str) -> Duration {
     let start = press_call(a, b, url).await;
     for side in [a, b] {
         if let Err(e) = side.playing().await {
-            panic!(
-                "{e}\n{} log: {}\n{} log: {}",
-                a.name,
-                a.log().await,
-                b.name,
-                b.log().await
-            );
+            panic!("{e}\n{}", logs(a, b).await);
         }
     }
     let took = start.elapsed();
