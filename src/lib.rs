@@ -68,6 +68,7 @@ pub fn mount(handed: JsValue) {
             if let Ok(stream) = handed.dyn_into::<web_sys::MediaStream>() {
                 app.adopt(stream);
             }
+            app.resume();
             APP.with(|slot| *slot.borrow_mut() = Some(app));
             // Everything works from here on: DevTools, the tests and the benchmark see when.
             if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {

@@ -123,7 +123,101 @@ async fn two_tabs_without_a_server(engine: Engine) {
         side.assert_logged("between tabs of this browser").await;
     }
     hang_up(&a, &b).await;
+
+    // A call again, and the second tab reloads in the middle of it.
+    call(&a, &b, &url).await;
+    reload_during_the_call(&a, &b).await;
+
+    // A tab closed for good: its seat is kept for the grace, then the other tab hears it left.
+    call(&a, &b, &url).await;
+    b.focus().await;
+    let closed = std::time::Instant::now();
+    browser.client.close_window().await.expect("the tab closes");
+    a.wait_for(
+        "the news that the other left",
+        "return document.getElementById('status').textContent.startsWith('The other person left.');",
+    )
+    .await;
+    let after = closed.elapsed();
+    a.assert_logged("its seat is kept for 10.0 s").await;
+    assert!(
+        after >= Duration::from_secs(9),
+        "left after {after:?}, before the grace"
+    );
+    assert_eq!(
+        a.held().await,
+        json!([0, 2]),
+        "{}: call closed, camera on",
+        a.name
+    );
+    a.click("hangup-btn").await;
     browser.close().await;
+}
+
+/// `b` reloads mid-call: `a` keeps its seat, `b`'s new page calls again by itself with the tab
+/// id and so the role it had, and the call plays again, a new one on both sides.
+async fn reload_during_the_call(a: &Side<'_>, b: &Side<'_>) {
+    let polite = b.log().await.to_string().contains("is the polite one");
+    b.focus().await;
+    let reloaded = std::time::Instant::now();
+    b.browser.client.refresh().await.expect("the tab reloads");
+    a.wait_for(
+        "the other tab to be back, its seat kept meanwhile",
+        "const log = document.getElementById('log').textContent;
+         return log.includes('its seat is kept') && log.includes('the other tab is back (it reloaded)');",
+    )
+    .await;
+    assert!(
+        !a.log().await.to_string().contains("the other person left"),
+        "{}",
+        logs(a, b).await
+    );
+    // Frames of the new call: the old peer is closed, the new one decodes.
+    a.wait_for(
+        "the new call's video",
+        "return __calls.open() === 1 && __calls.connected()
+            && __calls.video().then(v => v.frames > 10);",
+    )
+    .await;
+    if let Err(e) = b.playing().await {
+        panic!("{e}\n{}", logs(a, b).await);
+    }
+    println!(
+        "{}: playing again {} ms after its reload",
+        b.name,
+        reloaded.elapsed().as_millis()
+    );
+    b.assert_logged("this tab was in a call a moment ago").await;
+    b.assert_logged(if polite {
+        "is the polite one"
+    } else {
+        "is the impolite one"
+    })
+    .await;
+    assert_eq!(a.held().await, json!([1, 2]), "{}", logs(a, b).await);
+
+    // The reloaded page opened its camera before this test could record it: its tracks are
+    // read off the page.
+    let live = "return document.getElementById('localStream').srcObject
+        ?.getTracks().filter(t => t.readyState === 'live').length ?? 0;";
+    b.eval("window.__shown = document.getElementById('localStream').srcObject.getTracks();")
+        .await;
+    a.click("hangup-btn").await;
+    b.wait_for(
+        "the news that the other left",
+        "return document.getElementById('status').textContent.startsWith('The other person left.');",
+    )
+    .await;
+    assert_eq!(a.held().await, json!([0, 0]), "{} left open", a.name);
+    assert_eq!(b.eval(live).await, json!(2), "{}: camera stays on", b.name);
+    b.click("hangup-btn").await;
+    assert_eq!(
+        b.eval("return window.__shown.every(t => t.readyState === 'ended');")
+            .await,
+        json!(true),
+        "{} left its camera on",
+        b.name
+    );
 }
 
 /// Two browser sessions, each its own browser, meeting through the server.

@@ -12,6 +12,15 @@ pub type TabId = u64;
 /// The largest tab id: 2^53 - 1, JavaScript's `Number.MAX_SAFE_INTEGER`.
 pub const MAX_TAB_ID: TabId = (1 << 53) - 1;
 
+/// How long a tab keeps the seat of a peer whose page went away (a reload, most often) for it
+/// to come back: a reload and a camera reopened take a second or two; a tab closed for good
+/// is called gone after this.
+pub const TAB_GRACE_MS: u32 = 10_000;
+
+/// How long a reloaded tab waits for its old peer to welcome it back before it enters the room
+/// as a newcomer: the channel answers within milliseconds when that peer is still there.
+pub const RETURN_WAIT_MS: u32 = 2_000;
+
 /// How many hellos a tab remembers while its own welcome is unanswered, to answer them once it
 /// knows whether it is taken. Beyond that it says at once that it is.
 const MAX_ASKED: usize = 8;
@@ -34,8 +43,14 @@ pub enum TabMessage {
         to: TabId,
         signal: Signal,
     },
-    /// `from` left the room: it hung up, its page is closing, or it found the room full.
+    /// `from` left the room: it hung up, or it found the room full.
     Leave { from: TabId },
+    /// `from`'s page is going away (closed, or reloading, which a page cannot tell apart):
+    /// its peer `to` keeps its seat for [`TAB_GRACE_MS`].
+    Away { from: TabId, to: TabId },
+    /// `from` is back after [`TabMessage::Away`], a new page with the old tab's id: it asks its
+    /// old peer `to` for its seat, as a welcome would.
+    Back { from: TabId, to: TabId },
 }
 
 impl TabMessage {
@@ -45,7 +60,9 @@ impl TabMessage {
             TabMessage::Hello { from } | TabMessage::Leave { from } => (from, None),
             TabMessage::Welcome { from, to }
             | TabMessage::Full { from, to }
-            | TabMessage::Signal { from, to, .. } => (from, Some(to)),
+            | TabMessage::Signal { from, to, .. }
+            | TabMessage::Away { from, to }
+            | TabMessage::Back { from, to } => (from, Some(to)),
         }
     }
 }
@@ -63,6 +80,15 @@ pub enum TabAction {
     Signal(Signal),
     /// Two others are in the room: this tab has left it.
     RoomFull,
+    /// The peer's page went away: its seat is kept, and its call waits, until it comes back
+    /// ([`TabAction::PeerReturned`]) or the grace runs out ([`TabAction::PeerLeft`]).
+    PeerAway,
+    /// The peer's page came back as a new page: its old call is gone with the old page, so
+    /// start a new one, with the same role as before.
+    PeerReturned { polite: bool },
+    /// Call [`TabRoom::wake`] with `wait` after `after_ms`, unless the tab is dropped first.
+    /// A wake for a wait that has ended since does nothing.
+    WakeUp { after_ms: u32, wait: u32 },
 }
 
 /// Why a signal cannot be sent: nobody is paired with this tab.
@@ -82,14 +108,18 @@ enum State {
     /// In the room and free.
     Alone,
     /// Welcomed `to` and waits for its answer. Meanwhile it holds at most one other offer, taken
-    /// if `to` says no, and remembers who said hello, to tell them once it is taken.
+    /// if `to` says no, and remembers who said hello, to tell them once it is taken. A tab back
+    /// after a reload waits so for its old peer, until the wake-up `wait` at the latest.
     Offered {
         to: TabId,
         held: Option<TabId>,
         asked: Vec<TabId>,
+        wait: Option<u32>,
     },
     /// Paired: each welcomed the other.
     Paired(TabId),
+    /// The peer's page went away: its seat is kept for it until the wake-up `wait`.
+    Keeping { peer: TabId, wait: u32 },
 }
 
 /// One tab's place in a room shared with other tabs over a `BroadcastChannel`: a pure state
@@ -119,6 +149,8 @@ enum State {
 pub struct TabRoom {
     me: TabId,
     state: State,
+    /// The last wake-up asked for: a wake for any other is stale.
+    waits: u32,
 }
 
 impl TabRoom {
@@ -127,6 +159,7 @@ impl TabRoom {
         TabRoom {
             me: random & MAX_TAB_ID,
             state: State::Out,
+            waits: 0,
         }
     }
 
@@ -134,8 +167,16 @@ impl TabRoom {
         self.me
     }
 
-    /// The tab this one is in a call with.
+    /// The tab this one is in a call with (or keeps the seat of).
     pub fn peer(&self) -> Option<TabId> {
+        match self.state {
+            State::Paired(peer) | State::Keeping { peer, .. } => Some(peer),
+            _ => None,
+        }
+    }
+
+    /// The tab this one is in a call with now (not one whose seat it keeps).
+    pub fn in_call_with(&self) -> Option<TabId> {
         match self.state {
             State::Paired(peer) => Some(peer),
             _ => None,
@@ -154,6 +195,74 @@ impl TabRoom {
         self.alone()
     }
 
+    /// Enters the room again as the tab that went away from `peer` (this tab's page is the
+    /// reloaded one, and this room has the old tab's id): asks `peer` for the seat, and enters as
+    /// a newcomer if it says no or does not answer within [`RETURN_WAIT_MS`].
+    pub fn rejoin(&mut self, peer: TabId) -> Vec<TabAction> {
+        if self.is_joined() || peer == self.me || peer > MAX_TAB_ID {
+            return self.join();
+        }
+        let wait = self.next_wait();
+        self.state = State::Offered {
+            to: peer,
+            held: None,
+            asked: Vec::new(),
+            wait: Some(wait),
+        };
+        vec![
+            TabAction::Post(TabMessage::Back {
+                from: self.me,
+                to: peer,
+            }),
+            TabAction::WakeUp {
+                after_ms: RETURN_WAIT_MS,
+                wait,
+            },
+        ]
+    }
+
+    /// The page is going away, perhaps to come back ([`rejoin`](Self::rejoin)): the peer, if
+    /// any, is asked to keep the seat; anyone else just hears that this tab left.
+    /// Returns, with the actions, the peer to ask for the seat when the page comes back.
+    pub fn go_away(&mut self) -> (Vec<TabAction>, Option<TabId>) {
+        match self.state {
+            State::Paired(peer) => {
+                self.state = State::Out;
+                let away = TabMessage::Away {
+                    from: self.me,
+                    to: peer,
+                };
+                (vec![TabAction::Post(away)], Some(peer))
+            }
+            _ => (self.leave(), None),
+        }
+    }
+
+    /// The page of `tab` is gone (its browser said so), whether or not its goodbye came: for a
+    /// peer, as if it had said it was going away (it may be reloading); for a tab this one
+    /// waits for, as if it had said no.
+    pub fn gone(&mut self, tab: TabId) -> Vec<TabAction> {
+        match self.state {
+            State::Paired(peer) if peer == tab => self.away(tab),
+            State::Offered { to, .. } if to == tab => self.turned_down(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The time of the wake-up `wait` has come: a peer that did not come back is gone, and a
+    /// reloaded tab whose old peer did not answer enters the room as a newcomer.
+    pub fn wake(&mut self, wait: u32) -> Vec<TabAction> {
+        match self.state {
+            State::Keeping { wait: w, .. } if w == wait => {
+                let mut actions = vec![TabAction::PeerLeft];
+                actions.extend(self.alone());
+                actions
+            }
+            State::Offered { wait: Some(w), .. } if w == wait => self.turned_down(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Leaves the room, telling the peer, and ignores everything until [`join`](Self::join).
     pub fn leave(&mut self) -> Vec<TabAction> {
         if !self.is_joined() {
@@ -164,8 +273,11 @@ impl TabRoom {
     }
 
     /// The message that carries `signal` to the peer.
+    /// Nothing goes to a peer whose page went away: its call went with it.
     pub fn send(&self, signal: Signal) -> Result<TabMessage, NoPeer> {
-        let to = self.peer().ok_or(NoPeer)?;
+        let State::Paired(to) = self.state else {
+            return Err(NoPeer);
+        };
         Ok(TabMessage::Signal {
             from: self.me,
             to,
@@ -187,12 +299,56 @@ impl TabRoom {
             TabMessage::Hello { .. } => self.hello(from),
             TabMessage::Welcome { .. } => self.welcome(from),
             TabMessage::Full { .. } => self.full(from),
-            TabMessage::Signal { signal, .. } if self.peer() == Some(from) => {
+            TabMessage::Signal { signal, .. } if self.state == State::Paired(from) => {
                 vec![TabAction::Signal(signal)]
             }
             TabMessage::Signal { .. } => Vec::new(),
             TabMessage::Leave { .. } => self.left(from),
+            TabMessage::Away { .. } => self.away(from),
+            TabMessage::Back { .. } => self.back(from),
         }
+    }
+
+    fn away(&mut self, from: TabId) -> Vec<TabAction> {
+        match self.state {
+            State::Paired(peer) if peer == from => {
+                let wait = self.next_wait();
+                self.state = State::Keeping { peer, wait };
+                vec![
+                    TabAction::PeerAway,
+                    TabAction::WakeUp {
+                        after_ms: TAB_GRACE_MS,
+                        wait,
+                    },
+                ]
+            }
+            // Only a peer's seat is kept: to anyone else, going away is leaving.
+            _ => self.left(from),
+        }
+    }
+
+    fn back(&mut self, from: TabId) -> Vec<TabAction> {
+        match self.state {
+            // Paired too: the old page may have gone without a word (it crashed).
+            State::Keeping { peer, .. } | State::Paired(peer) if peer == from => {
+                self.state = State::Paired(peer);
+                vec![
+                    self.post_welcome(peer),
+                    TabAction::PeerReturned {
+                        polite: self.me > peer,
+                    },
+                ]
+            }
+            // Its seat is not kept here (the grace ran out, or this tab was never its peer):
+            // the tab is a newcomer asking to pair.
+            _ => self.welcome(from),
+        }
+    }
+
+    /// A new wake-up's number; the ones asked for before are stale from now on.
+    fn next_wait(&mut self) -> u32 {
+        self.waits = self.waits.wrapping_add(1);
+        self.waits
     }
 
     fn hello(&mut self, from: TabId) -> Vec<TabAction> {
@@ -202,6 +358,7 @@ impl TabRoom {
                     to: from,
                     held: None,
                     asked: Vec::new(),
+                    wait: None,
                 };
                 vec![self.post_welcome(from)]
             }
@@ -215,7 +372,10 @@ impl TabRoom {
                 }
                 Vec::new()
             }
-            State::Offered { .. } | State::Paired(_) => vec![self.post_full(from)],
+            // Taken, or keeping the seat of a peer that went away.
+            State::Offered { .. } | State::Paired(_) | State::Keeping { .. } => {
+                vec![self.post_full(from)]
+            }
             State::Out => Vec::new(),
         }
     }
@@ -228,7 +388,9 @@ impl TabRoom {
                 self.pair(from, vec![answer])
             }
             State::Offered { to, .. } if *to == from => self.pair(from, Vec::new()),
-            State::Offered { to, held, asked } => {
+            State::Offered {
+                to, held, asked, ..
+            } => {
                 asked.retain(|&tab| tab != from);
                 if *held == Some(from) {
                     Vec::new()
@@ -240,8 +402,9 @@ impl TabRoom {
                 }
             }
             State::Paired(peer) if *peer == from => Vec::new(),
-            // A stray welcome: the pair stands, and the other tab is told it is taken.
-            State::Paired(_) => vec![self.post_full(from)],
+            // A stray welcome: the pair stands (or its seat is kept), and the other tab is told
+            // it is taken.
+            State::Paired(_) | State::Keeping { .. } => vec![self.post_full(from)],
             State::Out => Vec::new(),
         }
     }
@@ -253,8 +416,9 @@ impl TabRoom {
                 self.state = State::Out;
                 vec![self.post_leave(), TabAction::RoomFull]
             }
-            // Someone paired answered our hello: ours is a second pair, formed in a race.
-            State::Paired(_) => {
+            // Someone paired answered our hello: ours is a second pair, formed in a race (or
+            // the seat of one that may never come back).
+            State::Paired(_) | State::Keeping { .. } => {
                 self.state = State::Out;
                 vec![self.post_leave(), TabAction::PeerLeft, TabAction::RoomFull]
             }
@@ -272,7 +436,7 @@ impl TabRoom {
                 asked.retain(|&tab| tab != from);
                 Vec::new()
             }
-            State::Paired(peer) if *peer == from => {
+            State::Paired(peer) | State::Keeping { peer, .. } if *peer == from => {
                 let mut actions = vec![TabAction::PeerLeft];
                 actions.extend(self.alone());
                 actions
@@ -342,10 +506,20 @@ mod tests {
     /// What a tab's page goes through, posts aside.
     #[derive(Clone, Debug, PartialEq, Eq)]
     enum Event {
-        Started { polite: bool },
+        Started {
+            polite: bool,
+        },
         Ended,
         Full,
         Signal(Signal),
+        /// The peer's page went away; its seat is kept.
+        Away,
+        /// The peer's page came back: a new call with this role.
+        Returned {
+            polite: bool,
+        },
+        /// This page reloaded: its call went with the old page.
+        Reloaded,
     }
 
     /// The room's `BroadcastChannel`: every message posted reaches every other tab, each sender's
@@ -358,6 +532,8 @@ mod tests {
         events: Vec<Vec<Event>>,
         /// Every message each tab heard, to hear them again.
         heard: Vec<Vec<TabMessage>>,
+        /// The wake-ups each tab asked for and has not had yet.
+        wakes: Vec<Vec<u32>>,
     }
 
     impl Channel {
@@ -368,6 +544,7 @@ mod tests {
                 queues: vec![vec![VecDeque::new(); n]; n],
                 events: vec![Vec::new(); n],
                 heard: vec![Vec::new(); n],
+                wakes: vec![Vec::new(); n],
             }
         }
 
@@ -386,6 +563,12 @@ mod tests {
                     TabAction::PeerLeft => Event::Ended,
                     TabAction::RoomFull => Event::Full,
                     TabAction::Signal(signal) => Event::Signal(signal),
+                    TabAction::PeerAway => Event::Away,
+                    TabAction::PeerReturned { polite } => Event::Returned { polite },
+                    TabAction::WakeUp { wait, .. } => {
+                        self.wakes[tab].push(wait);
+                        continue;
+                    }
                 };
                 self.events[tab].push(event);
             }
@@ -403,6 +586,53 @@ mod tests {
             }
             let actions = self.tabs[tab].leave();
             self.carry_out(tab, actions);
+        }
+
+        /// The page reloads: the old one goes away, and the new one, with the same tab id, asks
+        /// for its seat back. What was on its way to the old page is lost with it.
+        fn reload(&mut self, tab: usize) {
+            let (actions, peer) = self.tabs[tab].go_away();
+            self.carry_out(tab, actions);
+            for queue in &mut self.queues[tab] {
+                queue.clear();
+            }
+            self.wakes[tab].clear();
+            self.events[tab].push(Event::Reloaded);
+            let me = self.tabs[tab].me;
+            self.tabs[tab] = TabRoom::new(me);
+            let actions = match peer {
+                Some(peer) => self.tabs[tab].rejoin(peer),
+                None => self.tabs[tab].join(),
+            };
+            self.carry_out(tab, actions);
+        }
+
+        /// The time of one of `tab`'s wake-ups has come; false if it asked for none.
+        fn wake(&mut self, tab: usize, which: usize) -> bool {
+            if self.wakes[tab].is_empty() {
+                return false;
+            }
+            let which = which % self.wakes[tab].len();
+            let wait = self.wakes[tab].remove(which);
+            let actions = self.tabs[tab].wake(wait);
+            self.carry_out(tab, actions);
+            true
+        }
+
+        /// Delivers and wakes in a random order until nothing is left of either.
+        fn settle_all(&mut self, rng: &mut Rng) {
+            loop {
+                self.settle_randomly(rng);
+                let waiting: Vec<usize> = (0..self.tabs.len())
+                    .filter(|&tab| !self.wakes[tab].is_empty())
+                    .collect();
+                if waiting.is_empty() {
+                    return;
+                }
+                let tab = waiting[rng.below(waiting.len())];
+                let which = rng.below(8);
+                self.wake(tab, which);
+            }
         }
 
         fn send(&mut self, tab: usize, signal: Signal) {
@@ -478,7 +708,7 @@ mod tests {
             let mut paired = 0;
             for (i, tab) in self.tabs.iter().enumerate() {
                 assert!(
-                    !matches!(tab.state, State::Offered { .. }),
+                    !matches!(tab.state, State::Offered { .. } | State::Keeping { .. }),
                     "tab {} undecided: {:?}",
                     tab.me,
                     tab.state
@@ -494,6 +724,18 @@ mod tests {
                             assert!(in_call.is_some(), "tab {} ended no call", tab.me);
                             in_call = None;
                         }
+                        Event::Away => {
+                            assert!(in_call.is_some(), "tab {} kept a seat of nobody", tab.me);
+                        }
+                        Event::Returned { polite } => {
+                            assert_eq!(
+                                in_call,
+                                Some(*polite),
+                                "tab {}: a peer came back to no call, or with another role",
+                                tab.me
+                            );
+                        }
+                        Event::Reloaded => in_call = None,
                         Event::Full | Event::Signal(_) => {}
                     }
                 }
@@ -587,6 +829,14 @@ mod tests {
             (
                 TabMessage::Full { from: A, to: B },
                 json!({"type": "full", "from": 10, "to": 20}),
+            ),
+            (
+                TabMessage::Away { from: A, to: B },
+                json!({"type": "away", "from": 10, "to": 20}),
+            ),
+            (
+                TabMessage::Back { from: A, to: B },
+                json!({"type": "back", "from": 10, "to": 20}),
             ),
             (
                 TabMessage::Signal {
@@ -1176,6 +1426,285 @@ mod tests {
             }
             channel.settle_randomly(&mut rng);
             channel.check();
+        }
+    }
+    /// The wake-up a tab's actions ask for.
+    fn wake_of(actions: &[TabAction]) -> u32 {
+        actions
+            .iter()
+            .find_map(|a| match a {
+                TabAction::WakeUp { wait, .. } => Some(*wait),
+                _ => None,
+            })
+            .expect("a wake-up")
+    }
+
+    #[test]
+    fn a_reloaded_tab_takes_its_seat_back_with_the_role_it_had() {
+        let mut channel = Channel::new(&[A, B, C]);
+        channel.join(0);
+        channel.join(1);
+        channel.settle();
+        assert_eq!(channel.events[1], [Event::Started { polite: true }]);
+
+        channel.reload(1);
+        // A hears the old page go, and keeps its seat: a third tab is told the room is full.
+        channel.deliver(0, 1);
+        assert_eq!(channel.events[0].last(), Some(&Event::Away));
+        assert_eq!(
+            channel.tabs[0].send(offer()),
+            Err(NoPeer),
+            "no call to signal"
+        );
+        channel.join(2);
+        channel.settle();
+        assert_eq!(channel.check(), 1);
+        assert_eq!(channel.tabs[0].peer(), Some(B));
+        assert_eq!(
+            channel.events[0],
+            [
+                Event::Started { polite: false },
+                Event::Away,
+                Event::Returned { polite: false }
+            ]
+        );
+        assert_eq!(
+            channel.events[1],
+            [
+                Event::Started { polite: true },
+                Event::Reloaded,
+                Event::Started { polite: true }
+            ]
+        );
+        assert_eq!(channel.events[2], [Event::Full]);
+        // The wake-ups asked for meanwhile are stale now.
+        for tab in 0..2 {
+            while channel.wake(tab, 0) {}
+        }
+        assert!(channel.pending().is_empty());
+        assert_eq!(channel.tabs[0].peer(), Some(B));
+
+        // On the wire, hand-made: the kept tab welcomes back and starts a new call.
+        let mut a = paired(A, B);
+        let actions = a.receive(TabMessage::Away { from: B, to: A });
+        assert_eq!(actions[0], TabAction::PeerAway);
+        assert_eq!(
+            actions[1],
+            TabAction::WakeUp {
+                after_ms: TAB_GRACE_MS,
+                wait: wake_of(&actions)
+            }
+        );
+        assert_eq!(
+            a.receive(TabMessage::Back { from: B, to: A }),
+            vec![
+                post(TabMessage::Welcome { from: A, to: B }),
+                TabAction::PeerReturned { polite: false }
+            ]
+        );
+        let mut b = TabRoom::new(B);
+        let actions = b.rejoin(A);
+        assert_eq!(actions[0], post(TabMessage::Back { from: B, to: A }));
+        assert_eq!(
+            b.receive(TabMessage::Welcome { from: A, to: B }),
+            vec![TabAction::PeerJoined { polite: true }]
+        );
+    }
+
+    #[test]
+    fn a_page_that_does_not_come_back_is_gone_after_the_grace() {
+        let mut a = paired(A, B);
+        let wait = wake_of(&a.receive(TabMessage::Away { from: B, to: A }));
+        // Its messages are not for the call any more; a stale wake-up does nothing.
+        let signal = TabMessage::Signal {
+            from: B,
+            to: A,
+            signal: offer(),
+        };
+        assert_eq!(a.receive(signal), vec![]);
+        assert_eq!(a.wake(wait.wrapping_sub(1)), vec![]);
+        assert_eq!(
+            a.wake(wait),
+            vec![TabAction::PeerLeft, post(TabMessage::Hello { from: A })]
+        );
+        assert_eq!(a.wake(wait), vec![], "woken twice");
+        assert_eq!(a.state, State::Alone);
+
+        // Back after the grace: a newcomer, welcomed to a new call (not a return).
+        assert_eq!(
+            a.receive(TabMessage::Back { from: B, to: A }),
+            vec![
+                post(TabMessage::Welcome { from: A, to: B }),
+                TabAction::PeerJoined { polite: false }
+            ]
+        );
+
+        // Leaving for good while its seat is kept: gone at once.
+        let mut a = paired(A, B);
+        a.receive(TabMessage::Away { from: B, to: A });
+        assert_eq!(
+            a.receive(TabMessage::Leave { from: B }),
+            vec![TabAction::PeerLeft, post(TabMessage::Hello { from: A })]
+        );
+    }
+
+    #[test]
+    fn a_page_gone_without_a_word_is_kept_its_seat_like_one_that_said_so() {
+        let mut a = paired(A, B);
+        assert_eq!(a.gone(C), vec![]);
+        let actions = a.gone(B);
+        assert_eq!(actions[0], TabAction::PeerAway);
+        assert_eq!(a.in_call_with(), None);
+        assert_eq!(a.peer(), Some(B), "its seat is kept");
+        assert_eq!(a.gone(B), vec![], "told twice");
+        assert_eq!(
+            a.wake(wake_of(&actions)),
+            vec![TabAction::PeerLeft, post(TabMessage::Hello { from: A })]
+        );
+        // One this tab waits for, gone: as if it said no.
+        let mut a = TabRoom::new(A);
+        a.join();
+        a.receive(TabMessage::Hello { from: B });
+        assert_eq!(a.gone(B), vec![post(TabMessage::Hello { from: A })]);
+    }
+
+    #[test]
+    fn only_a_peer_is_kept_a_seat_and_only_a_peer_takes_it_back() {
+        // Going away, to anyone but the peer, is leaving.
+        let mut a = TabRoom::new(A);
+        a.join();
+        a.receive(TabMessage::Hello { from: B });
+        assert_eq!(
+            a.receive(TabMessage::Away { from: B, to: A }),
+            vec![post(TabMessage::Hello { from: A })]
+        );
+        let mut a = paired(A, B);
+        assert_eq!(a.receive(TabMessage::Away { from: C, to: A }), vec![]);
+        assert_eq!(a.state, State::Paired(B));
+
+        // While B's seat is kept, C is turned away, however it asks.
+        a.receive(TabMessage::Away { from: B, to: A });
+        for message in [
+            TabMessage::Hello { from: C },
+            TabMessage::Welcome { from: C, to: A },
+            TabMessage::Back { from: C, to: A },
+        ] {
+            assert_eq!(
+                a.receive(message.clone()),
+                vec![post(TabMessage::Full { from: A, to: C })],
+                "{message:?}"
+            );
+        }
+        assert_eq!(a.peer(), Some(B));
+
+        // A page back without its old page's goodbye (it crashed): a return all the same.
+        let mut a = paired(A, B);
+        assert_eq!(
+            a.receive(TabMessage::Back { from: B, to: A }),
+            vec![
+                post(TabMessage::Welcome { from: A, to: B }),
+                TabAction::PeerReturned { polite: false }
+            ]
+        );
+    }
+
+    #[test]
+    fn a_reloaded_tab_whose_peer_is_gone_or_taken_enters_as_a_newcomer() {
+        // Nobody answers: after the wait, a hello as any new tab says.
+        let mut b = TabRoom::new(B);
+        let wait = wake_of(&b.rejoin(A));
+        assert_eq!(b.wake(wait), vec![post(TabMessage::Hello { from: B })]);
+        assert_eq!(b.state, State::Alone);
+
+        // The old peer is paired with someone else by now.
+        let mut channel = Channel::new(&[A, B, C]);
+        channel.join(0);
+        channel.join(1);
+        channel.settle();
+        let (actions, peer) = channel.tabs[1].go_away();
+        assert_eq!(peer, Some(A));
+        channel.carry_out(1, actions);
+        let b = channel.tabs[1].clone();
+        let mut rng = Rng(7);
+        // The grace runs out, then C comes and pairs with A.
+        channel.settle_all(&mut rng);
+        channel.join(2);
+        channel.settle_all(&mut rng);
+        assert_eq!(channel.tabs[0].peer(), Some(C));
+        // B's new page comes only now.
+        channel.events[1].push(Event::Reloaded);
+        channel.tabs[1] = TabRoom::new(b.me);
+        let actions = channel.tabs[1].rejoin(A);
+        channel.carry_out(1, actions);
+        channel.settle_all(&mut rng);
+        channel.check_one_pair_and_the_rest_full();
+        assert_eq!(channel.tabs[0].peer(), Some(C));
+
+        // Odd tickets are a plain join.
+        let mut b = TabRoom::new(B);
+        assert_eq!(b.rejoin(B), vec![post(TabMessage::Hello { from: B })]);
+        let mut b = TabRoom::new(B);
+        assert_eq!(
+            b.rejoin(MAX_TAB_ID + 1),
+            vec![post(TabMessage::Hello { from: B })]
+        );
+    }
+
+    #[test]
+    fn reloads_at_any_moment_leave_a_consistent_room() {
+        let mut returns = 0;
+        for mut rng in seeds(1000) {
+            let n = 2 + rng.below(3);
+            let mut channel = Channel::new(&rng.ids(n));
+            for _ in 0..80 {
+                let tab = rng.below(n);
+                match rng.below(12) {
+                    0 => channel.join(tab),
+                    1 if rng.below(3) == 0 => channel.leave(tab),
+                    2 | 3 => channel.reload(tab),
+                    4 => {
+                        let which = rng.below(4);
+                        channel.wake(tab, which);
+                    }
+                    5 => channel.send(tab, offer()),
+                    _ => {
+                        let pending = channel.pending();
+                        if !pending.is_empty() {
+                            let (to, from) = pending[rng.below(pending.len())];
+                            channel.deliver(to, from);
+                        }
+                    }
+                }
+            }
+            channel.settle_all(&mut rng);
+            channel.check();
+            returns += channel
+                .events
+                .iter()
+                .flatten()
+                .filter(|e| matches!(e, Event::Returned { .. }))
+                .count();
+        }
+        assert!(
+            returns > 100,
+            "only {returns} returns: the test misses them"
+        );
+    }
+
+    #[test]
+    fn a_reload_during_a_call_keeps_the_pair_whatever_the_order() {
+        for mut rng in seeds(1000) {
+            let mut channel = Channel::new(&rng.ids(3));
+            channel.join(0);
+            channel.join(1);
+            channel.settle_randomly(&mut rng);
+            assert_eq!(channel.check(), 1);
+            channel.reload(1);
+            // A third tab comes while the seat is kept, in any order of delivery.
+            channel.join(2);
+            channel.settle_randomly(&mut rng);
+            channel.check_one_pair_and_the_rest_full();
+            assert_eq!(channel.tabs[0].peer(), Some(channel.tabs[1].me));
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::page::{Page, Root};
 use crate::words;
 use crate::START_USABLE;
 use gloo_events::EventListener;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
@@ -36,6 +36,9 @@ struct Inner {
     mode: Mode,
     sending: Rc<Sending>,
     state: RefCell<State>,
+    /// This page is a tab reloaded during a call between tabs: it calls again by itself as
+    /// soon as its camera is on.
+    returning: Cell<bool>,
 }
 
 /// The call the page holds: the tutorial's, or one to another page.
@@ -123,6 +126,7 @@ impl App {
             mode,
             sending: Rc::default(),
             state: RefCell::default(),
+            returning: Cell::new(false),
         });
         let page = &inner.page;
         let click = |target: &EventTarget, action: fn(&Rc<Inner>)| {
@@ -173,6 +177,26 @@ impl App {
         }
         drop(state);
         inner.render();
+    }
+
+    /// On a tab reloaded during a call between tabs, does what its person did before the
+    /// reload: Start (unless the camera is on already) and Call, to take the seat back that the
+    /// other tab keeps for a while. Nothing on any other page.
+    pub fn resume(&self) {
+        let inner = &self.inner;
+        let Mode::Room { room, .. } = &inner.mode else {
+            return;
+        };
+        if !crate::signaling::tabs::returning_to(room) {
+            return;
+        }
+        inner.returning.set(true);
+        let has_media = inner.state.borrow().media.is_some();
+        if has_media {
+            inner.resume_call();
+        } else {
+            inner.start();
+        }
     }
 
     pub fn page(&self) -> &Page {
@@ -252,10 +276,14 @@ impl Inner {
                     .log
                     .step(&[words::STREAM_OBTAINED, &media.describe()].concat());
                 self.hold(&mut state, media);
+                drop(state);
+                self.render();
+                return self.resume_call();
             }
             // A stream nobody waits for any more: dropping it stops its tracks.
             Ok(_) => {}
             Err(error) if state.controls.media_failed(ticket) => {
+                self.give_up_return();
                 self.page
                     .log
                     .step(&[words::MEDIA_FAILED, &error.message()].concat());
@@ -265,6 +293,23 @@ impl Inner {
         }
         drop(state);
         self.render();
+    }
+
+    /// Calls, if this page is a reloaded tab taking its seat back.
+    fn resume_call(self: &Rc<Self>) {
+        if self.returning.replace(false) {
+            self.page
+                .log
+                .step("this tab was in a call a moment ago: calling again, as before the reload");
+            self.call();
+        }
+    }
+
+    /// This reloaded tab will not take its seat back: the other tab's grace runs out by itself.
+    fn give_up_return(&self) {
+        if self.returning.replace(false) {
+            crate::signaling::tabs::forget_return();
+        }
     }
 
     /// Shows and keeps `media`, the camera's stream now in use.
@@ -422,6 +467,7 @@ impl Inner {
     }
 
     fn hang_up(self: &Rc<Self>) {
+        self.give_up_return();
         let mut state = self.state.borrow_mut();
         if state.controls.hang_up() == HangUp::Ignored {
             drop(state);

@@ -80,9 +80,12 @@ impl RoomCall {
             reconnecting: Cell::new(false),
         });
         let events = shared.events();
+        // A tab reloaded during a call between tabs goes straight back to them: trying the
+        // server first would spend the other tab's grace (Firefox delays a refused socket).
+        let returning = signaling::tabs::returning_to(&shared.room);
         let url = web_sys::window()
             .and_then(|w| signaling::server_url(&w.location()))
-            .filter(|_| !signaling::server::known_unavailable());
+            .filter(|_| !signaling::server::known_unavailable() && !returning);
         let weak = Rc::downgrade(&shared);
         let link = url.and_then(|url| {
             let fall_back = move || {
@@ -100,6 +103,13 @@ impl RoomCall {
                     .page
                     .status(&format!("Joining room {}…", shared.room));
                 *shared.link.borrow_mut() = Some(Link::Server(link));
+            }
+            None if returning => {
+                shared
+                    .page
+                    .log
+                    .step("back to signaling between tabs, as before the reload");
+                shared.join_tabs()?;
             }
             None => shared.join_between_tabs()?,
         }
@@ -181,6 +191,10 @@ impl Shared {
         self.page.log.step(
             "no signaling server answered at this page's origin: signaling between tabs of this browser",
         );
+        self.join_tabs()
+    }
+
+    fn join_tabs(self: &Rc<Self>) -> Result<(), Error> {
         let link = TabLink::join(self.room.clone(), self.events())?;
         *self.link.borrow_mut() = Some(Link::Tabs(link));
         Ok(())
@@ -226,6 +240,25 @@ impl Shared {
                 self.page
                     .status("The other person is reconnecting… the call goes on meanwhile.");
                 self.update_reconnecting();
+            }
+            RoomEvent::PeerPageAway { grace_ms } => {
+                log.step(&format!(
+                    "the other tab's page went away (closed, or reloading): its seat is kept for {}",
+                    crate::call::recovery::seconds(f64::from(grace_ms))
+                ));
+                self.other_away.set(true);
+                self.page.status(
+                    "The other tab went away: if it is reloading, the call comes back when it does…",
+                );
+                self.update_reconnecting();
+            }
+            RoomEvent::PeerReturned { polite } => {
+                log.step(
+                    "the other tab is back (it reloaded): a new call, each page in the role it had",
+                );
+                self.other_away.set(false);
+                self.update_reconnecting();
+                self.start_peer(polite, Vec::new());
             }
             RoomEvent::PeerBack => {
                 log.step("the other person is back on the signaling server");

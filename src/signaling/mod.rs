@@ -30,6 +30,12 @@ pub enum RoomEvent {
     PeerAway,
     /// The other person is back after [`RoomEvent::PeerAway`].
     PeerBack,
+    /// The other tab's page went away, closed or reloading: its seat is kept for `grace_ms`,
+    /// after which it is [`RoomEvent::PeerLeft`].
+    PeerPageAway { grace_ms: u32 },
+    /// The other tab is back as a new page (it reloaded): the old call went with the old page,
+    /// so a new one starts, with this page's role as before.
+    PeerReturned { polite: bool },
     /// This page's way to the room was lost: it is coming back by itself, and the call goes on.
     Reconnecting,
     /// This page is back in the room after `away_ms`, as the `polite` or impolite end. Every
