@@ -16,10 +16,12 @@ use loopback_signal::{
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 /// How long a closing connection waits for the page's Close.
 const CLOSING_HANDSHAKE: Duration = Duration::from_secs(2);
+/// How much of a bad message an error reply quotes: enough to recognize it, not an echo.
+const QUOTED_BYTES: usize = 64;
 /// How much longer than the probe a resuming page waits for the old connection's answer before
 /// taking it as dead (its task may be stuck writing to a socket nobody reads).
 const PROBE_SLACK: Duration = Duration::from_secs(1);
@@ -34,7 +36,7 @@ pub struct Context {
 
 /// Runs one connection to its end.
 pub async fn run(socket: WebSocket, context: Context) {
-    let (id, outbox) = context.hub.connect();
+    let (id, outbox, overflowed) = context.hub.connect();
     tracing::debug!(peer = id, "connected");
     let mut connection = Connection {
         socket,
@@ -42,6 +44,7 @@ pub async fn run(socket: WebSocket, context: Context) {
         seat: None,
         context,
         probes: Vec::new(),
+        overflowed,
     };
     let (end, reason) = connection.serve(outbox).await;
     let hub = Arc::clone(&connection.context.hub);
@@ -74,6 +77,9 @@ struct Connection {
     /// Resuming pages waiting to hear whether this one is alive: each probe's answer, its
     /// deadline, and whether this connection was heard from since it began.
     probes: Vec<(oneshot::Sender<bool>, tokio::time::Instant, bool)>,
+    /// Notified when the hub found this connection's outbox full: it ends at once, even from
+    /// the middle of a write.
+    overflowed: Arc<Notify>,
 }
 
 impl Connection {
@@ -81,6 +87,7 @@ impl Connection {
     async fn serve(&mut self, mut outbox: mpsc::Receiver<Outgoing>) -> (End, &'static str) {
         let limits = self.context.limits;
         let mut rate = RateLimit::new(limits.burst, limits.per_second, Instant::now());
+        let mut bytes = RateLimit::new(limits.bytes_burst, limits.bytes_per_second, Instant::now());
         let mut idle = Idle::new(limits.idle, Instant::now());
         let mut ping = tokio::time::interval(limits.ping);
         let mut shutdown = self.context.shutdown.clone();
@@ -110,12 +117,18 @@ impl Connection {
                     for (_, _, heard) in &mut self.probes {
                         *heard = true;
                     }
+                    // Every frame counts, whatever its kind (pings make the socket write
+                    // pongs); only a Close is free, as it ends the connection anyway.
+                    if !matches!(message, Message::Close(_)) {
+                        let now = Instant::now();
+                        let size = frame_size(&message);
+                        if !rate.take(now) || !bytes.take_many(size, now) {
+                            self.close(Problem::TooFast, close_code::POLICY).await;
+                            return (End::Deliberate, "too many messages");
+                        }
+                    }
                     match message {
                         Message::Text(text) => {
-                            if !rate.take(Instant::now()) {
-                                self.close(Problem::TooFast, close_code::POLICY).await;
-                                return (End::Deliberate, "too many messages");
-                            }
                             if !self.handle(&text).await {
                                 return (End::Lost, "could not write");
                             }
@@ -133,16 +146,18 @@ impl Connection {
                         Message::Ping(_) | Message::Pong(_) => {}
                     }
                 }
-                Some(outgoing) = outbox.recv() => match outgoing {
-                    Outgoing::Message(message) => {
+                outgoing = outbox.recv() => match outgoing {
+                    // The hub let go of the outbox: this page did not keep up with it.
+                    None => return (End::Lost, "could not keep up"),
+                    Some(Outgoing::Message(message)) => {
                         if !self.say(message).await {
                             return (End::Lost, "could not write");
                         }
                     }
-                    Outgoing::Probe(probe) => {
+                    Some(Outgoing::Probe(probe)) => {
                         let deadline = tokio::time::Instant::now() + limits.probe;
                         self.probes.push((probe, deadline, false));
-                        if self.socket.send(Message::Ping(Default::default())).await.is_err() {
+                        if !self.send(Message::Ping(Default::default())).await {
                             return (End::Lost, "could not write");
                         }
                     }
@@ -171,10 +186,11 @@ impl Connection {
                         self.close(Problem::Idle, close_code::AWAY).await;
                         return (End::Lost, "idle");
                     }
-                    if self.socket.send(Message::Ping(Default::default())).await.is_err() {
+                    if !self.send(Message::Ping(Default::default())).await {
                         return (End::Lost, "could not write");
                     }
                 }
+                () = self.overflowed.notified() => return (End::Lost, "could not keep up"),
                 _ = shutdown.changed() => {
                     self.close(Problem::ShuttingDown, close_code::AWAY).await;
                     return (End::Shutdown, "server shutting down");
@@ -188,7 +204,7 @@ impl Connection {
         let message = match serde_json::from_str::<ToServer>(text) {
             Ok(message) => message,
             Err(e) => {
-                let detail = e.to_string();
+                let detail = quote(&e.to_string(), QUOTED_BYTES);
                 return self
                     .say(FromServer::error(Problem::BadMessage, Some(&detail)))
                     .await;
@@ -347,14 +363,20 @@ impl Connection {
         true
     }
 
+    /// Writes one frame, within the write limit; `false` if the socket is gone or the page
+    /// did not take it in time (it is not reading: the connection ends).
+    async fn send(&mut self, frame: Message) -> bool {
+        let limit = self.context.limits.write;
+        tokio::select! {
+            sent = tokio::time::timeout(limit, self.socket.send(frame)) => matches!(sent, Ok(Ok(()))),
+            () = self.overflowed.notified() => false,
+        }
+    }
+
     /// Writes one message; `false` if the socket is gone.
     async fn say(&mut self, message: FromServer) -> bool {
         match serde_json::to_string(&message) {
-            Ok(text) => self
-                .socket
-                .send(Message::Text(Utf8Bytes::from(text)))
-                .await
-                .is_ok(),
+            Ok(text) => self.send(Message::Text(Utf8Bytes::from(text))).await,
             Err(e) => {
                 tracing::error!("a server message did not serialize: {e}");
                 true
@@ -371,10 +393,12 @@ impl Connection {
             reason.pop();
         }
         let reason = Utf8Bytes::from(reason);
-        let _ = self
-            .socket
+        if !self
             .send(Message::Close(Some(CloseFrame { code, reason })))
-            .await;
+            .await
+        {
+            return;
+        }
         // The closing handshake: wait a moment for the page's Close before dropping the socket.
         // Dropping it at once may reset the connection, and a reset discards what the page had
         // not read yet, this message and its reason included.
@@ -386,5 +410,38 @@ impl Connection {
             }
         })
         .await;
+    }
+}
+
+/// A frame's payload size, for the byte limit.
+fn frame_size(frame: &Message) -> usize {
+    match frame {
+        Message::Text(text) => text.len(),
+        Message::Binary(data) | Message::Ping(data) | Message::Pong(data) => data.len(),
+        Message::Close(_) => 0,
+    }
+}
+
+/// At most `max` bytes of `text`, cut on a character boundary, with an ellipsis if cut.
+fn quote(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote;
+
+    #[test]
+    fn quotes_are_cut_on_a_character_boundary() {
+        assert_eq!(quote("short", 64), "short");
+        assert_eq!(quote("abcdef", 3), "abc…");
+        assert_eq!(quote("aé", 2), "a…", "é is two bytes");
     }
 }

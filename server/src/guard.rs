@@ -48,11 +48,17 @@ impl RateLimit {
 
     /// Whether one more message may pass at `now`.
     pub fn take(&mut self, now: Instant) -> bool {
+        self.take_many(1, now)
+    }
+
+    /// Whether `amount` more (bytes, say) may pass at `now`. More than the burst never does.
+    pub fn take_many(&mut self, amount: usize, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.last);
         self.last = now;
         self.tokens = (self.tokens + elapsed.as_secs_f64() * self.per_second).min(self.burst);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
+        let amount = amount as f64;
+        if self.tokens >= amount {
+            self.tokens -= amount;
             true
         } else {
             false
@@ -157,6 +163,17 @@ mod tests {
         let later = t0 + Duration::from_secs(60);
         assert!((0..5).all(|_| limit.take(later)));
         assert!(!limit.take(later));
+    }
+
+    #[test]
+    fn the_byte_limit_takes_sizes_and_never_more_than_the_burst() {
+        let t0 = Instant::now();
+        let mut bytes = RateLimit::new(1000, 100, t0);
+        assert!(bytes.take_many(600, t0));
+        assert!(!bytes.take_many(600, t0), "400 left");
+        assert!(bytes.take_many(400, t0));
+        assert!(bytes.take_many(100, t0 + Duration::from_secs(1)));
+        assert!(!bytes.take_many(1001, t0 + Duration::from_secs(3600)));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use loopback_signal::{
 };
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{mpsc, oneshot, Notify};
 
 /// A connection's identity for as long as it lasts.
@@ -19,8 +19,11 @@ pub type PeerId = u64;
 /// A seat's identity for as long as it lasts, across the connections that hold it.
 pub type SeatId = u64;
 
-/// How many messages may wait for one peer's socket; a peer that lets more pile up is not reading
-/// and loses the excess (and is soon closed as idle).
+/// How many messages may wait for one peer's socket: more than the other page's rate limit lets
+/// through at once, whose byte limit bounds their size. A peer that lets more pile up cannot
+/// keep up: its connection is ended (as lost: its page resumes and is replayed what it missed,
+/// or told it missed some), never a message dropped, so room events and signals reach a page in
+/// order or not through that connection at all.
 pub const OUTBOX: usize = 256;
 /// How many tokens of seats whose grace ran out are remembered, to tell that apart from a token
 /// never issued.
@@ -113,8 +116,15 @@ struct Inner {
     /// Tokens of seats whose grace ran out, oldest first, to say so when one is shown.
     expired: VecDeque<ResumeToken>,
     expired_set: HashSet<ResumeToken>,
-    outboxes: HashMap<PeerId, mpsc::Sender<Outgoing>>,
+    outboxes: HashMap<PeerId, Outbox>,
     next_seat: SeatId,
+}
+
+/// The way to one connection's task: its messages, and a nudge that ends it at once (its
+/// outbox overflowed) even while it waits on a write.
+struct Outbox {
+    messages: mpsc::Sender<Outgoing>,
+    overflowed: Arc<Notify>,
 }
 
 #[derive(Debug)]
@@ -143,21 +153,28 @@ enum Holder {
 }
 
 impl Inner {
-    fn tell(&self, peer: PeerId, message: FromServer) {
-        if let Some(outbox) = self.outboxes.get(&peer) {
-            if outbox.try_send(Outgoing::Message(message)).is_err() {
-                tracing::warn!(peer, "outbox full or closed: message dropped");
+    /// Queues `message` for `peer`; `false` if it was not: the peer is gone, or its outbox is
+    /// full, and then its outbox goes, which ends its connection (see [`OUTBOX`]).
+    fn tell(&mut self, peer: PeerId, message: FromServer) -> bool {
+        let Some(outbox) = self.outboxes.get(&peer) else {
+            return false;
+        };
+        match outbox.messages.try_send(Outgoing::Message(message)) {
+            Ok(()) => true,
+            Err(_) => {
+                tracing::debug!(peer, "outbox full: the connection cannot keep up and ends");
+                outbox.overflowed.notify_one();
+                self.outboxes.remove(&peer);
+                false
             }
         }
     }
 
-    /// Tells `seat`'s page, if it is connected; an away page learns on resume.
-    fn tell_seat(&self, seat: SeatId, message: FromServer) -> bool {
+    /// Tells `seat`'s page, if it is connected; `false` if it was not told (an away page, or
+    /// one that cannot keep up, learns on resume).
+    fn tell_seat(&mut self, seat: SeatId, message: FromServer) -> bool {
         match self.seats.get(&seat).map(|s| s.holder) {
-            Some(Holder::Present(peer)) => {
-                self.tell(peer, message);
-                true
-            }
+            Some(Holder::Present(peer)) => self.tell(peer, message),
             _ => false,
         }
     }
@@ -215,12 +232,18 @@ impl Default for Hub {
 }
 
 impl Hub {
-    /// A new peer and the receiving end of its outbox.
-    pub fn connect(&self) -> (PeerId, mpsc::Receiver<Outgoing>) {
+    /// A new peer, the receiving end of its outbox, and what is notified when the outbox
+    /// overflowed (the connection must end then: see [`OUTBOX`]).
+    pub fn connect(&self) -> (PeerId, mpsc::Receiver<Outgoing>, Arc<Notify>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(OUTBOX);
-        self.lock().outboxes.insert(id, tx);
-        (id, rx)
+        let overflowed = Arc::new(Notify::new());
+        let outbox = Outbox {
+            messages: tx,
+            overflowed: Arc::clone(&overflowed),
+        };
+        self.lock().outboxes.insert(id, outbox);
+        (id, rx, overflowed)
     }
 
     /// The peer is gone and its outbox with it; its seat, if it still holds one, goes too or is
@@ -376,7 +399,7 @@ impl Hub {
                 let asked = inner
                     .outboxes
                     .get(&holder)
-                    .is_some_and(|outbox| outbox.try_send(Outgoing::Probe(tx)).is_ok());
+                    .is_some_and(|outbox| outbox.messages.try_send(Outgoing::Probe(tx)).is_ok());
                 if asked {
                     return Err(Refusal::Probe { holder, answer });
                 }
@@ -555,9 +578,9 @@ mod tests {
     #[test]
     fn an_away_seat_keeps_its_place_and_its_role() {
         let hub = Hub::default();
-        let (a, mut a_box) = hub.connect();
-        let (b, mut b_box) = hub.connect();
-        let (c, _c_box) = hub.connect();
+        let (a, mut a_box, _) = hub.connect();
+        let (b, mut b_box, _) = hub.connect();
+        let (c, _c_box, _) = hub.connect();
         let sa = hub.join(&room("r"), a, None, token(1)).unwrap();
         let sb = hub.join(&room("r"), b, None, token(2)).unwrap();
         assert!(!sa.polite && sb.polite);
@@ -573,7 +596,7 @@ mod tests {
         // Signals for the away seat wait in its log; the sender hears no error.
         hub.relay(sa.seat, a, signal(0)).unwrap();
         hub.relay(sa.seat, a, signal(1)).unwrap();
-        let (b2, _b2_box) = hub.connect();
+        let (b2, _b2_box, _) = hub.connect();
         let back = resumed(hub.resume(&room("r"), &token(2), 1, b2, token(4), None));
         assert!(back.seated.polite, "the same role");
         assert!(back.complete && back.peer);
@@ -596,8 +619,8 @@ mod tests {
     #[test]
     fn a_seat_away_past_its_grace_goes() {
         let hub = Hub::default();
-        let (a, mut a_box) = hub.connect();
-        let (b, _) = hub.connect();
+        let (a, mut a_box, _) = hub.connect();
+        let (b, _b_box, _) = hub.connect();
         let sa = hub.join(&room("r"), a, None, token(1)).unwrap();
         hub.join(&room("r"), b, None, token(2)).unwrap();
         hub.relay(sa.seat, a, signal(0)).unwrap();
@@ -608,7 +631,7 @@ mod tests {
             vec![FromServer::PeerJoined],
             "a's outbox is closed"
         );
-        let (c, _) = hub.connect();
+        let (c, _c_box, _) = hub.connect();
         assert_eq!(
             refused(hub.resume(&room("r"), &token(1), 0, c, token(3), None)),
             GRACE_RAN_OUT
@@ -624,15 +647,15 @@ mod tests {
     #[test]
     fn a_deliberate_end_or_a_leave_frees_the_seat_at_once() {
         let hub = Hub::default();
-        let (a, _) = hub.connect();
-        let (b, mut b_box) = hub.connect();
+        let (a, _a_box, _) = hub.connect();
+        let (b, mut b_box, _) = hub.connect();
         let sa = hub.join(&room("r"), a, None, token(1)).unwrap();
         let sb = hub.join(&room("r"), b, None, token(2)).unwrap();
         assert!(hub.disconnect(a, Some(sa.seat), End::Deliberate).is_none());
         assert_eq!(drain(&mut b_box), vec![FromServer::PeerLeft]);
         hub.leave(sb.seat, b);
         assert_eq!(hub.rooms(), 0);
-        let (c, _) = hub.connect();
+        let (c, _c_box, _) = hub.connect();
         assert_eq!(
             refused(hub.resume(&room("r"), &token(1), 0, c, token(3), None)),
             UNKNOWN_TOKEN
@@ -642,10 +665,10 @@ mod tests {
     #[test]
     fn a_token_is_spent_by_its_use_and_bound_to_its_room() {
         let hub = Hub::default();
-        let (a, _) = hub.connect();
+        let (a, _a_box, _) = hub.connect();
         let sa = hub.join(&room("r"), a, None, token(1)).unwrap();
         hub.disconnect(a, Some(sa.seat), End::Lost);
-        let (b, _) = hub.connect();
+        let (b, _b_box, _) = hub.connect();
         assert_eq!(
             refused(hub.resume(&room("s"), &token(1), 0, b, token(2), None)),
             OTHER_ROOM
@@ -653,7 +676,7 @@ mod tests {
         let back = resumed(hub.resume(&room("r"), &token(1), 0, b, token(2), None));
         assert!(!back.peer);
         hub.disconnect(b, Some(sa.seat), End::Lost);
-        let (c, _) = hub.connect();
+        let (c, _c_box, _) = hub.connect();
         assert_eq!(
             refused(hub.resume(&room("r"), &token(1), 0, c, token(3), None)),
             UNKNOWN_TOKEN,
@@ -665,9 +688,9 @@ mod tests {
     #[test]
     fn a_seat_still_held_is_probed_before_it_changes_hands() {
         let hub = Hub::default();
-        let (a, mut a_box) = hub.connect();
+        let (a, mut a_box, _) = hub.connect();
         let sa = hub.join(&room("r"), a, None, token(1)).unwrap();
-        let (b, _) = hub.connect();
+        let (b, _b_box, _) = hub.connect();
         let Err(Refusal::Probe { holder, answer: _ }) =
             hub.resume(&room("r"), &token(1), 0, b, token(2), None)
         else {
@@ -687,9 +710,9 @@ mod tests {
     #[test]
     fn a_page_back_from_away_hears_who_left_and_came_meanwhile() {
         let hub = Hub::default();
-        let (a, _) = hub.connect();
-        let (b, _) = hub.connect();
-        let (c, mut c_box) = hub.connect();
+        let (a, _a_box, _) = hub.connect();
+        let (b, _b_box, _) = hub.connect();
+        let (c, mut c_box, _) = hub.connect();
         let sa = hub.join(&room("r"), a, None, token(1)).unwrap();
         let sb = hub.join(&room("r"), b, None, token(2)).unwrap();
         hub.relay(sb.seat, b, signal(0)).unwrap();
@@ -700,7 +723,7 @@ mod tests {
         assert!(sc.polite, "b's role was free");
         assert_eq!(sc.then, vec![FromServer::PeerJoined, FromServer::PeerAway]);
         hub.relay(sc.seat, c, signal(2)).unwrap();
-        let (a2, _) = hub.connect();
+        let (a2, _a2_box, _) = hub.connect();
         let back = resumed(hub.resume(&room("r"), &token(1), 1, a2, token(4), None));
         assert!(back.complete && back.peer);
         assert_eq!(
@@ -716,18 +739,46 @@ mod tests {
     }
 
     #[test]
+    fn a_page_that_cannot_keep_up_is_ended_and_misses_nothing_unannounced() {
+        use futures_util::FutureExt;
+        let hub = Hub::default();
+        let (a, _a_box, a_overflowed) = hub.connect();
+        let (b, _b_box, _) = hub.connect();
+        let sa = hub.join(&room("r"), a, None, token(1)).unwrap();
+        let sb = hub.join(&room("r"), b, None, token(2)).unwrap();
+        // a's outbox holds `peer-joined`; the signals fill it, and the last finds it full.
+        for n in 0..OUTBOX {
+            hub.relay(sb.seat, b, signal(n)).unwrap();
+        }
+        assert_eq!(hub.peers(), 1, "a's outbox is gone");
+        assert!(
+            a_overflowed.notified().now_or_never().is_some(),
+            "a's task is told to end"
+        );
+        // Its task ends as lost; the page resumes and is replayed every signal but none twice.
+        hub.disconnect(a, Some(sa.seat), End::Lost);
+        let (a2, _a2_box, _) = hub.connect();
+        let back = resumed(hub.resume(&room("r"), &token(1), 0, a2, token(3), None));
+        assert!(back.complete);
+        let signals: Vec<_> = (0..OUTBOX)
+            .map(|n| FromServer::Signal { signal: signal(n) })
+            .collect();
+        assert_eq!(back.seated.then, signals);
+    }
+
+    #[test]
     fn both_pages_away_then_back_hear_of_each_other() {
         let hub = Hub::default();
-        let (a, _) = hub.connect();
-        let (b, _) = hub.connect();
+        let (a, _a_box, _) = hub.connect();
+        let (b, _b_box, _) = hub.connect();
         let sa = hub.join(&room("r"), a, None, token(1)).unwrap();
         let sb = hub.join(&room("r"), b, None, token(2)).unwrap();
         hub.disconnect(a, Some(sa.seat), End::Lost);
         hub.disconnect(b, Some(sb.seat), End::Lost);
-        let (a2, mut a2_box) = hub.connect();
+        let (a2, mut a2_box, _) = hub.connect();
         let back = resumed(hub.resume(&room("r"), &token(1), 0, a2, token(3), None));
         assert_eq!(back.seated.then, vec![FromServer::PeerAway]);
-        let (b2, _) = hub.connect();
+        let (b2, _b2_box, _) = hub.connect();
         let back = resumed(hub.resume(&room("r"), &token(2), 0, b2, token(4), None));
         // b's page heard `peer-away` about a before it was lost itself; a is back.
         assert_eq!(back.seated.then, vec![FromServer::PeerBack]);
@@ -737,8 +788,8 @@ mod tests {
     #[test]
     fn shutting_down_and_signals_are_counted_per_seat() {
         let hub = Hub::default();
-        let (a, _) = hub.connect();
-        let (b, mut b_box) = hub.connect();
+        let (a, _a_box, _) = hub.connect();
+        let (b, mut b_box, _) = hub.connect();
         let sa = hub.join(&room("r"), a, None, token(1)).unwrap();
         let sb = hub.join(&room("r"), b, None, token(2)).unwrap();
         assert_eq!(hub.relay(sb.seat, a, signal(0)), Err(Problem::NotInRoom));
@@ -747,7 +798,7 @@ mod tests {
         }
         drain(&mut b_box);
         hub.disconnect(a, Some(sa.seat), End::Lost);
-        let (a2, _) = hub.connect();
+        let (a2, _a2_box, _) = hub.connect();
         let back = resumed(hub.resume(&room("r"), &token(1), 0, a2, token(3), None));
         assert_eq!(back.received, 3);
         assert!(hub.disconnect(a2, Some(sa.seat), End::Shutdown).is_none());

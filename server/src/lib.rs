@@ -35,6 +35,9 @@ use tower_http::services::ServeDir;
 /// The path of the WebSocket endpoint.
 pub const SIGNAL_PATH: &str = "/signal";
 
+/// How long a shutdown waits for the connections open then to end by themselves.
+pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
+
 /// What one connection may do.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -51,6 +54,14 @@ pub struct Limits {
     /// How long a connection whose seat another connection claims has to show it is alive (any
     /// frame) before it is closed as dead and the seat changes hands.
     pub probe: Duration,
+    /// How long one write to a page's socket may take; a page that does not read for that long
+    /// cannot keep up and is closed (its seat kept away, as for a lost connection), rather than
+    /// buffered for.
+    pub write: Duration,
+    /// Bytes a page may send at once, frames of every kind counted…
+    pub bytes_burst: u32,
+    /// …then per second, on average.
+    pub bytes_per_second: u32,
 }
 
 impl Default for Limits {
@@ -62,6 +73,11 @@ impl Default for Limits {
             ping: Duration::from_secs(20),
             grace: Duration::from_secs(30),
             probe: Duration::from_secs(3),
+            write: Duration::from_secs(10),
+            // Sixteen messages of the largest size at once; a call's offer, answer and
+            // candidates are a few kilobytes.
+            bytes_burst: 16 * MAX_MESSAGE_BYTES as u32,
+            bytes_per_second: 64 * 1024,
         }
     }
 }
@@ -217,13 +233,22 @@ impl Running {
         (&mut self.task).await.unwrap_or(Ok(()))
     }
 
-    /// Tells every connection to close, and waits for the server and every connection to end.
-    pub async fn shut_down(self) -> std::io::Result<()> {
+    /// Tells every connection to close, and waits for the server and every connection to end,
+    /// for [`SHUTDOWN_WAIT`] at most: a client that never reads its response cannot hold it.
+    pub async fn shut_down(mut self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
         if let Some(handle) = &self.tls {
-            handle.graceful_shutdown(Some(Duration::from_secs(5)));
+            handle.graceful_shutdown(Some(SHUTDOWN_WAIT));
         }
-        let served = self.task.await.unwrap_or(Ok(()));
+        // Plain HTTP's graceful shutdown waits for every connection with no bound of its own.
+        let served = match tokio::time::timeout(SHUTDOWN_WAIT, &mut self.task).await {
+            Ok(served) => served.unwrap_or(Ok(())),
+            Err(_) => {
+                tracing::warn!("connections still open after the shutdown wait: dropped");
+                self.task.abort();
+                Ok(())
+            }
+        };
         // Upgraded connections outlive the HTTP server: wait for them (each closes within its
         // closing handshake's timeout).
         let _ = tokio::time::timeout(Duration::from_secs(5), self.state.hub.all_gone()).await;

@@ -60,6 +60,17 @@ struct Args {
     /// resume it on a new connection; the call's media flows on meanwhile.
     #[arg(long, default_value_t = 30)]
     resume_grace: u64,
+    /// Seconds one write to a page's socket may take: a page that does not read for that long
+    /// cannot keep up and is closed (its seat kept for it to resume), not buffered for.
+    #[arg(long, default_value_t = 10)]
+    write_timeout: u64,
+    /// Bytes a page may send at once (frames of every kind), then `--bytes-per-second`; past
+    /// that it is told it is too fast and closed.
+    #[arg(long, default_value_t = Limits::default().bytes_burst)]
+    bytes_burst: u32,
+    /// Bytes a page may send per second, on average, after `--bytes-burst`.
+    #[arg(long, default_value_t = Limits::default().bytes_per_second)]
+    bytes_per_second: u32,
     /// Serve the page only, like a static host: pages in a room then signal between tabs of one
     /// browser.
     #[arg(long)]
@@ -119,6 +130,9 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         limits: Limits {
             idle: Duration::from_secs(args.idle_timeout),
             grace: Duration::from_secs(args.resume_grace),
+            write: Duration::from_secs(args.write_timeout),
+            bytes_burst: args.bytes_burst,
+            bytes_per_second: args.bytes_per_second,
             ..Limits::default()
         },
         turn,

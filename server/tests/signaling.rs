@@ -106,6 +106,13 @@ async fn closed(socket: &mut Socket) -> Option<CloseCode> {
     }
 }
 
+/// Closes as a browser does: sends Close and reads on until the server's Close (a socket dropped
+/// at once resets what the server still writes, and its Close may then never be read).
+async fn bye(socket: &mut Socket) {
+    socket.close(None).await.unwrap();
+    while let Ok(Some(Ok(_))) = tokio::time::timeout(WAIT, socket.next()).await {}
+}
+
 fn problem(message: &Value) -> &str {
     assert_eq!(message["type"], "error", "{message}");
     assert!(
@@ -279,9 +286,9 @@ async fn two_pages_meet_exchange_signals_and_part() {
     joined(&recv(&mut a).await, false); // back in, with the role b does not have
     assert_eq!(recv(&mut a).await, json!({"type": "peer-joined"}));
     assert_eq!(recv(&mut b).await, json!({"type": "peer-joined"}));
-    a.close(None).await.unwrap();
+    bye(&mut a).await;
     assert_eq!(recv(&mut b).await, json!({"type": "peer-left"}));
-    b.close(None).await.unwrap();
+    bye(&mut b).await;
     rooms_back_to_zero(&server).await;
     server.shut_down().await.unwrap();
 }
@@ -306,7 +313,7 @@ async fn a_third_page_is_told_the_room_is_full() {
     )
     .await;
     for mut page in [a, b, c] {
-        page.close(None).await.unwrap();
+        bye(&mut page).await;
     }
     rooms_back_to_zero(&server).await;
 }
@@ -345,7 +352,7 @@ async fn bad_messages_get_an_error_and_the_connection_goes_on() {
     )
     .await;
     assert_eq!(problem(&recv(&mut page).await), "no-peer");
-    page.close(None).await.unwrap();
+    bye(&mut page).await;
     rooms_back_to_zero(&server).await;
 }
 
@@ -366,7 +373,7 @@ async fn an_oversized_message_closes_the_connection() {
         json!({"type": "peer-left"}),
         "b is told"
     );
-    b.close(None).await.unwrap();
+    bye(&mut b).await;
     rooms_back_to_zero(&server).await;
 }
 
@@ -417,7 +424,7 @@ async fn a_flooding_page_is_told_and_closed() {
         relayed <= burst + refill as usize,
         "{relayed} relayed, burst {burst}, refill {refill}"
     );
-    b.close(None).await.unwrap();
+    bye(&mut b).await;
     rooms_back_to_zero(&server).await;
 }
 
@@ -517,9 +524,9 @@ async fn a_lost_page_resumes_its_seat_and_misses_no_signal() {
     assert_eq!(resumed["type"], "resumed", "{resumed}");
     assert_eq!(resumed["received"], 3);
     assert_eq!(recv(&mut b).await, json!({"type": "peer-back"}));
-    a.close(None).await.unwrap();
+    bye(&mut a).await;
     assert_eq!(recv(&mut b).await, json!({"type": "peer-left"}));
-    b.close(None).await.unwrap();
+    bye(&mut b).await;
     rooms_back_to_zero(&server).await;
 }
 
@@ -527,7 +534,7 @@ async fn a_lost_page_resumes_its_seat_and_misses_no_signal() {
 async fn a_close_frame_or_a_leave_ends_the_seat_at_once() {
     let server = start(config()).await;
     let ((mut a, a_token), (mut b, b_token)) = pair_with_tokens(&server).await;
-    a.close(None).await.unwrap();
+    bye(&mut a).await;
     // At once: well within the grace of 30 s.
     assert_eq!(recv(&mut b).await, json!({"type": "peer-left"}));
     assert_eq!(server.state.hub.away(), 0);
@@ -542,7 +549,7 @@ async fn a_close_frame_or_a_leave_ends_the_seat_at_once() {
     .await;
     refused(&recv(&mut c).await, "never issued", &b_token);
     for mut page in [b, c] {
-        page.close(None).await.unwrap();
+        bye(&mut page).await;
     }
     rooms_back_to_zero(&server).await;
 }
@@ -565,7 +572,7 @@ async fn a_page_moving_to_a_new_socket_keeps_its_seat_and_pings_are_answered() {
     assert_eq!(answer["type"], "resumed", "{answer}");
     assert_eq!(recv(&mut b).await, json!({"type": "peer-back"}));
     for mut page in [b, c] {
-        page.close(None).await.unwrap();
+        bye(&mut page).await;
     }
     rooms_back_to_zero(&server).await;
 }
@@ -594,14 +601,14 @@ async fn a_seat_away_past_its_grace_is_gone() {
         "{:?}",
         lost.elapsed()
     );
-    b.close(None).await.unwrap();
+    bye(&mut b).await;
     rooms_back_to_zero(&server).await;
     let (mut c, answer) = resume(&server, "r", &a_token, 0).await;
     refused(&answer, "grace", &a_token);
     // The connection is still good for a fresh start.
     send(&mut c, json!({"type": "join", "room": "r"})).await;
     joined(&recv(&mut c).await, false);
-    c.close(None).await.unwrap();
+    bye(&mut c).await;
     rooms_back_to_zero(&server).await;
 }
 
@@ -670,7 +677,7 @@ async fn bad_tokens_are_refused_and_the_connection_stays_usable() {
     assert_eq!(recv(&mut page).await, json!({"type": "peer-joined"}));
     assert_eq!(recv(&mut a).await, json!({"type": "peer-joined"}));
     for mut page in [a, page] {
-        page.close(None).await.unwrap();
+        bye(&mut page).await;
     }
     rooms_back_to_zero(&server).await;
 }
@@ -719,7 +726,7 @@ async fn a_token_shown_while_its_owner_answers_is_refused() {
     assert_eq!(recv(&mut thief).await["type"], "resumed");
     assert_eq!(recv(&mut b).await, json!({"type": "peer-back"}));
     for mut page in [b, thief] {
-        page.close(None).await.unwrap();
+        bye(&mut page).await;
     }
     rooms_back_to_zero(&server).await;
 }
@@ -755,7 +762,7 @@ async fn a_silent_owner_is_closed_as_dead_and_its_seat_resumed() {
     assert_eq!(server.state.hub.peers(), 2);
     assert_eq!(server.state.hub.away(), 0);
     for mut page in [a2, b] {
-        page.close(None).await.unwrap();
+        bye(&mut page).await;
     }
     rooms_back_to_zero(&server).await;
 }
@@ -787,7 +794,7 @@ async fn a_restarted_server_knows_no_seat_but_honors_the_old_role() {
     assert_eq!(recv(&mut c).await, json!({"type": "peer-joined"}));
     assert_eq!(recv(&mut d).await, json!({"type": "peer-joined"}));
     for mut page in [a, b, c, d] {
-        page.close(None).await.unwrap();
+        bye(&mut page).await;
     }
     rooms_back_to_zero(&server).await;
     server.shut_down().await.unwrap();
@@ -803,7 +810,7 @@ async fn a_page_that_vanishes_is_away_then_gone() {
     drop(a);
     assert_eq!(recv(&mut b).await, json!({"type": "peer-away"}));
     assert_eq!(recv(&mut b).await, json!({"type": "peer-left"}));
-    b.close(None).await.unwrap();
+    bye(&mut b).await;
     rooms_back_to_zero(&server).await;
 }
 
@@ -946,4 +953,271 @@ async fn without_signaling_the_server_is_a_static_host() {
         .await
         .expect_err("no signaling");
     assert!(error.contains("404"), "{error}");
+}
+
+/// A WebSocket from the server's own page whose receive buffer is tiny: once the test stops
+/// reading it, the server's writes to it back up within a few kilobytes.
+async fn connect_not_reading(server: &Running) -> Socket {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(server.addr).await.unwrap();
+    let mut request = format!("ws://{}{SIGNAL_PATH}", server.addr)
+        .into_client_request()
+        .unwrap();
+    let origin = format!("http://{}", server.addr);
+    request
+        .headers_mut()
+        .insert("Origin", HeaderValue::from_str(&origin).unwrap());
+    let (socket, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
+        .await
+        .unwrap();
+    socket
+}
+
+/// Big signals enough to fill what the kernel buffers for one socket (4 MiB sent, 4 KiB received
+/// here), fewer than an outbox holds.
+const BIG: usize = 120;
+
+/// A signal of about 60 KB, told apart by `n`.
+fn big_signal(n: usize) -> Value {
+    // Long lines: JSON writes each CR LF as four bytes, and the whole must stay under 64 KiB.
+    let line = format!("a={}\r\n", "x".repeat(1000));
+    let sdp = format!("v=0\r\no=- {n} 0 IN IP4 0.0.0.0\r\n{}", line.repeat(58));
+    json!({"kind": "description", "type": "offer", "sdp": sdp})
+}
+
+/// Waits until `ready` holds, for `within` at most.
+async fn until(what: &str, within: Duration, mut ready: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < within, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Limits that let a test push far more bytes than a page would, to reach the socket's limits.
+fn generous() -> Config {
+    let mut config = config();
+    config.limits.burst = 10_000;
+    config.limits.per_second = 10_000;
+    config.limits.bytes_burst = u32::MAX;
+    config.limits.bytes_per_second = u32::MAX;
+    config.limits.write = Duration::from_secs(1);
+    config
+}
+
+#[tokio::test]
+async fn a_page_that_stops_reading_is_closed_and_misses_no_signal() {
+    let server = start(generous()).await;
+    let (mut a, a_token) = join_not_reading(&server).await;
+    let (mut b, _, _) = join(&server, "r", None).await;
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-joined"}));
+    // `a` reads nothing from here on; `b` sends far more than a socket holds, then small ones.
+    let flood = std::time::Instant::now();
+    for n in 0..BIG {
+        send(&mut b, json!({"type": "signal", "signal": big_signal(n)})).await;
+    }
+    for n in BIG..160 {
+        signal(&mut b, n).await;
+    }
+    // Its connection ends within the write limit (or at once, its outbox overflowing), its seat
+    // kept away as for a lost connection, and `b` told.
+    until("the stalled connection to end", WAIT, || {
+        server.state.hub.peers() == 1 && server.state.hub.away() == 1
+    })
+    .await;
+    println!(
+        "stalled reader closed {:?} after the flood",
+        flood.elapsed()
+    );
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-away"}));
+    drop(a.close(None).await);
+
+    // The page resumes on a new socket: every signal, in order, none lost.
+    let (mut a, resumed) = resume(&server, "r", &a_token, 0).await;
+    assert_eq!(resumed["type"], "resumed", "{resumed}");
+    assert_eq!(resumed["complete"], true, "{resumed}");
+    for n in 0..BIG {
+        assert_eq!(recv(&mut a).await["signal"], big_signal(n), "signal {n}");
+    }
+    for n in BIG..160 {
+        expect_signal(&mut a, n).await;
+    }
+    // And the room works as before.
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-back"}));
+    signal(&mut b, 160).await;
+    expect_signal(&mut a, 160).await;
+    bye(&mut a).await;
+    bye(&mut b).await;
+    rooms_back_to_zero(&server).await;
+}
+
+/// [`join`] on a socket that stops reading once joined.
+async fn join_not_reading(server: &Running) -> (Socket, String) {
+    let mut page = connect_not_reading(server).await;
+    send(&mut page, json!({"type": "join", "room": "r"})).await;
+    let answer = recv(&mut page).await;
+    let token = joined(&answer, false);
+    (page, token)
+}
+
+#[tokio::test]
+async fn a_page_that_stops_reading_cannot_hold_the_shutdown() {
+    let mut config = config();
+    config.limits.write = Duration::from_secs(60);
+    let server = start(config).await;
+    let (_a, _) = join_not_reading(&server).await;
+    let (mut b, _, _) = join(&server, "r", None).await;
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-joined"}));
+    // Enough for `a`'s socket to back up, within the default limits' burst.
+    for n in 0..15 {
+        send(&mut b, json!({"type": "signal", "signal": big_signal(n)})).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stopping = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(15), server.shut_down())
+        .await
+        .expect("shut down within 15 s")
+        .unwrap();
+    println!("shut down in {:?}", stopping.elapsed());
+}
+
+#[tokio::test]
+async fn an_http_client_that_never_reads_cannot_hold_the_shutdown() {
+    // A file far larger than the sockets' buffers, asked for and never read.
+    let dir = std::env::temp_dir().join(format!("loopback-server-big-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("index.html"), "<!doctype html>").unwrap();
+    std::fs::write(dir.join("big.bin"), vec![7u8; 32 << 20]).unwrap();
+    let mut config = config();
+    config.dist = dir.clone();
+    let server = start(config).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(server.addr).await.unwrap();
+    use tokio::io::AsyncWriteExt;
+    stream
+        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stopping = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(15), server.shut_down())
+        .await
+        .expect("shut down within 15 s, whatever the client does")
+        .unwrap();
+    assert!(stopping.elapsed() < Duration::from_secs(10));
+    drop(stream);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Sends `n` frames made by `frame` as fast as the socket takes them, then reads until the
+/// server closes; returns the close code and how many error replies came first.
+async fn flood(
+    socket: &mut Socket,
+    n: usize,
+    frame: impl Fn() -> Message,
+) -> (Option<CloseCode>, usize) {
+    for _ in 0..n {
+        if socket.send(frame()).await.is_err() {
+            break;
+        }
+    }
+    let mut errors = 0;
+    loop {
+        match tokio::time::timeout(WAIT, socket.next())
+            .await
+            .expect("closed in time")
+        {
+            Some(Ok(Message::Text(_))) => errors += 1,
+            Some(Ok(Message::Close(frame))) => return (frame.map(|f| f.code), errors),
+            Some(Ok(_)) => {}
+            None | Some(Err(_)) => return (None, errors),
+        }
+    }
+}
+
+#[tokio::test]
+async fn floods_of_any_frame_kind_and_of_bytes_are_closed() {
+    let server = start(config()).await;
+    let burst = Limits::default().burst as usize;
+    // Binary frames and pings count as messages do.
+    let (mut a, mut b) = pair(&server).await;
+    // The flood goes on after the server closed, so its Close may be lost in a reset.
+    let (code, errors) = flood(&mut a, 3000, || Message::Binary(vec![0u8; 16].into())).await;
+    assert!(matches!(code, Some(CloseCode::Policy) | None), "{code:?}");
+    assert!(errors <= burst + 1, "{errors} error replies");
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-left"}));
+    bye(&mut b).await;
+
+    let mut c = connect(&server).await;
+    let (code, _) = flood(&mut c, 3000, || Message::Ping(vec![1u8; 16].into())).await;
+    assert!(matches!(code, Some(CloseCode::Policy) | None), "{code:?}");
+
+    // Few messages but many bytes: 20 of 60 KB pass the message count, not the byte limit.
+    let (mut d, mut e) = pair(&server).await;
+    let big = json!({"type": "signal", "signal": big_signal(0)}).to_string();
+    let (code, _) = flood(&mut d, 20, || Message::Text(big.clone().into())).await;
+    assert!(matches!(code, Some(CloseCode::Policy) | None), "{code:?}");
+    let mut relayed = 0;
+    while recv(&mut e).await["type"] == "signal" {
+        relayed += 1;
+    }
+    assert!(relayed <= 17, "{relayed} big signals relayed");
+    bye(&mut e).await;
+    rooms_back_to_zero(&server).await;
+}
+
+#[tokio::test]
+async fn error_replies_quote_a_few_bytes_of_the_bad_input() {
+    let server = start(config()).await;
+    let mut a = connect(&server).await;
+    let bad = format!("{{\"type\": \"{}\"}}", "x".repeat(60_000));
+    a.send(Message::Text(bad.into())).await.unwrap();
+    let reply = recv(&mut a).await;
+    assert_eq!(problem(&reply), "bad-message");
+    let text = reply.to_string();
+    assert!(text.len() < 300, "{} bytes: {text}", text.len());
+    // The connection goes on.
+    send(&mut a, json!({"type": "ping"})).await;
+    assert_eq!(recv(&mut a).await, json!({"type": "pong"}));
+    bye(&mut a).await;
+    rooms_back_to_zero(&server).await;
+}
+
+#[tokio::test]
+async fn a_page_whose_outbox_overflows_is_ended_at_once_and_told_it_missed_signals() {
+    let mut config = generous();
+    // Not the write limit: the full outbox ends it.
+    config.limits.write = Duration::from_secs(60);
+    let server = start(config).await;
+    let (mut a, a_token) = join_not_reading(&server).await;
+    let (mut b, _, _) = join(&server, "r", None).await;
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-joined"}));
+    let flood = std::time::Instant::now();
+    for n in 0..BIG {
+        send(&mut b, json!({"type": "signal", "signal": big_signal(n)})).await;
+    }
+    for n in BIG..BIG + 300 {
+        signal(&mut b, n).await;
+    }
+    until("the overflowing connection to end", WAIT, || {
+        server.state.hub.peers() == 1 && server.state.hub.away() == 1
+    })
+    .await;
+    assert!(
+        flood.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        flood.elapsed()
+    );
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-away"}));
+    drop(a.close(None).await);
+    // More than the seat's replay log holds went by: the page hears that it missed some (and
+    // starts its negotiation over), never that it has them all.
+    let (mut a, resumed) = resume(&server, "r", &a_token, 0).await;
+    assert_eq!(resumed["type"], "resumed", "{resumed}");
+    assert_eq!(resumed["complete"], false, "{resumed}");
+    bye(&mut a).await;
+    bye(&mut b).await;
+    rooms_back_to_zero(&server).await;
 }
