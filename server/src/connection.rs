@@ -32,6 +32,8 @@ pub struct Context {
     pub limits: Limits,
     pub turn: Option<crate::turn::Turn>,
     pub shutdown: watch::Receiver<bool>,
+    /// The connection's slot at the door, held while the WebSocket lives.
+    pub admitted: Option<crate::door::Admitted>,
 }
 
 /// Runs one connection to its end.
@@ -91,8 +93,15 @@ impl Connection {
         let mut idle = Idle::new(limits.idle, Instant::now());
         let mut ping = tokio::time::interval(limits.ping);
         let mut shutdown = self.context.shutdown.clone();
+        // A socket without a seat (not joined yet, or left) has this long to take one.
+        let mut seatless_until = Some(tokio::time::Instant::now() + limits.first_message);
         loop {
             let probe_deadline = self.probes.first().map(|(_, deadline, _)| *deadline);
+            seatless_until = match (&self.seat, seatless_until) {
+                (Some(_), _) => None,
+                (None, Some(until)) => Some(until),
+                (None, None) => Some(tokio::time::Instant::now() + limits.first_message),
+            };
             tokio::select! {
                 frame = self.socket.recv() => {
                     let message = match frame {
@@ -191,6 +200,12 @@ impl Connection {
                     }
                 }
                 () = self.overflowed.notified() => return (End::Lost, "could not keep up"),
+                () = tokio::time::sleep_until(seatless_until.unwrap_or_else(tokio::time::Instant::now)),
+                    if seatless_until.is_some() =>
+                {
+                    self.close(Problem::Idle, close_code::POLICY).await;
+                    return (End::Deliberate, "no seat taken in time");
+                }
                 _ = shutdown.changed() => {
                     self.close(Problem::ShuttingDown, close_code::AWAY).await;
                     return (End::Shutdown, "server shutting down");

@@ -9,7 +9,9 @@
 pub mod assets;
 /// One WebSocket, from its first message to its end.
 pub mod connection;
-/// The checks at the door: `Origin`, message rate, idleness.
+/// Connections taken within limits, with deadlines for TLS handshakes and request heads.
+pub mod door;
+/// The checks on a WebSocket: `Origin`, message rate, idleness.
 pub mod guard;
 /// Rooms, their seats (kept a while for a page whose connection was lost) and the peers' outboxes.
 pub mod hub;
@@ -62,6 +64,14 @@ pub struct Limits {
     pub bytes_burst: u32,
     /// …then per second, on average.
     pub bytes_per_second: u32,
+    /// Connections open at once, in all (keep it below the process's file descriptor limit)…
+    pub connections: usize,
+    /// …and from one client address.
+    pub connections_per_address: usize,
+    /// How long a client has for its TLS handshake, and for each request's head.
+    pub head: Duration,
+    /// How long a WebSocket may stay without a seat (not joined, or left) before it is closed.
+    pub first_message: Duration,
 }
 
 impl Default for Limits {
@@ -78,6 +88,12 @@ impl Default for Limits {
             // candidates are a few kilobytes.
             bytes_burst: 16 * MAX_MESSAGE_BYTES as u32,
             bytes_per_second: 64 * 1024,
+            connections: 512,
+            // A browser opens six connections to a host, and one WebSocket per tab; a home or
+            // an office shares one address.
+            connections_per_address: 32,
+            head: Duration::from_secs(10),
+            first_message: Duration::from_secs(10),
         }
     }
 }
@@ -102,6 +118,8 @@ pub struct Config {
 #[derive(Clone)]
 pub struct AppState {
     pub hub: Arc<Hub>,
+    /// The connections open, and those refused.
+    pub door: door::Door,
     config: Arc<Config>,
     shutdown: watch::Receiver<bool>,
 }
@@ -112,6 +130,7 @@ impl AppState {
         let (tx, rx) = watch::channel(false);
         let state = Self {
             hub: Arc::default(),
+            door: door::Door::default(),
             config: Arc::new(config),
             shutdown: rx,
         };
@@ -136,6 +155,7 @@ pub fn router(state: AppState) -> Router {
 
 async fn signal(
     State(state): State<AppState>,
+    client: Option<axum::Extension<door::Client>>,
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
@@ -163,6 +183,7 @@ async fn signal(
         limits: config.limits,
         turn: config.turn.clone(),
         shutdown: state.shutdown.clone(),
+        admitted: client.map(|client| client.0.admitted),
     };
     upgrade
         .max_message_size(MAX_MESSAGE_BYTES)
@@ -176,30 +197,30 @@ pub struct Running {
     pub addr: std::net::SocketAddr,
     pub state: AppState,
     shutdown: watch::Sender<bool>,
-    /// HTTPS only: the TLS server's own graceful shutdown, which bounds its connections' wait.
-    tls: Option<axum_server::Handle<std::net::SocketAddr>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl Running {
     /// Serves `config` on `listener` over plain HTTP until [`Running::shut_down`].
     pub fn start(listener: tokio::net::TcpListener, config: Config) -> std::io::Result<Self> {
+        Self::serve(listener, config, None)
+    }
+
+    fn serve(
+        listener: tokio::net::TcpListener,
+        config: Config,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
+        let limits = config.limits;
         let (state, shutdown) = AppState::new(config);
         let app = router(state.clone());
-        let mut stop = shutdown.subscribe();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|stop| *stop).await;
-                })
-                .await
-        });
+        let (door, stop) = (state.door.clone(), shutdown.subscribe());
+        let task = tokio::spawn(door::serve(listener, app, tls, door, limits, stop));
         Ok(Self {
             addr,
             state,
             shutdown,
-            tls: None,
             task,
         })
     }
@@ -213,19 +234,12 @@ impl Running {
         tls: axum_server::tls_rustls::RustlsConfig,
     ) -> std::io::Result<Self> {
         listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
-        let (state, shutdown) = AppState::new(config);
-        let app = router(state.clone());
-        let handle = axum_server::Handle::new();
-        let server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle.clone());
-        let task = tokio::spawn(async move { server.serve(app.into_make_service()).await });
-        Ok(Self {
-            addr,
-            state,
-            shutdown,
-            tls: Some(handle),
-            task,
-        })
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let mut server = (*tls.get_inner()).clone();
+        // HTTP/1.1 only, as on the plain port.
+        server.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+        Self::serve(listener, config, Some(acceptor))
     }
 
     /// Returns if the server stops by itself (its listener failed), with why.
@@ -237,10 +251,7 @@ impl Running {
     /// for [`SHUTDOWN_WAIT`] at most: a client that never reads its response cannot hold it.
     pub async fn shut_down(mut self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
-        if let Some(handle) = &self.tls {
-            handle.graceful_shutdown(Some(SHUTDOWN_WAIT));
-        }
-        // Plain HTTP's graceful shutdown waits for every connection with no bound of its own.
+        // Each connection's graceful shutdown is bounded, and so is the wait for all of them.
         let served = match tokio::time::timeout(SHUTDOWN_WAIT, &mut self.task).await {
             Ok(served) => served.unwrap_or(Ok(())),
             Err(_) => {

@@ -71,6 +71,16 @@ struct Args {
     /// Bytes a page may send per second, on average, after `--bytes-burst`.
     #[arg(long, default_value_t = Limits::default().bytes_per_second)]
     bytes_per_second: u32,
+    /// Connections open at once, in all; keep it below the process's file descriptor limit
+    /// (`ulimit -n`).
+    #[arg(long, default_value_t = Limits::default().connections)]
+    max_connections: usize,
+    /// Connections open at once from one client address.
+    #[arg(long, default_value_t = Limits::default().connections_per_address)]
+    max_connections_per_address: usize,
+    /// Seconds a client has for its TLS handshake and for each request's head.
+    #[arg(long, default_value_t = 10)]
+    head_timeout: u64,
     /// Serve the page only, like a static host: pages in a room then signal between tabs of one
     /// browser.
     #[arg(long)]
@@ -133,6 +143,9 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             write: Duration::from_secs(args.write_timeout),
             bytes_burst: args.bytes_burst,
             bytes_per_second: args.bytes_per_second,
+            connections: args.max_connections,
+            connections_per_address: args.max_connections_per_address,
+            head: Duration::from_secs(args.head_timeout),
             ..Limits::default()
         },
         turn,

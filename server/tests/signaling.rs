@@ -1221,3 +1221,184 @@ async fn a_page_whose_outbox_overflows_is_ended_at_once_and_told_it_missed_signa
     bye(&mut b).await;
     rooms_back_to_zero(&server).await;
 }
+
+/// A TCP connection to the server from `source` (any 127.0.0.x: all of 127/8 is this machine).
+async fn tcp_from(server: &Running, source: &str) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    socket.connect(server.addr).await.unwrap()
+}
+
+/// Whether the server closes `stream` within `within` (reads past anything it sends first).
+async fn closed_by_server(stream: &mut TcpStream, within: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buffer = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+        }
+    }
+}
+
+/// `GET /` from `source`: the status line.
+async fn get_from(server: &Running, source: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tcp_from(server, source).await;
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    let _ = tokio::time::timeout(WAIT, stream.read_to_end(&mut response)).await;
+    String::from_utf8_lossy(&response)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A normal call: two pages meet, a signal crosses, both leave.
+async fn a_call_still_works(server: &Running, room: &str) {
+    let (mut a, _, _) = join(server, room, None).await;
+    let (mut b, _, _) = join(server, room, None).await;
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-joined"}));
+    assert_eq!(recv(&mut a).await, json!({"type": "peer-joined"}));
+    signal(&mut a, 1).await;
+    expect_signal(&mut b, 1).await;
+    bye(&mut a).await;
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-left"}));
+    bye(&mut b).await;
+}
+
+#[tokio::test]
+async fn connections_are_capped_per_address_and_in_all() {
+    let mut config = config();
+    config.limits.connections = 12;
+    config.limits.connections_per_address = 5;
+    let server = start(config).await;
+    let door = server.state.door.clone();
+    // Five idle connections from one address are taken; the sixth is closed at once.
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        held.push(tcp_from(&server, "127.0.0.2").await);
+    }
+    until("five connections open", WAIT, || door.open() == 5).await;
+    let mut sixth = tcp_from(&server, "127.0.0.2").await;
+    assert!(closed_by_server(&mut sixth, Duration::from_secs(2)).await);
+    assert_eq!(door.refused(), 1);
+    // Everyone else is served meanwhile, calls included.
+    assert_eq!(get_from(&server, "127.0.0.3").await, "HTTP/1.1 200 OK");
+    a_call_still_works(&server, "during").await;
+    // Up to the total: then every address is refused, until some close.
+    for source in ["127.0.0.3", "127.0.0.4", "127.0.0.5"] {
+        for _ in 0..2 {
+            held.push(tcp_from(&server, source).await);
+        }
+    }
+    held.push(tcp_from(&server, "127.0.0.6").await);
+    until("twelve connections open", WAIT, || door.open() == 12).await;
+    let mut one_more = tcp_from(&server, "127.0.0.7").await;
+    assert!(closed_by_server(&mut one_more, Duration::from_secs(2)).await);
+    held.clear();
+    until("the connections closed", WAIT, || door.open() == 0).await;
+    a_call_still_works(&server, "after").await;
+    rooms_back_to_zero(&server).await;
+}
+
+#[tokio::test]
+async fn slow_or_silent_clients_get_a_deadline_for_each_request_head() {
+    use tokio::io::AsyncWriteExt;
+    let mut config = config();
+    config.limits.head = Duration::from_secs(1);
+    let server = start(config).await;
+    // Silent: not one byte.
+    let mut silent = tcp_from(&server, "127.0.0.2").await;
+    // Slowloris: a header byte every 200 ms, never the end of the head.
+    let mut slow = tcp_from(&server, "127.0.0.3").await;
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let dripping = tokio::spawn(async move {
+        for _ in 0..40 {
+            if slow.write_all(b"X").await.is_err() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        false
+    });
+    // A large unfinished head.
+    let mut large = tcp_from(&server, "127.0.0.4").await;
+    large
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let lines = "X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+    let _ = large.write_all(lines.repeat(4_000).as_bytes()).await;
+    let started = std::time::Instant::now();
+    assert!(
+        closed_by_server(&mut silent, Duration::from_secs(3)).await,
+        "silent"
+    );
+    assert!(
+        closed_by_server(&mut large, Duration::from_secs(3)).await,
+        "large"
+    );
+    assert!(dripping.await.unwrap(), "the slow one was closed");
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+    until("every connection gone", WAIT, || {
+        server.state.door.open() == 0
+    })
+    .await;
+    a_call_still_works(&server, "after").await;
+    rooms_back_to_zero(&server).await;
+}
+
+#[tokio::test]
+async fn a_websocket_that_takes_no_seat_is_closed() {
+    let mut config = config();
+    config.limits.first_message = Duration::from_secs(1);
+    let server = start(config).await;
+    let mut idle = connect(&server).await;
+    let reply = recv(&mut idle).await;
+    assert_eq!(problem(&reply), "idle", "{reply}");
+    assert_eq!(closed(&mut idle).await, Some(CloseCode::Policy));
+    // One that joins is not; after leaving, it has the same time to join again.
+    let (mut page, _, _) = join(&server, "r", None).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    send(&mut page, json!({"type": "ping"})).await;
+    assert_eq!(recv(&mut page).await, json!({"type": "pong"}));
+    send(&mut page, json!({"type": "leave"})).await;
+    assert_eq!(problem(&recv(&mut page).await), "idle");
+    until("every connection gone", WAIT, || {
+        server.state.door.open() == 0
+    })
+    .await;
+    rooms_back_to_zero(&server).await;
+}
+
+#[tokio::test]
+async fn http2_is_not_spoken_on_the_plain_port() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start(config()).await;
+    let mut stream = tcp_from(&server, "127.0.0.2").await;
+    stream
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    let _ = tokio::time::timeout(WAIT, stream.read_to_end(&mut response)).await;
+    // An HTTP/2 server would answer with a SETTINGS frame (type 4, the fourth byte).
+    assert!(
+        response.is_empty() || response.starts_with(b"HTTP/1.1 "),
+        "{:?}",
+        String::from_utf8_lossy(&response)
+    );
+}
