@@ -13,6 +13,8 @@ pub mod connection;
 pub mod door;
 /// The checks on a WebSocket: `Origin`, message rate, idleness.
 pub mod guard;
+/// What every response tells the browser: no sniffing, no referrer, no framing, HSTS.
+pub mod headers;
 /// Rooms, their seats (kept a while for a page whose connection was lost) and the peers' outboxes.
 pub mod hub;
 /// HTTPS: a certificate from files, or one made on the spot for a LAN.
@@ -109,6 +111,9 @@ pub struct Config {
     pub turn: Option<turn::Turn>,
     /// Whether pages reach this server over HTTPS (the origin check needs the scheme).
     pub tls: bool,
+    /// Whether to tell browsers to come back over HTTPS only (HSTS): with a certificate they
+    /// trust, never a self-signed one.
+    pub hsts: bool,
     /// Whether to offer signaling at all; without it the server is a plain static host, and
     /// pages in a room fall back to signaling between tabs.
     pub signaling: bool,
@@ -150,7 +155,13 @@ pub fn router(state: AppState) -> Router {
     } else {
         router
     };
-    router.fallback_service(page).with_state(state)
+    let hsts = state.config.hsts;
+    router
+        .fallback_service(page)
+        .layer(axum::middleware::from_fn(move |request, next| {
+            headers::add(hsts, request, next)
+        }))
+        .with_state(state)
 }
 
 async fn signal(

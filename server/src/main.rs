@@ -150,6 +150,7 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         },
         turn,
         tls: certificate.is_some(),
+        hsts: matches!(certificate, Some(Certificate::Files { .. })),
         signaling: !args.no_signaling,
     };
     let scheme = if config.tls { "https" } else { "http" };

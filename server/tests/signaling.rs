@@ -34,6 +34,7 @@ fn config() -> Config {
         limits: Limits::default(),
         turn: None,
         tls: false,
+        hsts: false,
         signaling: true,
     }
 }
@@ -1400,5 +1401,31 @@ async fn http2_is_not_spoken_on_the_plain_port() {
         response.is_empty() || response.starts_with(b"HTTP/1.1 "),
         "{:?}",
         String::from_utf8_lossy(&response)
+    );
+}
+
+#[tokio::test]
+async fn every_response_says_no_sniffing_no_referrer_no_framing() {
+    let server = start(config()).await;
+    for path in ["/", "/nope.js", SIGNAL_PATH] {
+        let response = get(&server, path).await;
+        let head = response.split("\r\n\r\n").next().unwrap().to_owned();
+        for line in [
+            "x-content-type-options: nosniff",
+            "referrer-policy: no-referrer",
+            "x-frame-options: DENY",
+            "content-security-policy: frame-ancestors 'none'",
+        ] {
+            assert!(head.contains(line), "{path}: no {line:?} in {head}");
+        }
+        assert!(!head.contains("strict-transport-security"), "{head}");
+    }
+    let mut config = config();
+    config.hsts = true;
+    let server = start(config).await;
+    let head = get(&server, "/").await;
+    assert!(
+        head.contains("strict-transport-security: max-age=31536000"),
+        "{head}"
     );
 }

@@ -101,6 +101,7 @@ impl Server {
             limits: Limits::default(),
             turn: None,
             tls: false,
+            hsts: false,
             signaling: true,
         };
         change(&mut config);

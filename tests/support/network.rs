@@ -28,6 +28,7 @@ fn config(turn: Option<&Coturn>) -> Config {
             ttl: Duration::from_secs(600),
         }),
         tls: true,
+        hsts: false,
         signaling: true,
     }
 }
