@@ -9,6 +9,7 @@
 
 use crate::guard::{Idle, RateLimit};
 use crate::hub::{self, End, Hub, Outgoing, PeerId, Refusal, SeatId};
+use crate::logtag;
 use crate::Limits;
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
 use loopback_signal::{
@@ -51,10 +52,10 @@ pub async fn run(socket: WebSocket, context: Context) {
     let (end, reason) = connection.serve(outbox).await;
     let hub = Arc::clone(&connection.context.hub);
     let room = connection.seat.as_ref().map(|(_, room)| room.clone());
-    tracing::debug!(peer = id, ?room, reason, ?end, "disconnected");
+    tracing::debug!(peer = id, room = ?room.as_ref().map(logtag::room), reason, ?end, "disconnected");
     let seat = connection.seat.as_ref().map(|(seat, _)| *seat);
     if let Some(expiry) = hub.disconnect(id, seat, end) {
-        tracing::info!(peer = id, ?room, reason, "connection lost: seat kept away");
+        tracing::info!(peer = id, room = ?room.as_ref().map(logtag::room), reason, "connection lost: seat kept away");
         let grace = connection.context.limits.grace;
         tokio::spawn(async move {
             tokio::time::sleep(grace).await;
@@ -236,7 +237,7 @@ impl Connection {
                 };
                 match hub.join(&room, self.id, polite, token.clone()) {
                     Ok(seated) => {
-                        tracing::info!(peer = self.id, %room, polite = seated.polite, "joined");
+                        tracing::info!(peer = self.id, room = %logtag::room(&room), polite = seated.polite, "joined");
                         self.seat = Some((seated.seat, room));
                         let joined = FromServer::Joined {
                             polite: seated.polite,
@@ -247,7 +248,7 @@ impl Connection {
                         return self.say_all(joined, seated.then).await;
                     }
                     Err(problem) => {
-                        tracing::info!(peer = self.id, %room, ?problem, "join refused");
+                        tracing::info!(peer = self.id, room = %logtag::room(&room), ?problem, "join refused");
                         Some(FromServer::error(problem, None))
                     }
                 }
@@ -271,7 +272,7 @@ impl Connection {
                 .err()
                 .map(|problem| FromServer::error(problem, None)),
             (ToServer::Leave, Some((seat, room))) => {
-                tracing::info!(peer = self.id, %room, "left");
+                tracing::info!(peer = self.id, room = %logtag::room(room), "left");
                 hub.leave(*seat, self.id);
                 self.seat = None;
                 None
@@ -297,7 +298,7 @@ impl Connection {
                 Ok(resumption) => {
                     tracing::info!(
                         peer = self.id,
-                        %room,
+                        room = %logtag::room(&room),
                         received,
                         complete = resumption.complete,
                         "resumed"
@@ -328,7 +329,7 @@ impl Connection {
                 }
             }
         };
-        tracing::info!(peer = self.id, %room, why = refusal, "resume refused");
+        tracing::info!(peer = self.id, room = %logtag::room(&room), why = refusal, "resume refused");
         // A seat in use is not gone: its page may try again once that connection ends.
         let problem = if refusal == hub::IN_USE {
             Problem::SeatInUse

@@ -296,7 +296,7 @@ impl Hub {
             .is_some_and(|s| s.holder == Holder::Away && s.losses == expiry.loss);
         if due {
             if let Some(gone) = inner.remove(expiry.seat, true) {
-                tracing::info!(room = %gone.room, "an away seat's grace ran out");
+                tracing::info!(room = %crate::logtag::room(&gone.room), "an away seat's grace ran out");
                 inner.forget_expired(gone.token);
             }
         }

@@ -17,6 +17,8 @@ pub mod guard;
 pub mod headers;
 /// Rooms, their seats (kept a while for a page whose connection was lost) and the peers' outboxes.
 pub mod hub;
+/// Rooms told apart in the log without their names; log lines a client causes, rationed.
+pub mod logtag;
 /// HTTPS: a certificate from files, or one made on the spot for a LAN.
 pub mod tls;
 /// TURN credentials for coturn's `use-auth-secret`.
@@ -178,7 +180,10 @@ async fn signal(
         config.tls,
         &config.allowed_origins,
     ) {
-        tracing::warn!(origin = ?text(header::ORIGIN), "WebSocket from a foreign origin refused");
+        static REFUSED: logtag::Sparse = logtag::Sparse::new();
+        if let Some(refused) = REFUSED.count() {
+            tracing::warn!(origin = ?text(header::ORIGIN), refused, "WebSocket from a foreign origin refused");
+        }
         return (
             StatusCode::FORBIDDEN,
             "This signaling server serves only its own pages.",

@@ -1429,3 +1429,70 @@ async fn every_response_says_no_sniffing_no_referrer_no_framing() {
         "{head}"
     );
 }
+
+/// Everything the server logs while `body` runs on this thread (the test's runtime has one).
+async fn logged_during<F: std::future::Future<Output = ()>>(body: F) -> String {
+    use std::sync::{Arc, Mutex};
+    let lines: Arc<Mutex<Vec<u8>>> = Arc::default();
+    let sink = Arc::clone(&lines);
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || Writer(Arc::clone(&sink)))
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    body.await;
+    drop(guard);
+    let bytes = lines.lock().unwrap().clone();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+struct Writer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Writer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_log_never_names_a_room_and_cannot_be_flooded() {
+    let room = "our-secret-meeting-place";
+    let log = logged_during(async {
+        let server = start(config()).await;
+        // Joins, a full room, a leave, a lost connection and a refused resume: every log line
+        // about a room.
+        let (mut a, _, a_token) = join(&server, room, None).await;
+        let (mut b, _, _) = join(&server, room, None).await;
+        let mut c = connect(&server).await;
+        send(&mut c, json!({"type": "join", "room": room})).await;
+        assert_eq!(problem(&recv(&mut c).await), "room-full");
+        drop(c);
+        assert_eq!(recv(&mut a).await, json!({"type": "peer-joined"}));
+        drop(a);
+        let (mut d, answer) = resume(&server, room, "AAAAAAAAAAAAAAAAAAAAAA", 0).await;
+        assert_eq!(answer["type"], "error");
+        let (mut a, answer) = resume(&server, room, &a_token, 0).await;
+        assert_eq!(answer["type"], "resumed", "{answer}");
+        send(&mut a, json!({"type": "leave"})).await;
+        bye(&mut a).await;
+        bye(&mut b).await;
+        bye(&mut d).await;
+        // A hundred refused origins.
+        for _ in 0..100 {
+            assert!(connect_from(&server, Some("https://evil.example"))
+                .await
+                .is_err());
+        }
+        rooms_back_to_zero(&server).await;
+    })
+    .await;
+    assert!(!log.contains(room), "the room's name is in the log:\n{log}");
+    assert!(log.contains("joined"), "{log}");
+    let refusals = log.matches("foreign origin refused").count();
+    assert!(refusals <= 1, "{refusals} lines for 100 refusals:\n{log}");
+}
