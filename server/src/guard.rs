@@ -3,14 +3,20 @@
 use std::time::{Duration, Instant};
 
 /// Whether a WebSocket request's `Origin` may connect: the page must come from this server
-/// itself (`scheme://Host`) or from an origin allowed on the command line (the development
-/// server, which proxies the WebSocket). Browsers always send `Origin` on a WebSocket; a request
-/// without one is not from a page, and a page elsewhere must not drive calls here.
+/// itself (`scheme://Host`), from one of its `public` origins (as a TLS-terminating proxy
+/// serves it), or from an origin allowed on the command line (the development server, which
+/// proxies the WebSocket). Browsers always send `Origin` on a WebSocket; a request without one
+/// is not from a page, and a page elsewhere must not drive calls here.
+///
+/// `Host` itself must be one this server answers to: an address, `localhost`, or a public
+/// origin's name. Any other name is a page that made its own name point here (DNS rebinding),
+/// whose Origin would match its Host.
 pub fn origin_allowed(
     origin: Option<&str>,
     host: Option<&str>,
     tls: bool,
     allowed: &[String],
+    public: &[String],
 ) -> bool {
     let Some(origin) = origin else {
         return false;
@@ -21,10 +27,32 @@ pub fn origin_allowed(
     let Some(host) = host else {
         return false;
     };
+    let host_name = name_of(host);
+    let public_name = |name: &str| {
+        public
+            .iter()
+            .filter_map(|p| p.split_once("://"))
+            .any(|(_, authority)| name_of(authority).eq_ignore_ascii_case(name))
+    };
+    if public.iter().any(|p| p.eq_ignore_ascii_case(origin)) && public_name(host_name) {
+        return true;
+    }
+    let answers_to = host_name.parse::<std::net::IpAddr>().is_ok()
+        || host_name.eq_ignore_ascii_case("localhost")
+        || public_name(host_name);
     let scheme = if tls { "https" } else { "http" };
-    origin.split_once("://").is_some_and(|(s, authority)| {
-        s.eq_ignore_ascii_case(scheme) && authority.eq_ignore_ascii_case(host)
-    })
+    answers_to
+        && origin.split_once("://").is_some_and(|(s, authority)| {
+            s.eq_ignore_ascii_case(scheme) && authority.eq_ignore_ascii_case(host)
+        })
+}
+
+/// The name or address in `host[:port]` (IPv6 in brackets), without the port or the brackets.
+fn name_of(authority: &str) -> &str {
+    if let Some(rest) = authority.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or_default();
+    }
+    authority.split(':').next().unwrap_or_default()
 }
 
 /// A token bucket: `burst` messages at once, then `per_second`.
@@ -98,39 +126,44 @@ mod tests {
             Some("https://192.0.2.7:8443"),
             host,
             true,
+            &[],
             &[]
         ));
         assert!(origin_allowed(
             Some("HTTPS://192.0.2.7:8443"),
             host,
             true,
+            &[],
             &[]
         ));
         assert!(
-            !origin_allowed(Some("http://192.0.2.7:8443"), host, true, &[]),
+            !origin_allowed(Some("http://192.0.2.7:8443"), host, true, &[], &[]),
             "scheme"
         );
         assert!(!origin_allowed(
             Some("https://evil.example"),
             host,
             true,
+            &[],
             &[]
         ));
         assert!(!origin_allowed(
             Some("https://192.0.2.7:8443.evil.example"),
             host,
             true,
+            &[],
             &[]
         ));
-        assert!(!origin_allowed(Some("null"), host, true, &[]));
+        assert!(!origin_allowed(Some("null"), host, true, &[], &[]));
         assert!(
-            !origin_allowed(None, host, true, &[]),
+            !origin_allowed(None, host, true, &[], &[]),
             "no Origin: not a page"
         );
         assert!(!origin_allowed(
             Some("https://192.0.2.7:8443"),
             None,
             true,
+            &[],
             &[]
         ));
         let dev = ["http://127.0.0.1:8080".to_owned()];
@@ -138,13 +171,77 @@ mod tests {
             Some("http://127.0.0.1:8080"),
             Some("127.0.0.1:9000"),
             false,
-            &dev
+            &dev,
+            &[]
         ));
         assert!(!origin_allowed(
             Some("http://127.0.0.1:8081"),
             Some("127.0.0.1:9000"),
             false,
-            &dev
+            &dev,
+            &[]
+        ));
+    }
+
+    #[test]
+    fn a_name_nobody_configured_is_a_rebinding_page_and_is_refused() {
+        // evil.example made its name point at this server: Origin and Host agree, and that is
+        // not enough.
+        let evil = Some("evil.example:8443");
+        assert!(!origin_allowed(
+            Some("https://evil.example:8443"),
+            evil,
+            true,
+            &[],
+            &[]
+        ));
+        for (origin, host) in [
+            ("http://localhost:8080", "localhost:8080"),
+            ("http://127.0.0.1:8080", "127.0.0.1:8080"),
+            ("https://[2001:db8::7]:8443", "[2001:db8::7]:8443"),
+        ] {
+            assert!(
+                origin_allowed(
+                    Some(origin),
+                    Some(host),
+                    origin.starts_with("https"),
+                    &[],
+                    &[]
+                ),
+                "{origin}"
+            );
+        }
+        // A public origin's name is answered to, directly or through a TLS-terminating proxy.
+        let public = ["https://call.example.org".to_owned()];
+        let host = Some("call.example.org");
+        assert!(origin_allowed(
+            Some("https://call.example.org"),
+            host,
+            true,
+            &[],
+            &public
+        ));
+        assert!(
+            origin_allowed(Some("https://call.example.org"), host, false, &[], &public),
+            "behind a proxy that speaks plain HTTP to the server"
+        );
+        assert!(!origin_allowed(
+            Some("https://evil.example"),
+            host,
+            true,
+            &[],
+            &public
+        ));
+        assert!(
+            !origin_allowed(Some("https://call.example.org"), evil, true, &[], &public),
+            "the public origin's page through a rebound Host"
+        );
+        assert!(!origin_allowed(
+            Some("https://evil.example:8443"),
+            evil,
+            true,
+            &[],
+            &public
         ));
     }
 

@@ -109,6 +109,9 @@ pub struct Config {
     pub dist: PathBuf,
     /// Origins besides the server's own whose pages may connect.
     pub allowed_origins: Vec<String>,
+    /// The origins people reach this server at by name (`https://call.example.org`): only those
+    /// names, addresses and `localhost` are answered to on the WebSocket.
+    pub public_origins: Vec<String>,
     pub limits: Limits,
     pub turn: Option<turn::Turn>,
     /// Whether pages reach this server over HTTPS (the origin check needs the scheme).
@@ -179,6 +182,7 @@ async fn signal(
         text(header::HOST),
         config.tls,
         &config.allowed_origins,
+        &config.public_origins,
     ) {
         static REFUSED: logtag::Sparse = logtag::Sparse::new();
         if let Some(refused) = REFUSED.count() {

@@ -53,6 +53,12 @@ struct Args {
     /// repeatable.
     #[arg(long = "allow-origin")]
     allowed_origins: Vec<String>,
+    /// An origin people reach this server at by name, e.g. https://call.example.org
+    /// (repeatable; a TLS-terminating proxy's too). The signaling answers only to these names,
+    /// `--tls-name`s, addresses and localhost: a page on any other name that points here (DNS
+    /// rebinding) is refused.
+    #[arg(long = "public-origin")]
+    public_origins: Vec<String>,
     /// Seconds a connection may stay silent before it is closed.
     #[arg(long, default_value_t = 60)]
     idle_timeout: u64,
@@ -137,6 +143,12 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let config = Config {
         dist: args.dist.clone(),
         allowed_origins: args.allowed_origins.clone(),
+        public_origins: args
+            .public_origins
+            .iter()
+            .cloned()
+            .chain(args.tls_names.iter().map(|name| format!("https://{name}")))
+            .collect(),
         limits: Limits {
             idle: Duration::from_secs(args.idle_timeout),
             grace: Duration::from_secs(args.resume_grace),

@@ -31,6 +31,7 @@ fn config() -> Config {
     Config {
         dist: dist(),
         allowed_origins: vec![],
+        public_origins: Vec::new(),
         limits: Limits::default(),
         turn: None,
         tls: false,
@@ -1495,4 +1496,48 @@ async fn the_log_never_names_a_room_and_cannot_be_flooded() {
     assert!(log.contains("joined"), "{log}");
     let refusals = log.matches("foreign origin refused").count();
     assert!(refusals <= 1, "{refusals} lines for 100 refusals:\n{log}");
+}
+
+/// A WebSocket request with `host` as its `Host` and `origin` as its `Origin`.
+async fn connect_as(server: &Running, host: &str, origin: &str) -> Result<Socket, String> {
+    let mut request = format!("ws://{}{SIGNAL_PATH}", server.addr)
+        .into_client_request()
+        .unwrap();
+    let headers = request.headers_mut();
+    headers.insert("Host", HeaderValue::from_str(host).unwrap());
+    headers.insert("Origin", HeaderValue::from_str(origin).unwrap());
+    tokio_tungstenite::connect_async(request)
+        .await
+        .map(|(socket, _)| socket)
+        .map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn a_page_on_a_name_pointed_here_is_refused_unless_the_name_is_ours() {
+    let mut config = config();
+    config.public_origins = vec!["https://call.example.org".to_owned()];
+    let server = start(config).await;
+    let port = server.addr.port();
+    // DNS rebinding: evil.example now points here, and its page's Origin matches its Host.
+    let evil = format!("evil.example:{port}");
+    let refused = connect_as(&server, &evil, &format!("http://{evil}")).await;
+    assert!(refused.is_err_and(|e| e.contains("403")));
+    // The public name, as a TLS-terminating proxy passes it on, and plain addresses.
+    let mut ours = connect_as(&server, "call.example.org", "https://call.example.org")
+        .await
+        .unwrap();
+    send(&mut ours, json!({"type": "ping"})).await;
+    assert_eq!(recv(&mut ours).await, json!({"type": "pong"}));
+    bye(&mut ours).await;
+    let local = format!("localhost:{port}");
+    let mut here = connect_as(&server, &local, &format!("http://{local}"))
+        .await
+        .unwrap();
+    bye(&mut here).await;
+    assert!(
+        connect_as(&server, "call.example.org", "https://evil.example")
+            .await
+            .is_err()
+    );
+    rooms_back_to_zero(&server).await;
 }

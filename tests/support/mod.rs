@@ -98,6 +98,7 @@ impl Server {
         let mut config = Config {
             dist: root.to_path_buf(),
             allowed_origins: Vec::new(),
+            public_origins: Vec::new(),
             limits: Limits::default(),
             turn: None,
             tls: false,

@@ -18,6 +18,7 @@ fn config(turn: Option<&Coturn>) -> Config {
     Config {
         dist: dist(),
         allowed_origins: Vec::new(),
+        public_origins: Vec::new(),
         limits: Limits::default(),
         turn: turn.map(|turn| Turn {
             urls: vec![
