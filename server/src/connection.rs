@@ -241,7 +241,8 @@ impl Connection {
                         self.seat = Some((seated.seat, room));
                         let joined = FromServer::Joined {
                             polite: seated.polite,
-                            ice_servers: self.ice_servers(),
+                            // Given with `peer-joined`, when there is someone to call.
+                            ice_servers: Vec::new(),
                             resume: token,
                             grace: self.grace(),
                         };
@@ -304,9 +305,14 @@ impl Connection {
                         "resumed"
                     );
                     self.seat = Some((resumption.seated.seat, room));
+                    let ice_servers = if resumption.peer {
+                        self.ice_servers()
+                    } else {
+                        Vec::new()
+                    };
                     let resumed = FromServer::Resumed {
                         polite: resumption.seated.polite,
-                        ice_servers: self.ice_servers(),
+                        ice_servers,
                         resume: fresh,
                         grace: self.grace(),
                         received: resumption.received,
@@ -350,13 +356,18 @@ impl Connection {
         }
     }
 
-    /// The ICE servers for a page taking a seat now (TURN credentials from now on).
+    /// The ICE servers for this page now: TURN credentials of its own, valid from now on.
     fn ice_servers(&self) -> Vec<IceServer> {
-        self.context
-            .turn
-            .iter()
-            .map(|turn| turn.ice_server(SystemTime::now()))
-            .collect()
+        let Some(turn) = &self.context.turn else {
+            return Vec::new();
+        };
+        let mut bits = [0u8; 8];
+        if let Err(e) = getrandom::fill(&mut bits) {
+            tracing::error!(peer = self.id, "no random bits for a TURN username: {e}");
+            return Vec::new();
+        }
+        let id: String = bits.iter().map(|b| format!("{b:02x}")).collect();
+        vec![turn.ice_server(SystemTime::now(), &id)]
     }
 
     /// The grace in whole seconds, rounded up, as pages are told.
@@ -389,8 +400,17 @@ impl Connection {
         }
     }
 
-    /// Writes one message; `false` if the socket is gone.
+    /// Writes one message; `false` if the socket is gone. A page hears of TURN only with its
+    /// peer: credentials go out when there is someone to call, never to a page alone.
     async fn say(&mut self, message: FromServer) -> bool {
+        let message = match message {
+            FromServer::PeerJoined { ice_servers } if ice_servers.is_empty() => {
+                FromServer::PeerJoined {
+                    ice_servers: self.ice_servers(),
+                }
+            }
+            message => message,
+        };
         match serde_json::to_string(&message) {
             Ok(text) => self.send(Message::Text(Utf8Bytes::from(text))).await,
             Err(e) => {

@@ -346,8 +346,8 @@ impl Hub {
         };
         let mut then = Vec::new();
         if let Some(other) = joined.other {
-            then.push(FromServer::PeerJoined);
-            if inner.tell_seat(other, FromServer::PeerJoined) {
+            then.push(FromServer::PEER_JOINED);
+            if inner.tell_seat(other, FromServer::PEER_JOINED) {
                 if let Some(other) = inner.seats.get_mut(&other) {
                     other.known_peer = Some(seat);
                     other.heard_away = false;
@@ -431,7 +431,7 @@ impl Hub {
                 s.heard_away = false;
             }
             if other.is_some() {
-                then.push(FromServer::PeerJoined);
+                then.push(FromServer::PEER_JOINED);
             }
             s.known_peer = other;
         }
@@ -584,7 +584,7 @@ mod tests {
         let sa = hub.join(&room("r"), a, None, token(1)).unwrap();
         let sb = hub.join(&room("r"), b, None, token(2)).unwrap();
         assert!(!sa.polite && sb.polite);
-        assert_eq!(drain(&mut a_box), vec![FromServer::PeerJoined]);
+        assert_eq!(drain(&mut a_box), vec![FromServer::PEER_JOINED]);
         let expiry = hub.disconnect(b, Some(sb.seat), End::Lost).unwrap();
         assert_eq!(drain(&mut a_box), vec![FromServer::PeerAway]);
         assert_eq!(hub.away(), 1);
@@ -628,7 +628,7 @@ mod tests {
         hub.expire(expiry);
         assert_eq!(
             drain(&mut a_box),
-            vec![FromServer::PeerJoined],
+            vec![FromServer::PEER_JOINED],
             "a's outbox is closed"
         );
         let (c, _c_box, _) = hub.connect();
@@ -721,7 +721,7 @@ mod tests {
         hub.leave(sb.seat, b);
         let sc = hub.join(&room("r"), c, None, token(3)).unwrap();
         assert!(sc.polite, "b's role was free");
-        assert_eq!(sc.then, vec![FromServer::PeerJoined, FromServer::PeerAway]);
+        assert_eq!(sc.then, vec![FromServer::PEER_JOINED, FromServer::PeerAway]);
         hub.relay(sc.seat, c, signal(2)).unwrap();
         let (a2, _a2_box, _) = hub.connect();
         let back = resumed(hub.resume(&room("r"), &token(1), 1, a2, token(4), None));
@@ -730,7 +730,7 @@ mod tests {
             back.seated.then,
             vec![
                 FromServer::PeerLeft,
-                FromServer::PeerJoined,
+                FromServer::PEER_JOINED,
                 FromServer::Signal { signal: signal(2) }
             ],
             "b's last signal is of no use any more; c's is"

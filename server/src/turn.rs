@@ -30,13 +30,15 @@ impl std::fmt::Debug for Turn {
 }
 
 impl Turn {
-    /// The `iceServers` entry for a page joining now.
-    pub fn ice_server(&self, now: SystemTime) -> IceServer {
+    /// The `iceServers` entry for one page now: the username is coturn's `expiry:id`, with `id`
+    /// drawn for this page alone, so that no two pages share a credential and coturn's
+    /// per-user quota (`user-quota`) holds per page.
+    pub fn ice_server(&self, now: SystemTime, id: &str) -> IceServer {
         let expires = now
             .checked_add(self.ttl)
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_secs());
-        let username = expires.to_string();
+        let username = format!("{expires}:{id}");
         IceServer {
             urls: self.urls.clone(),
             credential: Some(credential(&self.secret, &username)),
@@ -73,18 +75,18 @@ mod tests {
     }
 
     #[test]
-    fn the_username_is_the_expiry_time() {
+    fn the_username_is_the_expiry_time_and_the_pages_id() {
         let turn = Turn {
             urls: vec!["turn:192.0.2.1:3478?transport=udp".into()],
             secret: "north-wind".into(),
             ttl: Duration::from_secs(3600),
         };
         let now = UNIX_EPOCH + Duration::from_secs(1_699_996_400);
-        let server = turn.ice_server(now);
-        assert_eq!(server.username.as_deref(), Some("1700000000"));
+        let server = turn.ice_server(now, "alice");
+        assert_eq!(server.username.as_deref(), Some("1700000000:alice"));
         assert_eq!(
             server.credential.as_deref(),
-            Some("cVe3L6GK/DCmTQvTcoiurB547Vo=")
+            Some("Oko4dt8u/EbTRjRUJWQDFm/zTCc=")
         );
         assert_eq!(server.urls, turn.urls);
         assert!(!format!("{turn:?}").contains("north-wind"), "secret logged");

@@ -817,7 +817,7 @@ async fn a_page_that_vanishes_is_away_then_gone() {
 }
 
 #[tokio::test]
-async fn joining_pages_get_short_lived_turn_credentials() {
+async fn pages_get_turn_credentials_of_their_own_once_there_is_someone_to_call() {
     let mut config = config();
     config.turn = Some(Turn {
         urls: vec!["turn:127.0.0.1:3478".into()],
@@ -825,28 +825,54 @@ async fn joining_pages_get_short_lived_turn_credentials() {
         ttl: Duration::from_secs(600),
     });
     let server = start(config).await;
-    let mut page = connect(&server).await;
-    send(&mut page, json!({"type": "join", "room": "r"})).await;
-    let joined = recv(&mut page).await;
-    let turn = &joined["iceServers"][0];
-    assert_eq!(turn["urls"], json!(["turn:127.0.0.1:3478"]));
-    let expires: u64 = turn["username"].as_str().unwrap().parse().unwrap();
+    // Alone in a room: no TURN at all, however often it joins.
+    let mut lone = connect(&server).await;
+    for _ in 0..3 {
+        send(&mut lone, json!({"type": "join", "room": "alone"})).await;
+        let joined = recv(&mut lone).await;
+        assert_eq!(joined["iceServers"], json!([]), "{joined}");
+        send(&mut lone, json!({"type": "leave"})).await;
+    }
+    bye(&mut lone).await;
+    // A pair: each page gets its own credential with `peer-joined`.
+    let mut a = connect(&server).await;
+    send(&mut a, json!({"type": "join", "room": "r"})).await;
+    assert_eq!(recv(&mut a).await["iceServers"], json!([]));
+    let mut b = connect(&server).await;
+    send(&mut b, json!({"type": "join", "room": "r"})).await;
+    assert_eq!(recv(&mut b).await["iceServers"], json!([]));
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    assert!(
-        (now + 590..=now + 610).contains(&expires),
-        "{expires} vs {now}"
-    );
-    assert_eq!(
-        turn["credential"].as_str().unwrap(),
-        loopback_server::turn::credential("north-wind", &expires.to_string())
-    );
-    assert!(
-        !joined.to_string().contains("north-wind"),
-        "the secret stays home"
-    );
+    let mut usernames = Vec::new();
+    for page in [&mut a, &mut b] {
+        let joined = recv(page).await;
+        assert_eq!(joined["type"], "peer-joined", "{joined}");
+        let turn = &joined["iceServers"][0];
+        assert_eq!(turn["urls"], json!(["turn:127.0.0.1:3478"]));
+        let username = turn["username"].as_str().unwrap().to_owned();
+        let (expires, id) = username.split_once(':').expect("expiry:id");
+        let expires: u64 = expires.parse().unwrap();
+        assert!(
+            (now + 590..=now + 610).contains(&expires),
+            "{expires} vs {now}"
+        );
+        assert_eq!(id.len(), 16, "{username}");
+        assert_eq!(
+            turn["credential"].as_str().unwrap(),
+            loopback_server::turn::credential("north-wind", &username)
+        );
+        assert!(
+            !joined.to_string().contains("north-wind"),
+            "the secret stays home"
+        );
+        usernames.push(username);
+    }
+    assert_ne!(usernames[0], usernames[1], "two pages, two credentials");
+    bye(&mut a).await;
+    bye(&mut b).await;
+    rooms_back_to_zero(&server).await;
 }
 
 #[tokio::test]

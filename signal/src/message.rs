@@ -76,8 +76,12 @@ pub enum FromServer {
         complete: bool,
         peer: bool,
     },
-    /// The other peer is in the room: the call can start.
-    PeerJoined,
+    /// The other peer is in the room: the call can start, with these ICE servers (TURN
+    /// credentials of this page's own, handed out only now that there is someone to call).
+    PeerJoined {
+        #[serde(rename = "iceServers", default, skip_serializing_if = "Vec::is_empty")]
+        ice_servers: Vec<IceServer>,
+    },
     /// The other peer's connection to the server was lost; its media may well still flow. Its
     /// seat is kept for the grace period: [`FromServer::PeerBack`] or [`FromServer::PeerLeft`]
     /// follows. Signals sent meanwhile are kept for it.
@@ -213,6 +217,12 @@ impl fmt::Display for Problem {
 
 impl FromServer {
     /// The error message for `problem`, with its sentence and, where there is one, the detail.
+    /// [`FromServer::PeerJoined`] as the rooms say it: the connection adds its page's TURN
+    /// credentials.
+    pub const PEER_JOINED: FromServer = FromServer::PeerJoined {
+        ice_servers: Vec::new(),
+    };
+
     pub fn error(problem: Problem, detail: Option<&str>) -> Self {
         let message = match detail {
             Some(detail) => format!("{problem} ({detail})"),
@@ -310,6 +320,31 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&FromServer::PeerAway).unwrap(),
             r#"{"type":"peer-away"}"#
+        );
+        // Without TURN, `peer-joined` is as it always was; with it, it carries the credentials.
+        assert_eq!(
+            serde_json::to_string(&FromServer::PEER_JOINED).unwrap(),
+            r#"{"type":"peer-joined"}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<FromServer>(r#"{"type":"peer-joined"}"#).unwrap(),
+            FromServer::PEER_JOINED
+        );
+        let peer_joined = FromServer::PeerJoined {
+            ice_servers: vec![IceServer {
+                urls: vec!["turn:192.0.2.1:3478".into()],
+                username: Some("1700000000:0123456789abcdef".into()),
+                credential: Some("x".into()),
+            }],
+        };
+        let text = serde_json::to_string(&peer_joined).unwrap();
+        assert!(
+            text.starts_with(r#"{"type":"peer-joined","iceServers":[{"#),
+            "{text}"
+        );
+        assert_eq!(
+            serde_json::from_str::<FromServer>(&text).unwrap(),
+            peer_joined
         );
         assert_eq!(
             serde_json::to_string(&FromServer::PeerBack).unwrap(),

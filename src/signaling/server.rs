@@ -410,10 +410,16 @@ impl Inner {
                     peer,
                 }
             }
-            FromServer::PeerJoined => RoomEvent::PeerJoined {
-                polite: self.polite.get(),
-                ice_servers: self.ice_servers.borrow().clone(),
-            },
+            FromServer::PeerJoined { ice_servers } => {
+                // Credentials come with the peer (a server before them sent them with `joined`).
+                if !ice_servers.is_empty() {
+                    *self.ice_servers.borrow_mut() = ice_servers;
+                }
+                RoomEvent::PeerJoined {
+                    polite: self.polite.get(),
+                    ice_servers: self.ice_servers.borrow().clone(),
+                }
+            }
             FromServer::PeerLeft => RoomEvent::PeerLeft,
             FromServer::PeerAway => RoomEvent::PeerAway,
             FromServer::PeerBack => RoomEvent::PeerBack,
