@@ -48,20 +48,10 @@ pub async fn run(socket: WebSocket, context: Context) {
         context,
         probes: Vec::new(),
         overflowed,
+        ended: false,
     };
     let (end, reason) = connection.serve(outbox).await;
-    let hub = Arc::clone(&connection.context.hub);
-    let room = connection.seat.as_ref().map(|(_, room)| room.clone());
-    tracing::debug!(peer = id, room = ?room.as_ref().map(logtag::room), reason, ?end, "disconnected");
-    let seat = connection.seat.as_ref().map(|(seat, _)| *seat);
-    if let Some(expiry) = hub.disconnect(id, seat, end) {
-        tracing::info!(peer = id, room = ?room.as_ref().map(logtag::room), reason, "connection lost: seat kept away");
-        let grace = connection.context.limits.grace;
-        tokio::spawn(async move {
-            tokio::time::sleep(grace).await;
-            hub.expire(expiry);
-        });
-    }
+    connection.end(end, reason);
 }
 
 /// A fresh resume token: 128 bits from the operating system.
@@ -83,9 +73,41 @@ struct Connection {
     /// Notified when the hub found this connection's outbox full: it ends at once, even from
     /// the middle of a write.
     overflowed: Arc<Notify>,
+    /// The hub was told this connection ended.
+    ended: bool,
+}
+
+impl Drop for Connection {
+    /// A task that ends without saying how (it panicked, or was cancelled) still gives its
+    /// seat back: as lost, so that its page may resume it.
+    fn drop(&mut self) {
+        if !self.ended {
+            self.end(End::Lost, "the connection's task ended unexpectedly");
+        }
+    }
 }
 
 impl Connection {
+    /// Tells the hub this connection ended, `end` deciding what becomes of its seat.
+    fn end(&mut self, end: End, reason: &'static str) {
+        self.ended = true;
+        let (id, hub) = (self.id, Arc::clone(&self.context.hub));
+        let room = self.seat.as_ref().map(|(_, room)| logtag::room(room));
+        tracing::debug!(peer = id, ?room, reason, ?end, "disconnected");
+        let seat = self.seat.as_ref().map(|(seat, _)| *seat);
+        if let Some(expiry) = hub.disconnect(id, seat, end) {
+            tracing::info!(peer = id, ?room, reason, "connection lost: seat kept away");
+            let grace = self.context.limits.grace;
+            // Outside a runtime (a drop at the process's end) nobody waits for the expiry.
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    tokio::time::sleep(grace).await;
+                    hub.expire(expiry);
+                });
+            }
+        }
+    }
+
     /// Serves until the connection ends; returns how, and why for the log.
     async fn serve(&mut self, mut outbox: mpsc::Receiver<Outgoing>) -> (End, &'static str) {
         let limits = self.context.limits;
