@@ -35,6 +35,10 @@ pub struct Context {
     pub shutdown: watch::Receiver<bool>,
     /// The connection's slot at the door, held while the WebSocket lives.
     pub admitted: Option<crate::door::Admitted>,
+    /// The client's address, as the door saw it.
+    pub client: Option<std::net::IpAddr>,
+    /// Rooms joined per client address.
+    pub joins: Arc<crate::guard::Joins>,
 }
 
 /// Runs one connection to its end.
@@ -252,6 +256,25 @@ impl Connection {
         let reply = match (message, &self.seat) {
             (ToServer::Join { .. } | ToServer::Resume { .. }, Some(_)) => {
                 Some(FromServer::error(Problem::AlreadyInRoom, None))
+            }
+            // Counted before anything else: a refused join costs the guesser a token too.
+            (ToServer::Join { .. }, None)
+                if !self.context.client.is_none_or(|client| {
+                    let limits = &self.context.limits;
+                    let now = Instant::now();
+                    self.context.joins.allow(
+                        client,
+                        limits.joins_burst,
+                        limits.joins_per_minute,
+                        now,
+                    )
+                }) =>
+            {
+                static REFUSED: logtag::Sparse = logtag::Sparse::new();
+                if let Some(refused) = REFUSED.count() {
+                    tracing::warn!(client = ?self.context.client, refused, "too many joins from one address");
+                }
+                Some(FromServer::error(Problem::TooManyJoins, None))
             }
             (ToServer::Join { room, polite }, None) => {
                 let Some(token) = self.fresh_token() else {

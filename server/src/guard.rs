@@ -74,6 +74,16 @@ impl RateLimit {
         }
     }
 
+    /// `burst` at once, then `per_minute`.
+    pub fn per_minute(burst: u32, per_minute: u32, now: Instant) -> Self {
+        Self {
+            burst: f64::from(burst),
+            per_second: f64::from(per_minute) / 60.0,
+            tokens: f64::from(burst),
+            last: now,
+        }
+    }
+
     /// Whether one more message may pass at `now`.
     pub fn take(&mut self, now: Instant) -> bool {
         self.take_many(1, now)
@@ -91,6 +101,39 @@ impl RateLimit {
         } else {
             false
         }
+    }
+}
+
+/// Rooms joined per client address: a token bucket each, so that nobody tries room names
+/// until one is in use. Addresses not seen for a while are forgotten (a full bucket again).
+#[derive(Default)]
+pub struct Joins {
+    buckets: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, RateLimit>>,
+}
+
+impl Joins {
+    /// How many addresses are remembered before the ones whose bucket is full again go.
+    const REMEMBERED: usize = 65_536;
+
+    /// Whether `address` may join one more room at `now`, `burst` at once then `per_minute`.
+    pub fn allow(
+        &self,
+        address: std::net::IpAddr,
+        burst: u32,
+        per_minute: u32,
+        now: Instant,
+    ) -> bool {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() >= Self::REMEMBERED {
+            // A bucket back to its burst says nothing a new one would not.
+            let refill =
+                Duration::from_secs_f64(60.0 * f64::from(burst) / f64::from(per_minute.max(1)));
+            buckets.retain(|_, bucket| now.saturating_duration_since(bucket.last) < refill);
+        }
+        buckets
+            .entry(address)
+            .or_insert_with(|| RateLimit::per_minute(burst, per_minute, now))
+            .take(now)
     }
 }
 
@@ -271,6 +314,22 @@ mod tests {
         assert!(bytes.take_many(400, t0));
         assert!(bytes.take_many(100, t0 + Duration::from_secs(1)));
         assert!(!bytes.take_many(1001, t0 + Duration::from_secs(3600)));
+    }
+
+    #[test]
+    fn joins_are_counted_per_address() {
+        let t0 = Instant::now();
+        let joins = Joins::default();
+        let (a, b): (std::net::IpAddr, std::net::IpAddr) =
+            ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
+        assert!((0..5).all(|_| joins.allow(a, 5, 6, t0)));
+        assert!(!joins.allow(a, 5, 6, t0), "a's burst is spent");
+        assert!(joins.allow(b, 5, 6, t0), "b has its own");
+        assert!(
+            joins.allow(a, 5, 6, t0 + Duration::from_secs(10)),
+            "one per 10 s"
+        );
+        assert!(!joins.allow(a, 5, 6, t0 + Duration::from_secs(10)));
     }
 
     #[test]

@@ -76,6 +76,11 @@ pub struct Limits {
     pub head: Duration,
     /// How long a WebSocket may stay without a seat (not joined, or left) before it is closed.
     pub first_message: Duration,
+    /// Rooms one client address may join at once…
+    pub joins_burst: u32,
+    /// …then per minute: a person calls a few times an hour, someone trying room names
+    /// hundreds of times.
+    pub joins_per_minute: u32,
 }
 
 impl Default for Limits {
@@ -98,6 +103,8 @@ impl Default for Limits {
             connections_per_address: 32,
             head: Duration::from_secs(10),
             first_message: Duration::from_secs(10),
+            joins_burst: 10,
+            joins_per_minute: 10,
         }
     }
 }
@@ -130,6 +137,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// The connections open, and those refused.
     pub door: door::Door,
+    /// Rooms joined per client address.
+    pub joins: Arc<guard::Joins>,
     config: Arc<Config>,
     shutdown: watch::Receiver<bool>,
 }
@@ -141,6 +150,7 @@ impl AppState {
         let state = Self {
             hub: Arc::default(),
             door: door::Door::default(),
+            joins: Arc::default(),
             config: Arc::new(config),
             shutdown: rx,
         };
@@ -203,7 +213,9 @@ async fn signal(
         limits: config.limits,
         turn: config.turn.clone(),
         shutdown: state.shutdown.clone(),
+        client: client.as_ref().map(|client| client.address.ip()),
         admitted: client.map(|client| client.0.admitted),
+        joins: Arc::clone(&state.joins),
     };
     upgrade
         .max_message_size(MAX_MESSAGE_BYTES)

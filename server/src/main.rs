@@ -87,6 +87,10 @@ struct Args {
     /// Seconds a client has for its TLS handshake and for each request's head.
     #[arg(long, default_value_t = 10)]
     head_timeout: u64,
+    /// Rooms one client address may join per minute, after a burst of as many: enough for
+    /// people calling, too few to find a room by trying names.
+    #[arg(long, default_value_t = Limits::default().joins_per_minute)]
+    joins_per_minute: u32,
     /// Serve the page only, like a static host: pages in a room then signal between tabs of one
     /// browser.
     #[arg(long)]
@@ -158,6 +162,8 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             connections: args.max_connections,
             connections_per_address: args.max_connections_per_address,
             head: Duration::from_secs(args.head_timeout),
+            joins_burst: args.joins_per_minute,
+            joins_per_minute: args.joins_per_minute,
             ..Limits::default()
         },
         turn,

@@ -1567,3 +1567,51 @@ async fn a_page_on_a_name_pointed_here_is_refused_unless_the_name_is_ours() {
     );
     rooms_back_to_zero(&server).await;
 }
+
+/// A WebSocket from the server's own page, from `source`.
+async fn connect_from_address(server: &Running, source: &str) -> Socket {
+    let stream = tcp_from(server, source).await;
+    let mut request = format!("ws://{}{SIGNAL_PATH}", server.addr)
+        .into_client_request()
+        .unwrap();
+    let origin = format!("http://{}", server.addr);
+    request
+        .headers_mut()
+        .insert("Origin", HeaderValue::from_str(&origin).unwrap());
+    let (socket, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
+        .await
+        .unwrap();
+    socket
+}
+
+#[tokio::test]
+async fn one_address_cannot_try_room_names_fast() {
+    let mut config = config();
+    config.limits.joins_burst = 5;
+    config.limits.joins_per_minute = 5;
+    let server = start(config).await;
+    // Someone waits in a room with a guessable name.
+    let (mut waiting, _, _) = join(&server, "test", None).await;
+    // A guesser tries names from one address, on one socket: five, then refused.
+    let mut guesser = connect_from_address(&server, "127.0.0.2").await;
+    for name in ["a", "b", "c", "d", "e"] {
+        send(&mut guesser, json!({"type": "join", "room": name})).await;
+        assert_eq!(recv(&mut guesser).await["type"], "joined");
+        send(&mut guesser, json!({"type": "leave"})).await;
+    }
+    send(&mut guesser, json!({"type": "join", "room": "test"})).await;
+    let refused = recv(&mut guesser).await;
+    assert_eq!(problem(&refused), "too-many-joins", "{refused}");
+    // New sockets from that address do no better; other addresses are not affected.
+    let mut again = connect_from_address(&server, "127.0.0.2").await;
+    send(&mut again, json!({"type": "join", "room": "test"})).await;
+    assert_eq!(problem(&recv(&mut again).await), "too-many-joins");
+    let mut friend = connect_from_address(&server, "127.0.0.3").await;
+    send(&mut friend, json!({"type": "join", "room": "test"})).await;
+    assert_eq!(recv(&mut friend).await["type"], "joined");
+    assert_eq!(recv(&mut waiting).await, json!({"type": "peer-joined"}));
+    for page in [&mut waiting, &mut guesser, &mut again, &mut friend] {
+        bye(page).await;
+    }
+    rooms_back_to_zero(&server).await;
+}

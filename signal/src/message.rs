@@ -181,6 +181,9 @@ pub enum Problem {
     TooLarge,
     /// More messages than the server takes from one connection.
     TooFast,
+    /// More rooms joined from this client's address than the server takes (a page trying
+    /// room names to find one in use).
+    TooManyJoins,
     /// Nothing heard for too long.
     Idle,
     /// The server is shutting down.
@@ -209,6 +212,7 @@ impl fmt::Display for Problem {
             Problem::NoPeer => "Nobody else is in the room yet.",
             Problem::TooLarge => "A message from this page was larger than the signaling server accepts (64 KiB).",
             Problem::TooFast => "This page sent messages faster than the signaling server accepts.",
+            Problem::TooManyJoins => "Rooms were joined from this address faster than the signaling server accepts: wait a minute, then press Call again.",
             Problem::Idle => "The connection to the signaling server was idle for too long.",
             Problem::ShuttingDown => "The signaling server is shutting down.",
         })
@@ -216,13 +220,13 @@ impl fmt::Display for Problem {
 }
 
 impl FromServer {
-    /// The error message for `problem`, with its sentence and, where there is one, the detail.
     /// [`FromServer::PeerJoined`] as the rooms say it: the connection adds its page's TURN
     /// credentials.
     pub const PEER_JOINED: FromServer = FromServer::PeerJoined {
         ice_servers: Vec::new(),
     };
 
+    /// The error message for `problem`, with its sentence and, where there is one, the detail.
     pub fn error(problem: Problem, detail: Option<&str>) -> Self {
         let message = match detail {
             Some(detail) => format!("{problem} ({detail})"),

@@ -464,6 +464,11 @@ impl Inner {
                 problem: Problem::Idle | Problem::ShuttingDown,
                 message,
             } => RoomEvent::Problem(message),
+            // Not fatal to the socket, but to this call: the room is not joined.
+            FromServer::Error {
+                problem: Problem::TooManyJoins,
+                message,
+            } => RoomEvent::Lost(message),
             FromServer::Error { problem, message } if problem.is_fatal() => {
                 RoomEvent::Lost(message)
             }
