@@ -57,6 +57,19 @@ pub fn fresh_room(random: [u8; 16]) -> RoomName {
     RoomName::try_from(name).unwrap_or_else(|_| unreachable!("base64url is a valid room name"))
 }
 
+/// Whether `room` is a name someone could guess: the room's name is all that keeps strangers
+/// out of it, and a person's own words (`test`, `family-call`) are on every guesser's list.
+/// A fresh room's name (22 base64url characters, 128 bits) is not. Short names are taken as
+/// guessable, and so are lowercase words, joined or not (`our-secret-meeting-place`): drawn
+/// names mix cases (all 22 characters lowercase: one name in 100,000).
+pub fn guessable(room: &RoomName) -> bool {
+    let name = room.as_str();
+    let mixed_case = name.bytes().any(|b| b.is_ascii_uppercase());
+    let digits = name.bytes().any(|b| b.is_ascii_digit());
+    let words = name.bytes().any(|b| matches!(b, b'-' | b'_' | b'.'));
+    name.len() < 16 || (!mixed_case && (words || !digits))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +148,32 @@ mod tests {
         let b = fresh_room(*b"0123456789abcdeg");
         assert_ne!(a, b);
         assert_eq!(a.as_str().len(), 22);
+    }
+
+    #[test]
+    fn names_people_type_are_guessable_and_drawn_ones_are_not() {
+        let name = |n: &str| RoomName::try_from(n.to_owned()).unwrap();
+        for typed in [
+            "test",
+            "family-call",
+            "our-secret-meeting-place",
+            "kitchen_table",
+        ] {
+            assert!(guessable(&name(typed)), "{typed}");
+        }
+        // Never a warning on a fresh link, whatever was drawn.
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        for _ in 0..10_000 {
+            let mut random = [0u8; 16];
+            for byte in &mut random {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                *byte = (state >> 32) as u8;
+            }
+            let drawn = fresh_room(random);
+            assert!(!guessable(&drawn), "{drawn}");
+        }
+        assert!(!guessable(&name("k3xq9v2mzt7wbr4hjp1c")));
     }
 }

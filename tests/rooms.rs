@@ -184,3 +184,21 @@ async fn hanging_up_at_any_moment_frees_the_other_page_to_call_again() {
     a.click("hangup-btn");
     assert_eq!(open_peers(&peers), 0);
 }
+
+#[wasm_bindgen_test]
+async fn a_room_name_someone_could_guess_is_called_so() {
+    let typed = Mode::Room {
+        room: loopback_signal::RoomName::try_from("family-call".to_owned()).unwrap(),
+        relay_only: false,
+    };
+    let text = |f: &Fixture| {
+        f.element_by_id("room-text")
+            .text_content()
+            .unwrap_or_default()
+    };
+    let plain = Fixture::with_mode(RecordingMedia::default(), typed);
+    assert!(text(&plain).contains("can be guessed"), "{}", text(&plain));
+    drop(plain);
+    let fresh = Fixture::with_mode(RecordingMedia::default(), room());
+    assert!(!text(&fresh).contains("guessed"), "{}", text(&fresh));
+}

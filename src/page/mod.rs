@@ -97,6 +97,14 @@ impl Page {
                     address::query(&address::fresh_room(random), false),
                 )
             }
+            Mode::Room { room, relay_only } if address::guessable(room) => (
+                format!(
+                    "Room {room}: a name this short or this plain can be guessed, and whoever \
+                     guesses it can join your call. For a private call, use a fresh room link \
+                     (open the page without ?room=). This room's link:"
+                ),
+                address::query(room, *relay_only),
+            ),
             Mode::Room { room, relay_only } => (
                 format!("Room {room}: open this link in the other tab or on the other machine:"),
                 address::query(room, *relay_only),
