@@ -233,6 +233,11 @@ async fn two_browsers_through_the_server(first: Engine, second: Engine) {
     }
     assert_eq!(server.rooms(), 1);
     controls_across(&a, &b).await;
+    // The server checks every description and candidate it relays: a browser's all pass.
+    for side in [&a, &b] {
+        let log = side.log().await.to_string();
+        assert!(!log.contains("could not read a message"), "{}: {log}", side.name);
+    }
     hang_up(&b, &a).await;
     rooms_empty(&server.running.state.hub).await;
     one.close().await;

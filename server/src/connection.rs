@@ -9,6 +9,7 @@
 
 use crate::guard::{Idle, RateLimit};
 use crate::hub::{self, End, Hub, Outgoing, PeerId, Refusal, SeatId};
+use crate::inspect::{self, Verdict};
 use crate::logtag;
 use crate::Limits;
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -39,6 +40,8 @@ pub struct Context {
     pub client: Option<std::net::IpAddr>,
     /// Rooms joined per client address.
     pub joins: Arc<crate::guard::Joins>,
+    /// Addresses no relayed candidate may point at.
+    pub denied: Arc<[crate::inspect::Cidr]>,
 }
 
 /// Runs one connection to its end.
@@ -313,10 +316,28 @@ impl Connection {
             (ToServer::Signal { .. } | ToServer::Leave, None) => {
                 Some(FromServer::error(Problem::NotInRoom, None))
             }
-            (ToServer::Signal { signal }, Some((seat, _))) => hub
-                .relay(*seat, self.id, signal)
-                .err()
-                .map(|problem| FromServer::error(problem, None)),
+            (ToServer::Signal { signal }, Some((seat, _))) => {
+                match inspect::inspect(signal, &self.context.denied) {
+                    Verdict::Relay(signal) => hub
+                        .relay(*seat, self.id, signal)
+                        .err()
+                        .map(|problem| FromServer::error(problem, None)),
+                    // Taken all the same: the page counts what it sent, and resends after a
+                    // resume what the server did not take.
+                    Verdict::Drop => {
+                        hub.discard(*seat, self.id);
+                        static DROPPED: logtag::Sparse = logtag::Sparse::new();
+                        if let Some(dropped) = DROPPED.count() {
+                            tracing::info!(dropped, "candidates at forbidden addresses dropped");
+                        }
+                        None
+                    }
+                    Verdict::Refuse(why) => {
+                        hub.discard(*seat, self.id);
+                        Some(FromServer::error(Problem::BadMessage, Some(why)))
+                    }
+                }
+            }
             (ToServer::Leave, Some((seat, room))) => {
                 tracing::info!(peer = self.id, room = %logtag::room(room), "left");
                 hub.leave(*seat, self.id);

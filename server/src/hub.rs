@@ -485,6 +485,14 @@ impl Hub {
         Ok(())
     }
 
+    /// A signal from the page holding `seat` that goes nowhere (refused, or dropped): counted as
+    /// taken, so that a resume does not ask for it again.
+    pub fn discard(&self, seat: SeatId, from: PeerId) {
+        if let Some(s) = self.lock().held(seat, from) {
+            s.taken += 1;
+        }
+    }
+
     /// The page holding `seat` left: the seat goes, and the other page is told.
     pub fn leave(&self, seat: SeatId, peer: PeerId) {
         let mut inner = self.lock();

@@ -17,6 +17,8 @@ pub mod guard;
 pub mod headers;
 /// Rooms, their seats (kept a while for a page whose connection was lost) and the peers' outboxes.
 pub mod hub;
+/// Relayed signals checked: SDP and candidates that parse, no candidate at a forbidden address.
+pub mod inspect;
 /// Rooms told apart in the log without their names; log lines a client causes, rationed.
 pub mod logtag;
 /// HTTPS: a certificate from files, or one made on the spot for a LAN.
@@ -119,6 +121,8 @@ pub struct Config {
     /// The origins people reach this server at by name (`https://call.example.org`): only those
     /// names, addresses and `localhost` are answered to on the WebSocket.
     pub public_origins: Vec<String>,
+    /// Addresses no relayed candidate may point at (see [`inspect`]).
+    pub denied_candidates: Vec<inspect::Cidr>,
     pub limits: Limits,
     pub turn: Option<turn::Turn>,
     /// Whether pages reach this server over HTTPS (the origin check needs the scheme).
@@ -139,6 +143,7 @@ pub struct AppState {
     pub door: door::Door,
     /// Rooms joined per client address.
     pub joins: Arc<guard::Joins>,
+    denied: Arc<[inspect::Cidr]>,
     config: Arc<Config>,
     shutdown: watch::Receiver<bool>,
 }
@@ -151,6 +156,7 @@ impl AppState {
             hub: Arc::default(),
             door: door::Door::default(),
             joins: Arc::default(),
+            denied: config.denied_candidates.clone().into(),
             config: Arc::new(config),
             shutdown: rx,
         };
@@ -216,6 +222,7 @@ async fn signal(
         client: client.as_ref().map(|client| client.address.ip()),
         admitted: client.map(|client| client.0.admitted),
         joins: Arc::clone(&state.joins),
+        denied: Arc::clone(&state.denied),
     };
     upgrade
         .max_message_size(MAX_MESSAGE_BYTES)

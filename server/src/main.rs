@@ -59,6 +59,15 @@ struct Args {
     /// rebinding) is refused.
     #[arg(long = "public-origin")]
     public_origins: Vec<String>,
+    /// An address range no relayed ICE candidate may point at, e.g. 10.0.0.0/8 for a private
+    /// network behind this server (repeatable); such candidates are dropped. Link-local
+    /// addresses and cloud metadata addresses are always denied unless
+    /// `--allow-link-local-candidates`.
+    #[arg(long = "deny-candidate")]
+    deny_candidates: Vec<loopback_server::inspect::Cidr>,
+    /// Relay candidates at link-local and metadata addresses too.
+    #[arg(long)]
+    allow_link_local_candidates: bool,
     /// Seconds a connection may stay silent before it is closed.
     #[arg(long, default_value_t = 60)]
     idle_timeout: u64,
@@ -147,6 +156,14 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let config = Config {
         dist: args.dist.clone(),
         allowed_origins: args.allowed_origins.clone(),
+        denied_candidates: if args.allow_link_local_candidates {
+            Vec::new()
+        } else {
+            loopback_server::inspect::default_denied()
+        }
+        .into_iter()
+        .chain(args.deny_candidates.iter().copied())
+        .collect(),
         public_origins: args
             .public_origins
             .iter()

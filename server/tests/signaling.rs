@@ -32,6 +32,7 @@ fn config() -> Config {
         dist: dist(),
         allowed_origins: vec![],
         public_origins: Vec::new(),
+        denied_candidates: loopback_server::inspect::default_denied(),
         limits: Limits::default(),
         turn: None,
         tls: false,
@@ -200,6 +201,9 @@ async fn pair_with_tokens(server: &Running) -> ((Socket, String), (Socket, Strin
     ((a, a_token), (b, b_token))
 }
 
+/// A description's SDP as browsers write it, shortened.
+const SDP: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n";
+
 /// A candidate signal, told apart by `n`.
 fn candidate(n: usize) -> Value {
     json!({"kind": "candidate", "candidate": format!("candidate:{n} 1 udp 2122260223 192.0.2.1 {} typ host", 50000 + n)})
@@ -258,7 +262,7 @@ async fn two_pages_meet_exchange_signals_and_part() {
     let (mut a, mut b) = pair(&server).await;
     assert_eq!(server.state.hub.rooms(), 1);
 
-    let offer = json!({"kind": "description", "type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"});
+    let offer = json!({"kind": "description", "type": "offer", "sdp": SDP});
     send(&mut a, json!({"type": "signal", "signal": offer})).await;
     assert_eq!(
         recv(&mut b).await,
@@ -1010,7 +1014,10 @@ const BIG: usize = 120;
 fn big_signal(n: usize) -> Value {
     // Long lines: JSON writes each CR LF as four bytes, and the whole must stay under 64 KiB.
     let line = format!("a={}\r\n", "x".repeat(1000));
-    let sdp = format!("v=0\r\no=- {n} 0 IN IP4 0.0.0.0\r\n{}", line.repeat(58));
+    let sdp = format!(
+        "v=0\r\no=- {n} 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n{}",
+        line.repeat(58)
+    );
     json!({"kind": "description", "type": "offer", "sdp": sdp})
 }
 
@@ -1613,5 +1620,45 @@ async fn one_address_cannot_try_room_names_fast() {
     for page in [&mut waiting, &mut guesser, &mut again, &mut friend] {
         bye(page).await;
     }
+    rooms_back_to_zero(&server).await;
+}
+
+#[tokio::test]
+async fn relayed_signals_are_what_they_claim_and_aim_at_no_forbidden_address() {
+    let server = start(config()).await;
+    let ((mut a, a_token), (mut b, _)) = pair_with_tokens(&server).await;
+    // A candidate aimed at the cloud metadata address is dropped; the next one goes through.
+    let metadata = json!({"kind": "candidate", "candidate": "candidate:9 1 udp 2122260223 169.254.169.254 80 typ host"});
+    send(&mut a, json!({"type": "signal", "signal": metadata})).await;
+    signal(&mut a, 1).await;
+    expect_signal(&mut b, 1).await;
+    // Garbage calling itself an offer is refused, and not relayed.
+    let garbage = json!({"kind": "description", "type": "offer", "sdp": "GET / HTTP/1.1\r\n"});
+    send(&mut a, json!({"type": "signal", "signal": garbage})).await;
+    let refused = recv(&mut a).await;
+    assert_eq!(problem(&refused), "bad-message", "{refused}");
+    let bad_candidate = json!({"kind": "candidate", "candidate": "candidate:1 1 udp 1 192.0.2.1 5000 typ host\r\na=x"});
+    send(&mut a, json!({"type": "signal", "signal": bad_candidate})).await;
+    assert_eq!(problem(&recv(&mut a).await), "bad-message");
+    // A description with a forbidden candidate line arrives without it.
+    let with_metadata =
+        format!("{SDP}a=candidate:9 1 udp 2122260223 169.254.169.254 80 typ host\r\n");
+    let offer = json!({"kind": "description", "type": "offer", "sdp": with_metadata});
+    send(&mut a, json!({"type": "signal", "signal": offer})).await;
+    let relayed = recv(&mut b).await;
+    assert_eq!(relayed["signal"]["sdp"], SDP, "{relayed}");
+    // Every one of the five counts as taken: a resume asks for none of them again.
+    a.close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+        code: CloseCode::from(loopback_signal::CLOSE_MOVING),
+        reason: "moving".into(),
+    }))
+    .await
+    .unwrap();
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-away"}));
+    let (mut a, resumed) = resume(&server, "r", &a_token, 0).await;
+    assert_eq!(resumed["received"], 5, "{resumed}");
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-back"}));
+    bye(&mut a).await;
+    bye(&mut b).await;
     rooms_back_to_zero(&server).await;
 }
