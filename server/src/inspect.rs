@@ -146,7 +146,7 @@ fn description(sdp: &str, denied: &[Cidr]) -> Result<String, &'static str> {
         .map(|line| line.strip_suffix('\r').unwrap_or(line))
         .collect();
     let lines = match lines.split_last() {
-        Some((last, rest)) if last.is_empty() => rest,
+        Some((&"", rest)) => rest,
         _ => &lines[..],
     };
     if lines.first() != Some(&"v=0") {
