@@ -236,7 +236,11 @@ async fn two_browsers_through_the_server(first: Engine, second: Engine) {
     // The server checks every description and candidate it relays: a browser's all pass.
     for side in [&a, &b] {
         let log = side.log().await.to_string();
-        assert!(!log.contains("could not read a message"), "{}: {log}", side.name);
+        assert!(
+            !log.contains("could not read a message"),
+            "{}: {log}",
+            side.name
+        );
     }
     hang_up(&b, &a).await;
     rooms_empty(&server.running.state.hub).await;

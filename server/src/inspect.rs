@@ -384,3 +384,37 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use loopback_signal::SdpType;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        /// Any candidate line or SDP a page sends is relayed, dropped or refused: never a panic,
+        /// and what is relayed passes the check again unchanged.
+        #[test]
+        fn any_signal_gets_a_verdict(
+            line in prop_oneof!["candidate:.{0,120}", "candidate:[0-9]{1,3} 1 (udp|tcp) [0-9]{1,10} [0-9a-f:.]{1,40} [0-9]{1,5} typ (host|srflx|relay)( [a-z]{1,8} [0-9a-z]{1,8}){0,3}", ".{0,60}"],
+            sdp in prop_oneof!["v=0\r\n([a-z]=.{0,30}\r\n){0,12}", ".{0,200}"],
+        ) {
+            let denied = default_denied();
+            let candidate = Signal::Candidate {
+                candidate: line,
+                sdp_mid: None,
+                sdp_m_line_index: None,
+                username_fragment: None,
+            };
+            if let Verdict::Relay(relayed) = inspect(candidate.clone(), &denied) {
+                prop_assert_eq!(&relayed, &candidate);
+            }
+            let offer = Signal::Description { sdp_type: SdpType::Offer, sdp };
+            if let Verdict::Relay(relayed) = inspect(offer, &denied) {
+                prop_assert_eq!(inspect(relayed.clone(), &denied), Verdict::Relay(relayed));
+            }
+        }
+    }
+}
