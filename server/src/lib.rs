@@ -43,6 +43,9 @@ use tower_http::services::ServeDir;
 /// The path of the WebSocket endpoint.
 pub const SIGNAL_PATH: &str = "/signal";
 
+/// What a WebSocket reads into at a time; messages longer than that are read in several.
+const READ_BUFFER_BYTES: usize = 4096;
+
 /// How long a shutdown waits for the connections open then to end by themselves.
 pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
 
@@ -224,7 +227,14 @@ async fn signal(
         joins: Arc::clone(&state.joins),
         denied: Arc::clone(&state.denied),
     };
+    // Buffers sized for signaling, not for bulk data: tungstenite's defaults (128 KiB to read
+    // into, per connection, allocated up front) made an idle page cost 140 KiB. Every message
+    // is written out at once (the server sends one at a time and flushes), and one that the
+    // socket cannot take waits in at most two messages' worth.
     upgrade
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(0)
+        .max_write_buffer_size(2 * MAX_MESSAGE_BYTES + 1024)
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| connection::run(socket, context))
