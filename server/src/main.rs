@@ -108,7 +108,12 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Lines go to stderr from a thread of their own: a slow terminal or log pipe never holds up
+    // a connection, and past 128,000 lines waiting, new ones are dropped rather than waited for.
+    let (writer, _flushed_at_exit) = tracing_appender::non_blocking(std::io::stderr());
     tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "loopback_server=info".into()),
