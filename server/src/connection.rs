@@ -36,7 +36,9 @@ pub struct Context {
     pub shutdown: watch::Receiver<bool>,
     /// The connection's slot at the door, held while the WebSocket lives.
     pub admitted: Option<crate::door::Admitted>,
-    /// The client's address, as the door saw it.
+    /// Its slot among the clients a trusted proxy forwards, held likewise.
+    pub proxied: Option<crate::door::Admitted>,
+    /// The client's address, as the door saw it, or as a trusted proxy named it.
     pub client: Option<std::net::IpAddr>,
     /// Rooms joined per client address.
     pub joins: Arc<crate::guard::Joins>,

@@ -85,11 +85,21 @@ impl Door {
     /// Takes a connection from `address`, or says why not (and logs it, once a minute per
     /// address).
     pub fn admit(&self, address: IpAddr, limits: &Limits) -> Result<Admitted, Full> {
+        self.admit_as(address, limits, true)
+    }
+
+    /// Like [`Door::admit`]; a trusted proxy's address (`per_address` false) counts in all only.
+    fn admit_as(
+        &self,
+        address: IpAddr,
+        limits: &Limits,
+        per_address: bool,
+    ) -> Result<Admitted, Full> {
         let mut counts = self.lock();
         let here = counts.by_address.get(&address).copied().unwrap_or(0);
         let full = if counts.total >= limits.connections {
             Some(Full::Total)
-        } else if here >= limits.connections_per_address {
+        } else if per_address && here >= limits.connections_per_address {
             Some(Full::Address)
         } else {
             None
@@ -139,6 +149,7 @@ pub async fn serve(
     tls: Option<TlsAcceptor>,
     door: Door,
     limits: Limits,
+    proxies: Vec<IpAddr>,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let mut connections = tokio::task::JoinSet::new();
@@ -156,7 +167,8 @@ pub async fn serve(
                 continue;
             }
         };
-        let Ok(admitted) = door.admit(client.ip(), &limits) else {
+        let proxy = proxies.contains(&client.ip());
+        let Ok(admitted) = door.admit_as(client.ip(), &limits, !proxy) else {
             // Closed at once: the cheapest answer there is.
             continue;
         };

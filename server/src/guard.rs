@@ -47,6 +47,22 @@ pub fn origin_allowed(
         })
 }
 
+/// The client a trusted proxy names in `X-Forwarded-For`: the last address in it that is not one
+/// of the `proxies` themselves (each proxy appends the address it got the request from, so
+/// what comes before that was written by the client and proves nothing).
+pub fn forwarded_client(
+    headers: &axum::http::HeaderMap,
+    proxies: &[std::net::IpAddr],
+) -> Option<std::net::IpAddr> {
+    let mut hops: Vec<std::net::IpAddr> = Vec::new();
+    for value in headers.get_all("x-forwarded-for") {
+        for hop in value.to_str().ok()?.split(',') {
+            hops.push(hop.trim().parse().ok()?);
+        }
+    }
+    hops.into_iter().rev().find(|hop| !proxies.contains(hop))
+}
+
 /// The name or address in `host[:port]` (IPv6 in brackets), without the port or the brackets.
 fn name_of(authority: &str) -> &str {
     if let Some(rest) = authority.strip_prefix('[') {
@@ -286,6 +302,29 @@ mod tests {
             &[],
             &public
         ));
+    }
+
+    #[test]
+    fn the_client_is_the_last_address_no_trusted_proxy_wrote() {
+        use axum::http::{HeaderMap, HeaderValue};
+        let proxies: Vec<std::net::IpAddr> =
+            vec!["10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap()];
+        let with = |values: &[&str]| {
+            let mut headers = HeaderMap::new();
+            for value in values {
+                headers.append("x-forwarded-for", HeaderValue::from_str(value).unwrap());
+            }
+            forwarded_client(&headers, &proxies)
+        };
+        let client = "203.0.113.5".parse().ok();
+        assert_eq!(with(&["203.0.113.5"]), client);
+        // What the client wrote itself comes first, and is ignored.
+        assert_eq!(with(&["198.51.100.1, 203.0.113.5"]), client);
+        assert_eq!(with(&["198.51.100.1", "203.0.113.5, 10.0.0.2"]), client);
+        assert_eq!(with(&["2001:db8::5"]), "2001:db8::5".parse().ok());
+        assert_eq!(with(&[]), None);
+        assert_eq!(with(&["not an address"]), None);
+        assert_eq!(with(&["10.0.0.1"]), None, "only proxies");
     }
 
     #[test]

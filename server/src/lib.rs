@@ -126,6 +126,9 @@ pub struct Config {
     pub public_origins: Vec<String>,
     /// Addresses no relayed candidate may point at (see [`inspect`]).
     pub denied_candidates: Vec<inspect::Cidr>,
+    /// Proxies (load balancers) whose `X-Forwarded-For` names the real client: their own
+    /// connections are not limited per address, the clients they name are.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     pub limits: Limits,
     pub turn: Option<turn::Turn>,
     /// Whether pages reach this server over HTTPS (the origin check needs the scheme).
@@ -146,6 +149,8 @@ pub struct AppState {
     pub door: door::Door,
     /// Rooms joined per client address.
     pub joins: Arc<guard::Joins>,
+    /// WebSockets per client address of those a trusted proxy forwards.
+    pub forwarded: door::Door,
     denied: Arc<[inspect::Cidr]>,
     config: Arc<Config>,
     shutdown: watch::Receiver<bool>,
@@ -159,6 +164,7 @@ impl AppState {
             hub: Arc::default(),
             door: door::Door::default(),
             joins: Arc::default(),
+            forwarded: door::Door::default(),
             denied: config.denied_candidates.clone().into(),
             config: Arc::new(config),
             shutdown: rx,
@@ -217,13 +223,33 @@ async fn signal(
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
+    // Through a trusted proxy, the client is the one it names, and its WebSockets are counted
+    // here, as the door counts direct connections.
+    let peer = client.as_ref().map(|client| client.address.ip());
+    let forwarded = peer
+        .filter(|peer| config.trusted_proxies.contains(peer))
+        .and_then(|_| guard::forwarded_client(&headers, &config.trusted_proxies));
+    let proxied = match forwarded {
+        Some(address) => match state.forwarded.admit(address, &config.limits) {
+            Ok(admitted) => Some(admitted),
+            Err(_) => {
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many connections from this address.",
+                )
+                    .into_response()
+            }
+        },
+        None => None,
+    };
     let context = connection::Context {
         hub: Arc::clone(&state.hub),
         limits: config.limits,
         turn: config.turn.clone(),
         shutdown: state.shutdown.clone(),
-        client: client.as_ref().map(|client| client.address.ip()),
+        client: forwarded.or(peer),
         admitted: client.map(|client| client.0.admitted),
+        proxied,
         joins: Arc::clone(&state.joins),
         denied: Arc::clone(&state.denied),
     };
@@ -265,7 +291,8 @@ impl Running {
         let (state, shutdown) = AppState::new(config);
         let app = router(state.clone());
         let (door, stop) = (state.door.clone(), shutdown.subscribe());
-        let task = tokio::spawn(door::serve(listener, app, tls, door, limits, stop));
+        let proxies = state.config.trusted_proxies.clone();
+        let task = tokio::spawn(door::serve(listener, app, tls, door, limits, proxies, stop));
         Ok(Self {
             addr,
             state,

@@ -65,6 +65,11 @@ struct Args {
     /// `--allow-link-local-candidates`.
     #[arg(long = "deny-candidate")]
     deny_candidates: Vec<loopback_server::inspect::Cidr>,
+    /// A proxy or load balancer in front of this server (its address, repeatable): its
+    /// `X-Forwarded-For` names the client, whose connections and joins are then limited as a
+    /// direct client's are, and its own connections are limited in all only.
+    #[arg(long = "trusted-proxy")]
+    trusted_proxies: Vec<std::net::IpAddr>,
     /// Relay candidates at link-local and metadata addresses too.
     #[arg(long)]
     allow_link_local_candidates: bool,
@@ -161,6 +166,7 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let config = Config {
         dist: args.dist.clone(),
         allowed_origins: args.allowed_origins.clone(),
+        trusted_proxies: args.trusted_proxies.clone(),
         denied_candidates: if args.allow_link_local_candidates {
             Vec::new()
         } else {

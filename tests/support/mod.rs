@@ -99,6 +99,7 @@ impl Server {
             dist: root.to_path_buf(),
             allowed_origins: Vec::new(),
             public_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             denied_candidates: loopback_server::inspect::default_denied(),
             limits: Limits::default(),
             turn: None,

@@ -19,6 +19,7 @@ fn config(turn: Option<&Coturn>) -> Config {
         dist: dist(),
         allowed_origins: Vec::new(),
         public_origins: Vec::new(),
+        trusted_proxies: Vec::new(),
         denied_candidates: loopback_server::inspect::default_denied(),
         limits: Limits::default(),
         turn: turn.map(|turn| Turn {
