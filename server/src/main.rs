@@ -84,6 +84,17 @@ struct Args {
     /// cannot keep up and is closed (its seat kept for it to resume), not buffered for.
     #[arg(long, default_value_t = 10)]
     write_timeout: u64,
+    /// Frames a page may send at once (an offer and a burst of candidates), then
+    /// `--messages-per-second`; past that it is told it is too fast and closed.
+    #[arg(long, default_value_t = Limits::default().burst)]
+    messages_burst: u32,
+    /// Frames a page may send per second, on average, after `--messages-burst`.
+    #[arg(long, default_value_t = Limits::default().per_second)]
+    messages_per_second: u32,
+    /// Seconds a WebSocket may stay without a seat (before its join, after its leave) before it
+    /// is closed.
+    #[arg(long, default_value_t = 10)]
+    seat_timeout: u64,
     /// Bytes a page may send at once (frames of every kind), then `--bytes-per-second`; past
     /// that it is told it is too fast and closed.
     #[arg(long, default_value_t = Limits::default().bytes_burst)]
@@ -185,6 +196,9 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             idle: Duration::from_secs(args.idle_timeout),
             grace: Duration::from_secs(args.resume_grace),
             write: Duration::from_secs(args.write_timeout),
+            burst: args.messages_burst,
+            per_second: args.messages_per_second,
+            first_message: Duration::from_secs(args.seat_timeout),
             bytes_burst: args.bytes_burst,
             bytes_per_second: args.bytes_per_second,
             connections: args.max_connections,
