@@ -63,6 +63,12 @@ pub async fn run(socket: WebSocket, context: Context) {
     connection.end(end, reason);
 }
 
+/// The limits a client reached, for the log: once a minute per client, with a count.
+fn limits_reached() -> &'static logtag::PerClient {
+    static REACHED: std::sync::OnceLock<logtag::PerClient> = std::sync::OnceLock::new();
+    REACHED.get_or_init(logtag::PerClient::new)
+}
+
 /// A fresh resume token: 128 bits from the operating system.
 fn fresh_token() -> Result<ResumeToken, getrandom::Error> {
     let mut bits = [0u8; 16];
@@ -143,6 +149,9 @@ impl Connection {
                             let too_large = e.to_string().contains("too long")
                                 || e.to_string().contains("too big");
                             if too_large {
+                                if let Some(times) = limits_reached().count(self.context.client) {
+                                    tracing::warn!(client = ?self.context.client, times, "a message too large: closed");
+                                }
                                 self.close(Problem::TooLarge, close_code::SIZE).await;
                                 return (End::Deliberate, "message too large");
                             }
@@ -164,6 +173,9 @@ impl Connection {
                         let now = Instant::now();
                         let size = frame_size(&message);
                         if !rate.take(now) || !bytes.take_many(size, now) {
+                            if let Some(times) = limits_reached().count(self.context.client) {
+                                tracing::warn!(client = ?self.context.client, times, "a page sent too fast: closed");
+                            }
                             self.close(Problem::TooFast, close_code::POLICY).await;
                             return (End::Deliberate, "too many messages");
                         }
@@ -275,8 +287,7 @@ impl Connection {
                     )
                 }) =>
             {
-                static REFUSED: logtag::Sparse = logtag::Sparse::new();
-                if let Some(refused) = REFUSED.count() {
+                if let Some(refused) = limits_reached().count(self.context.client) {
                     tracing::warn!(client = ?self.context.client, refused, "too many joins from one address");
                 }
                 Some(FromServer::error(Problem::TooManyJoins, None))

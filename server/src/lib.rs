@@ -209,8 +209,9 @@ async fn signal(
         &config.allowed_origins,
         &config.public_origins,
     ) {
-        static REFUSED: logtag::Sparse = logtag::Sparse::new();
-        if let Some(refused) = REFUSED.count() {
+        static REFUSED: std::sync::OnceLock<logtag::PerClient> = std::sync::OnceLock::new();
+        let from = client.as_ref().map(|client| client.address.ip());
+        if let Some(refused) = REFUSED.get_or_init(logtag::PerClient::new).count(from) {
             tracing::warn!(origin = ?text(header::ORIGIN), refused, "WebSocket from a foreign origin refused");
         }
         return (

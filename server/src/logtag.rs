@@ -60,6 +60,45 @@ impl Sparse {
     }
 }
 
+/// Like [`Sparse`], for each client address apart: a limit one client reaches is logged once
+/// per [`Sparse::EVERY`] for that client, with how often it reached it.
+#[derive(Default)]
+pub struct PerClient {
+    clients: Mutex<std::collections::HashMap<Option<std::net::IpAddr>, (u64, Instant)>>,
+}
+
+impl PerClient {
+    /// How many clients are remembered; past that the memory starts over.
+    const REMEMBERED: usize = 10_000;
+
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Counts one for `client`; returns its count so far when this one is to be logged.
+    pub fn count(&self, client: Option<std::net::IpAddr>) -> Option<u64> {
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if clients.len() >= Self::REMEMBERED && !clients.contains_key(&client) {
+            clients.clear();
+        }
+        let now = Instant::now();
+        match clients.get_mut(&client) {
+            Some((count, last)) => {
+                *count += 1;
+                let due = now.duration_since(*last) >= Sparse::EVERY;
+                if due {
+                    *last = now;
+                }
+                due.then_some(*count)
+            }
+            None => {
+                clients.insert(client, (1, now));
+                Some(1)
+            }
+        }
+    }
+}
+
 impl Default for Sparse {
     fn default() -> Self {
         Self::new()
@@ -79,6 +118,24 @@ mod tests {
         assert_eq!(tag, room(&name));
         let other = RoomName::try_from("kitchen-tables".to_owned()).unwrap();
         assert_ne!(tag, room(&other));
+    }
+
+    #[test]
+    fn each_client_is_logged_once_a_minute_apart() {
+        let clients = PerClient::new();
+        let (a, b) = (
+            Some("192.0.2.1".parse().unwrap()),
+            Some("192.0.2.2".parse().unwrap()),
+        );
+        assert_eq!(clients.count(a), Some(1));
+        assert_eq!(clients.count(a), None);
+        assert_eq!(
+            clients.count(b),
+            Some(1),
+            "another client is logged on its own"
+        );
+        clients.clients.lock().unwrap().get_mut(&a).unwrap().1 -= Sparse::EVERY;
+        assert_eq!(clients.count(a), Some(3));
     }
 
     #[test]
