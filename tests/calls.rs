@@ -255,7 +255,8 @@ async fn relay_only_through_coturn(engine: Engine) {
         c.turn = Some(Turn {
             urls: vec![format!("turn:127.0.0.1:{}?transport=udp", turn.port)],
             secret: turn.secret.clone(),
-            ttl: Duration::from_secs(600),
+            // Short, so that the pages renew it during the call (every 10 s).
+            ttl: Duration::from_secs(20),
         })
     })
     .await;
@@ -279,6 +280,38 @@ async fn relay_only_through_coturn(engine: Engine) {
     }
     let status = a.status().await;
     assert!(status.starts_with("Setup time: "), "{status}");
+    // The credentials are renewed halfway through their life: the peer takes the new ones and
+    // restarts ICE onto them, and the call goes on through the relay past the old ones' expiry.
+    let first = a.eval("return __calls.turnUser();").await;
+    assert!(first.is_string(), "{first}");
+    for side in [&a, &b] {
+        side.wait_for_within(
+            "the TURN credentials renewed and the relay moved onto them",
+            Duration::from_secs(25),
+            "const log = document.getElementById('log').textContent;
+             return log.includes('uses the renewed TURN credentials');",
+        )
+        .await;
+    }
+    let renewed = a.eval("return __calls.turnUser();").await;
+    assert!(
+        renewed.is_string() && renewed != first,
+        "{first} then {renewed}"
+    );
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    for side in [&a, &b] {
+        let (fps, _) = side.decoding(Duration::from_secs(2)).await;
+        assert!(
+            fps >= 10.0,
+            "{}: {fps} fps after the first credentials expired",
+            side.name
+        );
+        side.wait_for(
+            "the pair still relayed",
+            "return document.querySelector(\"[data-stat='pair-local']\").textContent.startsWith('relay');",
+        )
+        .await;
+    }
     hang_up(&a, &b).await;
     rooms_empty(&server.running.state.hub).await;
     one.close().await;

@@ -13,9 +13,11 @@ const BUDGET: u64 = 27_128;
 /// What was reached (`scripts/dev bench` and these tests print it): before Start works, and the
 /// whole page, every feature in. The tests enforce each plus 5%; lower them as the page shrinks.
 /// Both went up with the calls' self-repair (ICE recovery, signaling reconnect and resume, their
-/// words): 19,486 and 151,054 before it.
+/// words): 19,486 and 151,054 before it; the whole page then with a reloaded tab's return, the
+/// Web Locks that tell a closed tab, TURN renewal and the hardened server's answers (163,429
+/// before them).
 const FIRST_REACHED: u64 = 19_829;
-const REACHED: u64 = 163_429;
+const REACHED: u64 = 172_309;
 const FIRST_LIMIT: u64 = FIRST_REACHED + FIRST_REACHED / 20;
 const LIMIT: u64 = REACHED + REACHED / 20;
 const _: () = assert!(

@@ -58,6 +58,7 @@ pub async fn run(socket: WebSocket, context: Context) {
         probes: Vec::new(),
         overflowed,
         ended: false,
+        renewed: None,
     };
     let (end, reason) = connection.serve(outbox).await;
     connection.end(end, reason);
@@ -90,6 +91,8 @@ struct Connection {
     overflowed: Arc<Notify>,
     /// The hub was told this connection ended.
     ended: bool,
+    /// When this connection last gave new TURN credentials.
+    renewed: Option<Instant>,
 }
 
 impl Drop for Connection {
@@ -326,6 +329,8 @@ impl Connection {
                 return self.resume(room, token, received).await;
             }
             (ToServer::Ping, _) => Some(FromServer::Pong),
+            (ToServer::Renew, Some(_)) => self.renew(),
+            (ToServer::Renew, None) => Some(FromServer::error(Problem::NotInRoom, None)),
             (ToServer::Signal { .. } | ToServer::Leave, None) => {
                 Some(FromServer::error(Problem::NotInRoom, None))
             }
@@ -449,6 +454,43 @@ impl Connection {
         vec![turn.ice_server(SystemTime::now(), &id)]
     }
 
+    /// New TURN credentials, no sooner than halfway to the next renewal: a page cannot mint
+    /// them faster than it needs them.
+    fn renew(&mut self) -> Option<FromServer> {
+        let (Some(renew_in), Some((seat, _))) = (self.renew_in(), &self.seat) else {
+            return Some(FromServer::error(
+                Problem::NoPeer,
+                Some("no TURN server here"),
+            ));
+        };
+        if !self.context.hub.has_peer(*seat) {
+            return Some(FromServer::error(Problem::NoPeer, None));
+        }
+        let now = Instant::now();
+        let soonest = Duration::from_secs(u64::from(renew_in) / 2);
+        if self
+            .renewed
+            .is_some_and(|at| now.duration_since(at) < soonest)
+        {
+            return Some(FromServer::error(
+                Problem::BadMessage,
+                Some("new TURN credentials were given a moment ago"),
+            ));
+        }
+        self.renewed = Some(now);
+        Some(FromServer::Renewed {
+            ice_servers: self.ice_servers(),
+            renew_in,
+        })
+    }
+
+    /// When a page should ask for new TURN credentials: halfway through their life, so that a
+    /// lost connection or two on the way still leaves time.
+    fn renew_in(&self) -> Option<u32> {
+        let ttl = self.context.turn.as_ref()?.ttl.as_secs();
+        Some(u32::try_from(ttl / 2).unwrap_or(u32::MAX).max(1))
+    }
+
     /// The grace in whole seconds, rounded up, as pages are told.
     fn grace(&self) -> u32 {
         let grace = self.context.limits.grace;
@@ -483,9 +525,10 @@ impl Connection {
     /// peer: credentials go out when there is someone to call, never to a page alone.
     async fn say(&mut self, message: FromServer) -> bool {
         let message = match message {
-            FromServer::PeerJoined { ice_servers } if ice_servers.is_empty() => {
+            FromServer::PeerJoined { ice_servers, .. } if ice_servers.is_empty() => {
                 FromServer::PeerJoined {
                     ice_servers: self.ice_servers(),
+                    renew_in: self.renew_in(),
                 }
             }
             message => message,

@@ -485,6 +485,15 @@ impl Hub {
         Ok(())
     }
 
+    /// Whether another seat is in `seat`'s room.
+    pub fn has_peer(&self, seat: SeatId) -> bool {
+        let inner = self.lock();
+        let Some(room) = inner.seats.get(&seat).map(|s| s.room.clone()) else {
+            return false;
+        };
+        inner.rooms.other(&room, seat).is_some()
+    }
+
     /// A signal from the page holding `seat` that goes nowhere (refused, or dropped): counted as
     /// taken, so that a resume does not ask for it again.
     pub fn discard(&self, seat: SeatId, from: PeerId) {

@@ -1756,3 +1756,50 @@ async fn behind_a_trusted_proxy_the_clients_it_names_are_limited_not_the_proxy()
     .await;
     rooms_back_to_zero(&server).await;
 }
+
+#[tokio::test]
+async fn turn_credentials_are_renewed_on_request_no_faster_than_needed() {
+    let mut config = config();
+    config.turn = Some(Turn {
+        urls: vec!["turn:127.0.0.1:3478".into()],
+        secret: "north-wind".into(),
+        ttl: Duration::from_secs(600),
+    });
+    let server = start(config).await;
+    let mut a = connect(&server).await;
+    send(&mut a, json!({"type": "renew"})).await;
+    assert_eq!(problem(&recv(&mut a).await), "not-in-room");
+    send(&mut a, json!({"type": "join", "room": "r"})).await;
+    recv(&mut a).await;
+    send(&mut a, json!({"type": "renew"})).await;
+    assert_eq!(
+        problem(&recv(&mut a).await),
+        "no-peer",
+        "alone: nothing to renew for"
+    );
+    let (mut b, _, _) = join(&server, "r", None).await;
+    let joined = recv(&mut a).await;
+    assert_eq!(joined["renewIn"], 300, "{joined}");
+    let first = joined["iceServers"][0]["username"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    recv(&mut b).await;
+    send(&mut a, json!({"type": "renew"})).await;
+    let renewed = recv(&mut a).await;
+    assert_eq!(renewed["type"], "renewed", "{renewed}");
+    assert_eq!(renewed["renewIn"], 300);
+    let turn = &renewed["iceServers"][0];
+    let username = turn["username"].as_str().unwrap();
+    assert_ne!(username, first, "a credential of its own again");
+    assert_eq!(
+        turn["credential"].as_str().unwrap(),
+        loopback_server::turn::credential("north-wind", username)
+    );
+    // Once per half renewal at most: no minting.
+    send(&mut a, json!({"type": "renew"})).await;
+    assert_eq!(problem(&recv(&mut a).await), "bad-message");
+    bye(&mut a).await;
+    bye(&mut b).await;
+    rooms_back_to_zero(&server).await;
+}

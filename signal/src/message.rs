@@ -46,6 +46,9 @@ pub enum ToServer {
     /// cut, a new address): then it stops asking the signaling for ICE restarts, and moves to a
     /// new socket.
     Ping,
+    /// TURN credentials anew, please, before the ones held run out: answered with
+    /// [`FromServer::Renewed`], in a room with someone to call.
+    Renew,
 }
 
 /// From the server to a page.
@@ -81,6 +84,17 @@ pub enum FromServer {
     PeerJoined {
         #[serde(rename = "iceServers", default, skip_serializing_if = "Vec::is_empty")]
         ice_servers: Vec<IceServer>,
+        /// Seconds after which to ask for new credentials ([`ToServer::Renew`]).
+        #[serde(rename = "renewIn", default, skip_serializing_if = "Option::is_none")]
+        renew_in: Option<u32>,
+    },
+    /// New TURN credentials: use them from now on (an ICE restart moves the call's relay onto
+    /// them), and ask again after `renew_in` seconds.
+    Renewed {
+        #[serde(rename = "iceServers")]
+        ice_servers: Vec<IceServer>,
+        #[serde(rename = "renewIn")]
+        renew_in: u32,
     },
     /// The other peer's connection to the server was lost; its media may well still flow. Its
     /// seat is kept for the grace period: [`FromServer::PeerBack`] or [`FromServer::PeerLeft`]
@@ -224,6 +238,7 @@ impl FromServer {
     /// credentials.
     pub const PEER_JOINED: FromServer = FromServer::PeerJoined {
         ice_servers: Vec::new(),
+        renew_in: None,
     };
 
     /// The error message for `problem`, with its sentence and, where there is one, the detail.
@@ -340,6 +355,7 @@ mod tests {
                 username: Some("1700000000:0123456789abcdef".into()),
                 credential: Some("x".into()),
             }],
+            renew_in: Some(21_600),
         };
         let text = serde_json::to_string(&peer_joined).unwrap();
         assert!(

@@ -355,6 +355,31 @@ impl Peer {
         self.shared.restart_ice(why);
     }
 
+    /// Uses `servers` from now on (TURN credentials renewed before the old ones run out), and
+    /// restarts ICE onto them: a relay allocated with the old ones could not be refreshed past
+    /// their expiry.
+    pub fn renew_ice_servers(&self, servers: Vec<IceServer>) {
+        let shared = &self.shared;
+        let config = PeerConfig {
+            ice_servers: servers,
+            ..shared.config.clone()
+        };
+        let configuration = rtc_configuration(&config);
+        if let Err(e) = shared
+            .pc
+            .set_configuration_with_configuration(&configuration)
+        {
+            let e = Error::in_step("Use the renewed TURN credentials", e.into());
+            shared.step(&format!("{} peer: {e}", shared.config.name));
+            return;
+        }
+        shared.step(&format!(
+            "{} peer uses the renewed TURN credentials",
+            shared.config.name
+        ));
+        shared.restart_ice("the TURN credentials were renewed");
+    }
+
     /// Whether a TURN server is among the peer's ICE servers.
     pub fn relay_configured(&self) -> bool {
         relay_configured(&self.shared.config)

@@ -311,6 +311,10 @@ impl Shared {
                 self.page.remote_video.set_src_object(None);
                 (self.ended)(Report::PeerLeft);
             }
+            RoomEvent::IceServers(servers) => {
+                log.step("the signaling server renewed this page's TURN credentials");
+                self.with_peer(|peer| peer.renew_ice_servers(servers));
+            }
             RoomEvent::Signal(signal) => self.received(signal),
             RoomEvent::Full => (self.ended)(Report::Failed(Error::RoomFull)),
             RoomEvent::Problem(problem) => {

@@ -48,6 +48,8 @@ pub enum RoomEvent {
         polite: bool,
         peer: bool,
     },
+    /// New TURN credentials, for the call to use from now on.
+    IceServers(Vec<IceServer>),
     /// From the other person's peer.
     Signal(Signal),
     /// Two people are in the room already.

@@ -76,6 +76,8 @@ struct Inner {
     heartbeat: RefCell<Option<Interval>>,
     /// When the server was last heard from.
     heard_at: Cell<f64>,
+    /// Asks for new TURN credentials before the ones held run out.
+    renewal: RefCell<Option<Timeout>>,
     /// The call was told the way to the room is lost (and not yet that it is back).
     away: Cell<bool>,
     away_since: Cell<f64>,
@@ -121,6 +123,7 @@ impl ServerLink {
             connecting: RefCell::default(),
             heartbeat: RefCell::default(),
             heard_at: Cell::new(now()),
+            renewal: RefCell::default(),
             away: Cell::new(false),
             away_since: Cell::new(0.0),
         });
@@ -339,6 +342,21 @@ impl Inner {
 
     /// The way is back: the call hears it, with how long it was away, unless a seat message
     /// (joined, resumed) says so itself.
+    /// Asks for new TURN credentials after `seconds`, on whatever socket holds the seat then.
+    fn renew_after(self: &Rc<Self>, seconds: Option<u32>) {
+        let Some(seconds) = seconds else {
+            return;
+        };
+        let weak = Rc::downgrade(self);
+        let ms = seconds.saturating_mul(1000);
+        let timeout = Timeout::new(ms, move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.say(&ToServer::Renew);
+            }
+        });
+        *self.renewal.borrow_mut() = Some(timeout);
+    }
+
     fn back(&self) -> f64 {
         self.away.set(false);
         self.reconnect.borrow_mut().connected(now());
@@ -410,15 +428,27 @@ impl Inner {
                     peer,
                 }
             }
-            FromServer::PeerJoined { ice_servers } => {
+            FromServer::PeerJoined {
+                ice_servers,
+                renew_in,
+            } => {
                 // Credentials come with the peer (a server before them sent them with `joined`).
                 if !ice_servers.is_empty() {
                     *self.ice_servers.borrow_mut() = ice_servers;
                 }
+                self.renew_after(renew_in);
                 RoomEvent::PeerJoined {
                     polite: self.polite.get(),
                     ice_servers: self.ice_servers.borrow().clone(),
                 }
+            }
+            FromServer::Renewed {
+                ice_servers,
+                renew_in,
+            } => {
+                *self.ice_servers.borrow_mut() = ice_servers.clone();
+                self.renew_after(Some(renew_in));
+                RoomEvent::IceServers(ice_servers)
             }
             FromServer::PeerLeft => RoomEvent::PeerLeft,
             FromServer::PeerAway => RoomEvent::PeerAway,

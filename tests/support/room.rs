@@ -53,6 +53,8 @@ pub const RECORDER: &str = "
                 return out;
             },
             live: () => streams.flatMap(s => s.getTracks()).filter(t => t.readyState !== 'ended').length,
+            turnUser: () => current() ? (current().getConfiguration().iceServers || [])
+                .map(s => s.username).find(u => u) || null : null,
         };
     }";
 
