@@ -1803,3 +1803,34 @@ async fn turn_credentials_are_renewed_on_request_no_faster_than_needed() {
     bye(&mut b).await;
     rooms_back_to_zero(&server).await;
 }
+
+/// Not a tokio test: the server gets a runtime of its own, which the test then shuts down with
+/// the connection's task in the middle of its work, as a panic would end it.
+#[test]
+fn a_connection_task_ended_midway_still_gives_its_seat_back() {
+    let server_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = server_runtime.block_on(start(config()));
+    let hub = std::sync::Arc::clone(&server.state.hub);
+    let client_runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let page = client_runtime.block_on(async {
+        let (page, _, _) = join(&server, "r", None).await;
+        page
+    });
+    assert_eq!((hub.peers(), hub.away()), (1, 0));
+    // Every task of the server is dropped where it stands, the connection's with it.
+    server_runtime.shutdown_timeout(Duration::from_secs(2));
+    assert_eq!(hub.peers(), 0, "the connection is gone");
+    assert_eq!(
+        hub.away(),
+        1,
+        "its seat is kept away for its page, not held forever"
+    );
+    drop(page);
+}
