@@ -235,7 +235,7 @@ async fn http<S>(
         _ = served.as_mut() => {}
         () = stopping => {
             served.as_mut().graceful_shutdown();
-            let _ = tokio::time::timeout(crate::SHUTDOWN_WAIT, served).await;
+            let _ = tokio::time::timeout(limits.shutdown, served).await;
         }
     }
 }

@@ -102,6 +102,8 @@ pub const GRACE_RAN_OUT: &str = "the seat was away longer than the grace period 
 pub const IN_USE: &str = "another live connection holds this seat";
 
 pub struct Hub {
+    /// How many messages may wait for one peer (see [`OUTBOX`]).
+    outbox: usize,
     next_id: AtomicU64,
     inner: Mutex<Inner>,
     /// Woken whenever a peer disconnects, for [`Hub::all_gone`].
@@ -223,7 +225,15 @@ impl Inner {
 
 impl Default for Hub {
     fn default() -> Self {
+        Self::with_outbox(OUTBOX)
+    }
+}
+
+impl Hub {
+    /// A hub whose peers may each have `outbox` messages waiting.
+    pub fn with_outbox(outbox: usize) -> Self {
         Self {
+            outbox: outbox.max(1),
             next_id: AtomicU64::new(0),
             inner: Mutex::default(),
             gone: Notify::new(),
@@ -236,7 +246,7 @@ impl Hub {
     /// overflowed (the connection must end then: see [`OUTBOX`]).
     pub fn connect(&self) -> (PeerId, mpsc::Receiver<Outgoing>, Arc<Notify>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel(OUTBOX);
+        let (tx, rx) = mpsc::channel(self.outbox);
         let overflowed = Arc::new(Notify::new());
         let outbox = Outbox {
             messages: tx,

@@ -46,7 +46,7 @@ pub const SIGNAL_PATH: &str = "/signal";
 /// What a WebSocket reads into at a time; messages longer than that are read in several.
 const READ_BUFFER_BYTES: usize = 4096;
 
-/// How long a shutdown waits for the connections open then to end by themselves.
+/// How long a shutdown waits for the connections open then to end by themselves, by default.
 pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
 
 /// What one connection may do.
@@ -81,6 +81,11 @@ pub struct Limits {
     pub head: Duration,
     /// How long a WebSocket may stay without a seat (not joined, or left) before it is closed.
     pub first_message: Duration,
+    /// How long a shutdown waits for the connections open then to end by themselves.
+    pub shutdown: Duration,
+    /// Messages that may wait for one page's socket before its connection is ended as one
+    /// that cannot keep up (see [`hub::OUTBOX`]).
+    pub outbox: usize,
     /// Rooms one client address may join at once…
     pub joins_burst: u32,
     /// …then per minute: a person calls a few times an hour, someone trying room names
@@ -108,6 +113,8 @@ impl Default for Limits {
             connections_per_address: 32,
             head: Duration::from_secs(10),
             first_message: Duration::from_secs(10),
+            shutdown: SHUTDOWN_WAIT,
+            outbox: hub::OUTBOX,
             joins_burst: 10,
             joins_per_minute: 10,
         }
@@ -161,7 +168,7 @@ impl AppState {
     pub fn new(config: Config) -> (Self, watch::Sender<bool>) {
         let (tx, rx) = watch::channel(false);
         let state = Self {
-            hub: Arc::default(),
+            hub: Arc::new(Hub::with_outbox(config.limits.outbox)),
             door: door::Door::default(),
             joins: Arc::default(),
             forwarded: door::Door::default(),
@@ -325,11 +332,12 @@ impl Running {
     }
 
     /// Tells every connection to close, and waits for the server and every connection to end,
-    /// for [`SHUTDOWN_WAIT`] at most: a client that never reads its response cannot hold it.
+    /// for [`Limits::shutdown`] at most: a client that never reads its response cannot hold it.
     pub async fn shut_down(mut self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
         // Each connection's graceful shutdown is bounded, and so is the wait for all of them.
-        let served = match tokio::time::timeout(SHUTDOWN_WAIT, &mut self.task).await {
+        let wait = self.state.config.limits.shutdown;
+        let served = match tokio::time::timeout(wait, &mut self.task).await {
             Ok(served) => served.unwrap_or(Ok(())),
             Err(_) => {
                 tracing::warn!("connections still open after the shutdown wait: dropped");

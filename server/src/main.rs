@@ -95,6 +95,21 @@ struct Args {
     /// is closed.
     #[arg(long, default_value_t = 10)]
     seat_timeout: u64,
+    /// Seconds between the server's pings to each page (which also keep proxies from closing a
+    /// quiet connection).
+    #[arg(long, default_value_t = 20)]
+    ping_interval: u64,
+    /// Seconds a connection whose seat another connection claims has to show it is alive
+    /// before the seat moves.
+    #[arg(long, default_value_t = 3)]
+    probe_timeout: u64,
+    /// Messages that may wait for one page's socket; past that its connection is ended as one
+    /// that cannot keep up (its page resumes and is replayed what it missed).
+    #[arg(long, default_value_t = Limits::default().outbox)]
+    outbox: usize,
+    /// Seconds a shutdown waits for open connections to end by themselves.
+    #[arg(long, default_value_t = 5)]
+    shutdown_wait: u64,
     /// Bytes a page may send at once (frames of every kind), then `--bytes-per-second`; past
     /// that it is told it is too fast and closed.
     #[arg(long, default_value_t = Limits::default().bytes_burst)]
@@ -199,6 +214,10 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             burst: args.messages_burst,
             per_second: args.messages_per_second,
             first_message: Duration::from_secs(args.seat_timeout),
+            ping: Duration::from_secs(args.ping_interval.max(1)),
+            probe: Duration::from_secs(args.probe_timeout),
+            outbox: args.outbox,
+            shutdown: Duration::from_secs(args.shutdown_wait),
             bytes_burst: args.bytes_burst,
             bytes_per_second: args.bytes_per_second,
             connections: args.max_connections,
@@ -206,7 +225,6 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             head: Duration::from_secs(args.head_timeout),
             joins_burst: args.joins_per_minute,
             joins_per_minute: args.joins_per_minute,
-            ..Limits::default()
         },
         turn,
         tls: certificate.is_some(),

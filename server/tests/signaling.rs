@@ -360,6 +360,8 @@ async fn bad_messages_get_an_error_and_the_connection_goes_on() {
     .await;
     assert_eq!(problem(&recv(&mut page).await), "no-peer");
     bye(&mut page).await;
+    // A normal call, after the attack.
+    a_call_still_works(&server, "after").await;
     rooms_back_to_zero(&server).await;
 }
 
@@ -381,6 +383,8 @@ async fn an_oversized_message_closes_the_connection() {
         "b is told"
     );
     bye(&mut b).await;
+    // A normal call, after the attack.
+    a_call_still_works(&server, "after").await;
     rooms_back_to_zero(&server).await;
 }
 
@@ -432,6 +436,8 @@ async fn a_flooding_page_is_told_and_closed() {
         "{relayed} relayed, burst {burst}, refill {refill}"
     );
     bye(&mut b).await;
+    // A normal call, after the attack.
+    a_call_still_works(&server, "after").await;
     rooms_back_to_zero(&server).await;
 }
 
@@ -452,6 +458,8 @@ async fn pages_from_other_origins_are_refused() {
     assert!(connect_from(&server, Some("http://127.0.0.1:8080"))
         .await
         .is_ok());
+    // A normal call, after the attack.
+    a_call_still_works(&server, "after").await;
     rooms_back_to_zero(&server).await;
 }
 
@@ -481,6 +489,8 @@ async fn a_silent_connection_is_closed() {
     };
     assert!(told, "told why");
     assert_eq!(code, Some(CloseCode::Away));
+    // A normal call, after the attack.
+    a_call_still_works(&server, "after").await;
     rooms_back_to_zero(&server).await;
 }
 
@@ -686,6 +696,8 @@ async fn bad_tokens_are_refused_and_the_connection_stays_usable() {
     for mut page in [a, page] {
         bye(&mut page).await;
     }
+    // A normal call, after the attack.
+    a_call_still_works(&server, "after").await;
     rooms_back_to_zero(&server).await;
 }
 
@@ -1085,6 +1097,8 @@ async fn a_page_that_stops_reading_is_closed_and_misses_no_signal() {
     expect_signal(&mut a, 160).await;
     bye(&mut a).await;
     bye(&mut b).await;
+    // A normal call, after the attack.
+    a_call_still_works(&server, "after").await;
     rooms_back_to_zero(&server).await;
 }
 
@@ -1210,6 +1224,8 @@ async fn floods_of_any_frame_kind_and_of_bytes_are_closed() {
         "{relayed} big signals relayed, {allowed:.1} allowed"
     );
     bye(&mut e).await;
+    // A normal call, after the attack.
+    a_call_still_works(&server, "after").await;
     rooms_back_to_zero(&server).await;
 }
 
@@ -1227,6 +1243,8 @@ async fn error_replies_quote_a_few_bytes_of_the_bad_input() {
     send(&mut a, json!({"type": "ping"})).await;
     assert_eq!(recv(&mut a).await, json!({"type": "pong"}));
     bye(&mut a).await;
+    // A normal call, after the attack.
+    a_call_still_works(&server, "after").await;
     rooms_back_to_zero(&server).await;
 }
 
@@ -1264,6 +1282,8 @@ async fn a_page_whose_outbox_overflows_is_ended_at_once_and_told_it_missed_signa
     assert_eq!(resumed["complete"], false, "{resumed}");
     bye(&mut a).await;
     bye(&mut b).await;
+    // A normal call, after the attack.
+    a_call_still_works(&server, "after").await;
     rooms_back_to_zero(&server).await;
 }
 
@@ -1426,6 +1446,8 @@ async fn a_websocket_that_takes_no_seat_is_closed() {
         server.state.door.open() == 0
     })
     .await;
+    // A normal call, after the attack.
+    a_call_still_works(&server, "after").await;
     rooms_back_to_zero(&server).await;
 }
 
@@ -1446,6 +1468,8 @@ async fn http2_is_not_spoken_on_the_plain_port() {
         "{:?}",
         String::from_utf8_lossy(&response)
     );
+    // A normal call, after the attack.
+    a_call_still_works(&server, "after").await;
 }
 
 #[tokio::test]
@@ -1582,6 +1606,8 @@ async fn a_page_on_a_name_pointed_here_is_refused_unless_the_name_is_ours() {
             .await
             .is_err()
     );
+    // A normal call, after the attack.
+    a_call_still_works(&server, "after").await;
     rooms_back_to_zero(&server).await;
 }
 
@@ -1630,6 +1656,8 @@ async fn one_address_cannot_try_room_names_fast() {
     for page in [&mut waiting, &mut guesser, &mut again, &mut friend] {
         bye(page).await;
     }
+    // A normal call, after the attack.
+    a_call_still_works(&server, "after").await;
     rooms_back_to_zero(&server).await;
 }
 
@@ -1670,6 +1698,8 @@ async fn relayed_signals_are_what_they_claim_and_aim_at_no_forbidden_address() {
     assert_eq!(recv(&mut b).await, json!({"type": "peer-back"}));
     bye(&mut a).await;
     bye(&mut b).await;
+    // A normal call, after the attack.
+    a_call_still_works(&server, "after").await;
     rooms_back_to_zero(&server).await;
 }
 
@@ -1754,6 +1784,8 @@ async fn behind_a_trusted_proxy_the_clients_it_names_are_limited_not_the_proxy()
         server.state.door.open() == 0 && server.state.forwarded.open() == 0
     })
     .await;
+    // A normal call, after the attack.
+    a_call_still_works(&server, "after").await;
     rooms_back_to_zero(&server).await;
 }
 
