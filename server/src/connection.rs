@@ -64,12 +64,6 @@ pub async fn run(socket: WebSocket, context: Context) {
     connection.end(end, reason);
 }
 
-/// The limits a client reached, for the log: once a minute per client, with a count.
-fn limits_reached() -> &'static logtag::PerClient {
-    static REACHED: std::sync::OnceLock<logtag::PerClient> = std::sync::OnceLock::new();
-    REACHED.get_or_init(logtag::PerClient::new)
-}
-
 /// A fresh resume token: 128 bits from the operating system.
 fn fresh_token() -> Result<ResumeToken, getrandom::Error> {
     let mut bits = [0u8; 16];
@@ -152,7 +146,7 @@ impl Connection {
                             let too_large = e.to_string().contains("too long")
                                 || e.to_string().contains("too big");
                             if too_large {
-                                if let Some(times) = limits_reached().count(self.context.client) {
+                                if let Some(times) = logtag::limits_reached().count(self.context.client) {
                                     tracing::warn!(client = ?self.context.client, times, "a message too large: closed");
                                 }
                                 self.close(Problem::TooLarge, close_code::SIZE).await;
@@ -176,7 +170,7 @@ impl Connection {
                         let now = Instant::now();
                         let size = frame_size(&message);
                         if !rate.take(now) || !bytes.take_many(size, now) {
-                            if let Some(times) = limits_reached().count(self.context.client) {
+                            if let Some(times) = logtag::limits_reached().count(self.context.client) {
                                 tracing::warn!(client = ?self.context.client, times, "a page sent too fast: closed");
                             }
                             self.close(Problem::TooFast, close_code::POLICY).await;
@@ -278,19 +272,8 @@ impl Connection {
                 Some(FromServer::error(Problem::AlreadyInRoom, None))
             }
             // Counted before anything else: a refused join costs the guesser a token too.
-            (ToServer::Join { .. }, None)
-                if !self.context.client.is_none_or(|client| {
-                    let limits = &self.context.limits;
-                    let now = Instant::now();
-                    self.context.joins.allow(
-                        client,
-                        limits.joins_burst,
-                        limits.joins_per_minute,
-                        now,
-                    )
-                }) =>
-            {
-                if let Some(refused) = limits_reached().count(self.context.client) {
+            (ToServer::Join { .. }, None) if !self.may_join() => {
+                if let Some(refused) = logtag::limits_reached().count(self.context.client) {
                     tracing::warn!(client = ?self.context.client, refused, "too many joins from one address");
                 }
                 Some(FromServer::error(Problem::TooManyJoins, None))
@@ -452,6 +435,18 @@ impl Connection {
         }
         let id: String = bits.iter().map(|b| format!("{b:02x}")).collect();
         vec![turn.ice_server(SystemTime::now(), &id)]
+    }
+
+    /// Whether this client's address may join one more room now (and counts it).
+    fn may_join(&self) -> bool {
+        let Some(client) = self.context.client else {
+            return true;
+        };
+        let limits = &self.context.limits;
+        let (burst, per_minute) = (limits.joins_burst, limits.joins_per_minute);
+        self.context
+            .joins
+            .allow(client, burst, per_minute, Instant::now())
     }
 
     /// New TURN credentials, no sooner than halfway to the next renewal: a page cannot mint

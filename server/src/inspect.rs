@@ -99,10 +99,10 @@ pub fn inspect(signal: Signal, denied: &[Cidr]) -> Verdict {
             Err(why) => Verdict::Refuse(why),
         },
         Signal::Candidate {
-            candidate,
-            sdp_mid,
-            sdp_m_line_index,
-            username_fragment,
+            ref candidate,
+            ref sdp_mid,
+            ref username_fragment,
+            ..
         } => {
             if sdp_mid.as_ref().is_some_and(|mid| !token(mid, 32)) {
                 return Verdict::Refuse("the candidate's sdpMid is not a media id");
@@ -114,19 +114,14 @@ pub fn inspect(signal: Signal, denied: &[Cidr]) -> Verdict {
                 return Verdict::Refuse("the candidate's usernameFragment is not one");
             }
             // An empty candidate ends a generation of candidates.
-            if !candidate.is_empty() {
-                match candidate_line(&candidate) {
-                    Err(why) => return Verdict::Refuse(why),
-                    Ok(address) if forbidden(address, denied) => return Verdict::Drop,
-                    Ok(_) => {}
-                }
+            if candidate.is_empty() {
+                return Verdict::Relay(signal);
             }
-            Verdict::Relay(Signal::Candidate {
-                candidate,
-                sdp_mid,
-                sdp_m_line_index,
-                username_fragment,
-            })
+            match candidate_line(candidate) {
+                Err(why) => Verdict::Refuse(why),
+                Ok(address) if forbidden(address, denied) => Verdict::Drop,
+                Ok(_) => Verdict::Relay(signal),
+            }
         }
         other => Verdict::Relay(other),
     }

@@ -216,9 +216,8 @@ async fn signal(
         &config.allowed_origins,
         &config.public_origins,
     ) {
-        static REFUSED: std::sync::OnceLock<logtag::PerClient> = std::sync::OnceLock::new();
         let from = client.as_ref().map(|client| client.address.ip());
-        if let Some(refused) = REFUSED.get_or_init(logtag::PerClient::new).count(from) {
+        if let Some(refused) = logtag::limits_reached().count(from) {
             tracing::warn!(origin = ?text(header::ORIGIN), refused, "WebSocket from a foreign origin refused");
         }
         return (
@@ -315,15 +314,11 @@ impl Running {
     pub fn start_tls(
         listener: std::net::TcpListener,
         config: Config,
-        tls: axum_server::tls_rustls::RustlsConfig,
+        tls: Arc<rustls::ServerConfig>,
     ) -> std::io::Result<Self> {
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        let mut server = (*tls.get_inner()).clone();
-        // HTTP/1.1 only, as on the plain port.
-        server.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
-        Self::serve(listener, config, Some(acceptor))
+        Self::serve(listener, config, Some(tokio_rustls::TlsAcceptor::from(tls)))
     }
 
     /// Returns if the server stops by itself (its listener failed), with why.

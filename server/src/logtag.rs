@@ -99,6 +99,12 @@ impl PerClient {
     }
 }
 
+/// The limits clients reached, for the log: once a minute per client, with a count.
+pub fn limits_reached() -> &'static PerClient {
+    static REACHED: OnceLock<PerClient> = OnceLock::new();
+    REACHED.get_or_init(PerClient::new)
+}
+
 impl Default for Sparse {
     fn default() -> Self {
         Self::new()

@@ -249,7 +249,7 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut running = match certificate {
         None => Running::start(tokio::net::TcpListener::bind(args.listen).await?, config)?,
         Some(certificate) => {
-            let tls = tls::config(&certificate).await?;
+            let tls = tls::config(&certificate)?;
             if let Certificate::SelfSigned { names } = &certificate {
                 tracing::warn!(
                     "made a self-signed certificate for {}: browsers will warn about it. Open \

@@ -27,6 +27,17 @@ fn dist() -> PathBuf {
     dir
 }
 
+/// [`config`] with TURN: coturn's `north-wind` secret, credentials valid 10 minutes.
+fn with_turn() -> Config {
+    let mut config = config();
+    config.turn = Some(Turn {
+        urls: vec!["turn:127.0.0.1:3478".into()],
+        secret: "north-wind".into(),
+        ttl: Duration::from_secs(600),
+    });
+    config
+}
+
 fn config() -> Config {
     Config {
         dist: dist(),
@@ -835,12 +846,7 @@ async fn a_page_that_vanishes_is_away_then_gone() {
 
 #[tokio::test]
 async fn pages_get_turn_credentials_of_their_own_once_there_is_someone_to_call() {
-    let mut config = config();
-    config.turn = Some(Turn {
-        urls: vec!["turn:127.0.0.1:3478".into()],
-        secret: "north-wind".into(),
-        ttl: Duration::from_secs(600),
-    });
+    let config = with_turn();
     let server = start(config).await;
     // Alone in a room: no TURN at all, however often it joins.
     let mut lone = connect(&server).await;
@@ -1000,23 +1006,37 @@ async fn without_signaling_the_server_is_a_static_host() {
     assert!(error.contains("404"), "{error}");
 }
 
+/// A WebSocket over `stream`, as the server's own page opens it, with `headers` set on top
+/// (another `Origin` or `Host`, an `X-Forwarded-For`).
+async fn websocket_over(
+    server: &Running,
+    stream: TcpStream,
+    headers: &[(&str, &str)],
+) -> Result<Socket, String> {
+    let mut request = format!("ws://{}{SIGNAL_PATH}", server.addr)
+        .into_client_request()
+        .unwrap();
+    let origin = format!("http://{}", server.addr);
+    let all = request.headers_mut();
+    all.insert("Origin", HeaderValue::from_str(&origin).unwrap());
+    for (name, value) in headers {
+        let name =
+            tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes()).unwrap();
+        all.insert(name, HeaderValue::from_str(value).unwrap());
+    }
+    tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
+        .await
+        .map(|(socket, _)| socket)
+        .map_err(|e| e.to_string())
+}
+
 /// A WebSocket from the server's own page whose receive buffer is tiny: once the test stops
 /// reading it, the server's writes to it back up within a few kilobytes.
 async fn connect_not_reading(server: &Running) -> Socket {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let stream = socket.connect(server.addr).await.unwrap();
-    let mut request = format!("ws://{}{SIGNAL_PATH}", server.addr)
-        .into_client_request()
-        .unwrap();
-    let origin = format!("http://{}", server.addr);
-    request
-        .headers_mut()
-        .insert("Origin", HeaderValue::from_str(&origin).unwrap());
-    let (socket, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
-        .await
-        .unwrap();
-    socket
+    websocket_over(server, stream, &[]).await.unwrap()
 }
 
 /// Big signals enough to fill what the kernel buffers for one socket (4 MiB sent, 4 KiB received
@@ -1567,16 +1587,8 @@ async fn the_log_never_names_a_room_and_cannot_be_flooded() {
 
 /// A WebSocket request with `host` as its `Host` and `origin` as its `Origin`.
 async fn connect_as(server: &Running, host: &str, origin: &str) -> Result<Socket, String> {
-    let mut request = format!("ws://{}{SIGNAL_PATH}", server.addr)
-        .into_client_request()
-        .unwrap();
-    let headers = request.headers_mut();
-    headers.insert("Host", HeaderValue::from_str(host).unwrap());
-    headers.insert("Origin", HeaderValue::from_str(origin).unwrap());
-    tokio_tungstenite::connect_async(request)
-        .await
-        .map(|(socket, _)| socket)
-        .map_err(|e| e.to_string())
+    let stream = TcpStream::connect(server.addr).await.unwrap();
+    websocket_over(server, stream, &[("Host", host), ("Origin", origin)]).await
 }
 
 #[tokio::test]
@@ -1614,17 +1626,7 @@ async fn a_page_on_a_name_pointed_here_is_refused_unless_the_name_is_ours() {
 /// A WebSocket from the server's own page, from `source`.
 async fn connect_from_address(server: &Running, source: &str) -> Socket {
     let stream = tcp_from(server, source).await;
-    let mut request = format!("ws://{}{SIGNAL_PATH}", server.addr)
-        .into_client_request()
-        .unwrap();
-    let origin = format!("http://{}", server.addr);
-    request
-        .headers_mut()
-        .insert("Origin", HeaderValue::from_str(&origin).unwrap());
-    let (socket, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
-        .await
-        .unwrap();
-    socket
+    websocket_over(server, stream, &[]).await.unwrap()
 }
 
 #[tokio::test]
@@ -1703,21 +1705,10 @@ async fn relayed_signals_are_what_they_claim_and_aim_at_no_forbidden_address() {
     rooms_back_to_zero(&server).await;
 }
 
-/// A WebSocket from `source` (a proxy) naming `client` in `X-Forwarded-For`; the status code if
-/// refused.
+/// A WebSocket from `source` (a proxy) naming `client` in `X-Forwarded-For`.
 async fn connect_forwarded(server: &Running, source: &str, client: &str) -> Result<Socket, String> {
     let stream = tcp_from(server, source).await;
-    let mut request = format!("ws://{}{SIGNAL_PATH}", server.addr)
-        .into_client_request()
-        .unwrap();
-    let origin = format!("http://{}", server.addr);
-    let headers = request.headers_mut();
-    headers.insert("Origin", HeaderValue::from_str(&origin).unwrap());
-    headers.insert("X-Forwarded-For", HeaderValue::from_str(client).unwrap());
-    tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
-        .await
-        .map(|(socket, _)| socket)
-        .map_err(|e| e.to_string())
+    websocket_over(server, stream, &[("X-Forwarded-For", client)]).await
 }
 
 #[tokio::test]
@@ -1791,12 +1782,7 @@ async fn behind_a_trusted_proxy_the_clients_it_names_are_limited_not_the_proxy()
 
 #[tokio::test]
 async fn turn_credentials_are_renewed_on_request_no_faster_than_needed() {
-    let mut config = config();
-    config.turn = Some(Turn {
-        urls: vec!["turn:127.0.0.1:3478".into()],
-        secret: "north-wind".into(),
-        ttl: Duration::from_secs(600),
-    });
+    let config = with_turn();
     let server = start(config).await;
     let mut a = connect(&server).await;
     send(&mut a, json!({"type": "renew"})).await;

@@ -534,7 +534,6 @@ pub async fn serve(
         names: vec![SERVER_IP.to_owned()],
     };
     let tls = tls::config(&certificate)
-        .await
         .unwrap_or_else(|e| panic!("network lab: the server's certificate: {e}"));
     let address = format!("{SERVER_IP}:{SERVER_PORT}");
     let listener = in_netns(lab.internet(), move || std::net::TcpListener::bind(address))
