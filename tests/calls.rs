@@ -182,6 +182,13 @@ async fn reload_during_the_call(a: &Side<'_>, b: &Side<'_>) {
     if let Err(e) = b.playing().await {
         panic!("{e}\n{}", logs(a, b).await);
     }
+    // What the reloaded page's new peer decodes, from its stats (the panel's received figure).
+    b.wait_for(
+        "the reloaded page's peer to decode the other's video",
+        "const fps = document.querySelector(\"[data-stat='video-fps']\").textContent;
+         return parseFloat(fps.split('/')[1]) >= 10;",
+    )
+    .await;
     println!(
         "{}: playing again {} ms after its reload",
         b.name,
