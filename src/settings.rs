@@ -95,6 +95,12 @@ pub fn max_bitrate(text: &str) -> Result<Option<u32>, BitrateRefused> {
     }
 }
 
+/// The upload budget typed: kbit/s within the bitrate cap's range; empty is the default
+/// ([`crate::call::room::roster::DEFAULT_UPLOAD_KBPS`]).
+pub fn upload_budget(text: &str) -> Result<u32, BitrateRefused> {
+    Ok(max_bitrate(text)?.unwrap_or(crate::call::room::roster::DEFAULT_UPLOAD_KBPS))
+}
+
 /// One entry of `enumerateDevices`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Device {

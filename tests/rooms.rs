@@ -1,5 +1,5 @@
-//! Two pages in a room, in a real browser: one in this document and one beside it (in a shadow
-//! root), each with its own app, calling each other. The test server has no signaling, so they find each other between
+//! Pages in a room, in a real browser: one in this document and the others beside it (in shadow
+//! roots), each with its own app, calling each other: two, and three in a group call. The test server has no signaling, so they find each other between
 //! tabs (`BroadcastChannel`), as pages served by any static host do.
 #![cfg(target_arch = "wasm32")]
 
@@ -8,6 +8,7 @@ mod page;
 use loopback_rtc::address::{fresh_room, Mode};
 use loopback_rtc::Error;
 use page::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -111,25 +112,177 @@ async fn two_pages_in_a_room_call_each_other_and_hang_up() {
     assert_eq!(media_b.live_tracks(), 0);
 }
 
+/// The tiles of other people under `f`'s page: how many show, and whether each plays.
+fn tiles(f: &Fixture) -> (usize, bool) {
+    let list = f
+        .root()
+        .query_selector_all(".videos figure[data-peer]")
+        .unwrap();
+    let shown: Vec<web_sys::HtmlElement> = (0..list.length())
+        .filter_map(|i| list.item(i))
+        .map(|n| n.unchecked_into::<web_sys::HtmlElement>())
+        .filter(|f| !f.hidden())
+        .collect();
+    let playing = shown.iter().all(|figure| {
+        let video: web_sys::HtmlVideoElement = figure
+            .query_selector("video")
+            .unwrap()
+            .unwrap()
+            .unchecked_into();
+        video.video_width() > 0 && !video.paused()
+    });
+    (shown.len(), playing)
+}
+
+/// The chat lines `f`'s page shows.
+fn chat(f: &Fixture) -> Vec<String> {
+    let list = f.root().query_selector_all("#chat-log li").unwrap();
+    (0..list.length())
+        .filter_map(|i| list.item(i))
+        .filter_map(|n| n.text_content())
+        .collect()
+}
+
+/// Every page plays the `others` with a call each, connected.
+async fn all_playing(pages: &[&Fixture], others: usize) {
+    for (n, f) in pages.iter().enumerate() {
+        wait_for(&format!("page {n} to play {others} others"), 20_000, || {
+            let peers = f.app().room_peers();
+            peers.len() == others
+                && peers.iter().all(|(_, p)| state(p) == "connected")
+                && tiles(f) == (others, true)
+        })
+        .await;
+    }
+}
+
 #[wasm_bindgen_test]
-async fn a_third_page_is_told_the_room_is_full() {
+async fn three_pages_in_one_room_each_play_the_other_two() {
+    let peers = record_peers();
     let mode = room();
     let a = Fixture::with_mode(RecordingMedia::default(), mode.clone());
     let b = Fixture::beside(RecordingMedia::default(), mode.clone());
-    call(&a, &b).await;
     let c = Fixture::beside(RecordingMedia::default(), mode);
-    c.start().await;
+    for f in [&a, &b, &c] {
+        f.start().await;
+    }
+    a.click("call-btn");
+    wait_for("the first page to wait for the others", 5_000, || {
+        a.status().contains("waiting for the other person")
+    })
+    .await;
+    b.click("call-btn");
     c.click("call-btn");
-    wait_for("the third page to be told", 5_000, || c.buttons() == READY).await;
-    assert_eq!(c.status(), Error::RoomFull.to_string());
-    assert!(c.app().room_peer().is_none());
-    // The two in the room are undisturbed.
-    for f in [&a, &b] {
-        assert_eq!(
-            f.app().room_peer().map(|p| state(&p)).as_deref(),
-            Some("connected")
+    all_playing(&[&a, &b, &c], 2).await;
+    // Three pairs, each with one polite end and one impolite.
+    let count = |needle: &str| a.logged(needle) + b.logged(needle) + c.logged(needle);
+    assert_eq!(count("is the polite one"), 3, "{:?}", a.log());
+    assert_eq!(count("is the impolite one"), 3, "{:?}", a.log());
+    // Each page sends its camera twice, and splits its upload between the two.
+    for f in [&a, &b, &c] {
+        assert!(
+            f.logged(
+                "2 calls share this page's upload of 4000 kbit/s: each sends at most 2000 kbit/s"
+            ) >= 1,
+            "{:?}",
+            f.log()
         );
     }
+
+    // A chat line goes to both others, with who said it (a tab is known by its seat).
+    wait_for("the data channels", 10_000, || {
+        !a.button("chat-send").disabled()
+    })
+    .await;
+    let input: web_sys::HtmlInputElement = a.element_by_id("chat-input").unchecked_into();
+    input.set_value("hello, both of you");
+    a.click("chat-send");
+    for f in [&b, &c] {
+        let arrived = |f: &Fixture| {
+            chat(f)
+                .iter()
+                .any(|l| l.starts_with("Tab ") && l.ends_with(": hello, both of you"))
+        };
+        for _ in 0..50 {
+            if arrived(f) {
+                break;
+            }
+            sleep(100).await;
+        }
+        assert!(
+            arrived(f),
+            "{:?} {:?} {:?} {:?}",
+            chat(f),
+            chat(&a),
+            f.log()
+                .iter()
+                .filter(|l| l.contains("channel"))
+                .collect::<Vec<_>>(),
+            a.log()
+                .iter()
+                .filter(|l| l.contains("channel"))
+                .collect::<Vec<_>>()
+        );
+    }
+    assert_eq!(chat(&a).len(), 1, "shown once where it was sent");
+
+    // One leaves: the other two go on with each other.
+    c.click("hangup-btn");
+    all_playing(&[&a, &b], 1).await;
+    for f in [&a, &b] {
+        assert!(
+            !f.status().starts_with("The other person left."),
+            "{}",
+            f.status()
+        );
+        assert!(f.logged(" left the room") >= 1, "{:?}", f.log());
+    }
+    // …and comes back.
+    c.start().await;
+    c.click("call-btn");
+    all_playing(&[&a, &b, &c], 2).await;
+    for f in [&a, &b, &c] {
+        f.click("hangup-btn");
+    }
+    assert_eq!(open_peers(&peers), 0);
+}
+
+#[wasm_bindgen_test]
+async fn a_page_that_finds_every_seat_taken_is_told_the_room_is_full() {
+    let mode = room();
+    let Mode::Room { room: name, .. } = &mode else {
+        unreachable!()
+    };
+    // Someone holds all six seats (as six tabs would): the Web Locks the tabs take seats with.
+    let take = js_sys::Function::new_with_args(
+        "room",
+        "window.__seats = [];
+         return Promise.all([0, 1, 2, 3, 4, 5].map(k => new Promise(taken =>
+             navigator.locks.request(`loopback-rtc room ${room} seat ${k}`, {ifAvailable: true},
+                 lock => { taken(!!lock); return lock ? new Promise(r => window.__seats.push(r)) : null; }))));",
+    );
+    let taken = take
+        .call1(&wasm_bindgen::JsValue::NULL, &name.as_str().into())
+        .unwrap();
+    let taken = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(taken))
+        .await
+        .unwrap();
+    assert!(js_sys::Array::from(&taken).every(&mut |t, _, _| t.is_truthy()));
+    let a = Fixture::with_mode(RecordingMedia::default(), mode.clone());
+    a.start().await;
+    a.click("call-btn");
+    wait_for("the page to be told", 5_000, || a.buttons() == READY).await;
+    assert_eq!(a.status(), Error::RoomFull.to_string());
+    assert!(a.app().room_peer().is_none());
+    // A seat given back is free at once.
+    js_sys::eval("window.__seats.pop()()").unwrap();
+    a.click("call-btn");
+    wait_for("the page to be in the room", 5_000, || {
+        a.status().contains("waiting for the other person")
+    })
+    .await;
+    a.click("hangup-btn");
+    js_sys::eval("window.__seats.forEach(r => r())").unwrap();
 }
 
 #[wasm_bindgen_test]

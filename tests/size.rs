@@ -15,9 +15,11 @@ const BUDGET: u64 = 27_128;
 /// Both went up with the calls' self-repair (ICE recovery, signaling reconnect and resume, their
 /// words): 19,486 and 151,054 before it; the whole page then with a reloaded tab's return, the
 /// Web Locks that tell a closed tab, TURN renewal and the hardened server's answers (163,429
-/// before them).
+/// before them); then with group calls (rooms of six: a call per person, their tiles, the
+/// roster, seats between tabs, the upload split), 172,309 before them. The room's maps are
+/// `Vec`s: each `BTreeMap` instance cost about 4 KB gzip, 17 KB for the four.
 const FIRST_REACHED: u64 = 19_829;
-const REACHED: u64 = 172_309;
+const REACHED: u64 = 191_228;
 const FIRST_LIMIT: u64 = FIRST_REACHED + FIRST_REACHED / 20;
 const LIMIT: u64 = REACHED + REACHED / 20;
 const _: () = assert!(

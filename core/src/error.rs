@@ -31,7 +31,7 @@ pub enum Error {
     RestNotLoaded(String),
     /// `?room=` holds something that is not a room name.
     BadRoom(String),
-    /// A room that two people are in already.
+    /// A room that holds as many people as it may already.
     RoomFull,
     /// The way to the other page (server or tabs) is gone.
     SignalingLost(String),
@@ -78,7 +78,7 @@ impl Error {
             Error::MissingElement(x) => ["The page is missing the element #", x, "."].concat().into(),
             Error::RestNotLoaded(x) => ["The call did not load (", x, "). Start and HangUp work; reload the page to call."].concat().into(),
             Error::BadRoom(x) => ["The room in this page's address is not valid (", x, "): this page calls itself instead. Use a room link the page offers."].concat().into(),
-            Error::RoomFull => Cow::Borrowed("This room is full: two people are in it already. Make a new room link and share it with the person you want to call."),
+            Error::RoomFull => Cow::Borrowed("This room is full: as many people as it holds are in it already. Make a new room link and share it with the people you want to call."),
             Error::SignalingLost(x) => [x, " Press Call to try again."].concat().into(),
             Error::NoDirectPath => Cow::Borrowed("No direct path to the other person was found: both of you are behind routers (NATs) that let no direct call through, and this page was given no TURN relay. A TURN server is needed: see the README, “Over the internet”, to run coturn with the signaling server."),
             Error::RelayFailed => Cow::Borrowed("The call could not connect, not even through the TURN relay: check that the TURN server is reachable (UDP 3478 and its relay ports) and that its secret is the signaling server's. Press Call to try again."),

@@ -1,5 +1,5 @@
-//! One page's WebSocket: its messages read, checked and acted on, the other peer's messages
-//! written to it, and its end, however it comes, deciding what becomes of its seat.
+//! One page's WebSocket: its messages read, checked and acted on, the room's messages written to
+//! it, and its end, however it comes, deciding what becomes of its seat.
 //!
 //! One task owns the socket and selects over five things: a frame from the page, a message (or a
 //! liveness probe) for the page, the ping timer (which also finds an idle page), a probe's
@@ -8,14 +8,15 @@
 //! waits, away, for the page to resume it on a new connection.
 
 use crate::guard::{Idle, RateLimit};
-use crate::hub::{self, End, Hub, Outgoing, PeerId, Refusal, SeatId};
+use crate::hub::{self, ConnId, End, Hub, Outgoing, Refusal, SeatId};
 use crate::inspect::{self, Verdict};
 use crate::logtag;
 use crate::Limits;
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
 use loopback_signal::{
-    FromServer, IceServer, Problem, ResumeToken, RoomName, ToServer, CLOSE_MOVING,
+    FromServer, IceServer, Problem, ResumeToken, RoomName, ToServer, CLOSE_MOVING, PROTOCOL,
 };
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, oneshot, watch, Notify};
@@ -49,7 +50,7 @@ pub struct Context {
 /// Runs one connection to its end.
 pub async fn run(socket: WebSocket, context: Context) {
     let (id, outbox, overflowed) = context.hub.connect();
-    tracing::debug!(peer = id, "connected");
+    tracing::debug!(conn = id, "connected");
     let mut connection = Connection {
         socket,
         id,
@@ -59,6 +60,7 @@ pub async fn run(socket: WebSocket, context: Context) {
         overflowed,
         ended: false,
         renewed: None,
+        has_ice: false,
     };
     let (end, reason) = connection.serve(outbox).await;
     connection.end(end, reason);
@@ -71,9 +73,21 @@ fn fresh_token() -> Result<ResumeToken, getrandom::Error> {
     Ok(ResumeToken::from_bytes(bits))
 }
 
+/// How a message's handling left the connection: going on, or ending, how and why.
+type Flow = ControlFlow<(End, &'static str)>;
+
+/// [`Flow`] after a write: going on if it was written.
+fn written(ok: bool) -> Flow {
+    if ok {
+        Flow::Continue(())
+    } else {
+        Flow::Break((End::Lost, "could not write"))
+    }
+}
+
 struct Connection {
     socket: WebSocket,
-    id: PeerId,
+    id: ConnId,
     /// The seat this connection holds, and its room (for the log).
     seat: Option<(SeatId, RoomName)>,
     context: Context,
@@ -87,6 +101,9 @@ struct Connection {
     ended: bool,
     /// When this connection last gave new TURN credentials.
     renewed: Option<Instant>,
+    /// This page has its TURN credentials for its seat (with `joined` or `resumed` if someone
+    /// was there, else with the first `peer-joined`): later newcomers bring none.
+    has_ice: bool,
 }
 
 impl Drop for Connection {
@@ -105,10 +122,10 @@ impl Connection {
         self.ended = true;
         let (id, hub) = (self.id, Arc::clone(&self.context.hub));
         let room = self.seat.as_ref().map(|(_, room)| logtag::room(room));
-        tracing::debug!(peer = id, ?room, reason, ?end, "disconnected");
+        tracing::debug!(conn = id, ?room, reason, ?end, "disconnected");
         let seat = self.seat.as_ref().map(|(seat, _)| *seat);
         if let Some(expiry) = hub.disconnect(id, seat, end) {
-            tracing::info!(peer = id, ?room, reason, "connection lost: seat kept away");
+            tracing::info!(conn = id, ?room, reason, "connection lost: seat kept away");
             let grace = self.context.limits.grace;
             // Outside a runtime (a drop at the process's end) nobody waits for the expiry.
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
@@ -123,8 +140,14 @@ impl Connection {
     /// Serves until the connection ends; returns how, and why for the log.
     async fn serve(&mut self, mut outbox: mpsc::Receiver<Outgoing>) -> (End, &'static str) {
         let limits = self.context.limits;
-        let mut rate = RateLimit::new(limits.burst, limits.per_second, Instant::now());
-        let mut bytes = RateLimit::new(limits.bytes_burst, limits.bytes_per_second, Instant::now());
+        // A newcomer sets up a call with everyone in the room at once: the bursts grow with it.
+        let room_size = self.context.hub.room_size();
+        let (burst, bytes_burst) = (
+            limits.messages_at_once(room_size),
+            limits.bytes_at_once(room_size),
+        );
+        let mut rate = RateLimit::new(burst, limits.per_second, Instant::now());
+        let mut bytes = RateLimit::new(bytes_burst, limits.bytes_per_second, Instant::now());
         let mut idle = Idle::new(limits.idle, Instant::now());
         let mut ping = tokio::time::interval(limits.ping);
         let mut shutdown = self.context.shutdown.clone();
@@ -179,8 +202,8 @@ impl Connection {
                     }
                     match message {
                         Message::Text(text) => {
-                            if !self.handle(&text).await {
-                                return (End::Lost, "could not write");
+                            if let ControlFlow::Break(end) = self.handle(&text).await {
+                                return end;
                             }
                         }
                         Message::Binary(_) => {
@@ -199,7 +222,10 @@ impl Connection {
                 outgoing = outbox.recv() => match outgoing {
                     // The hub let go of the outbox: this page did not keep up with it.
                     None => return (End::Lost, "could not keep up"),
-                    Some(Outgoing::Message(message)) => {
+                    // About a seat this connection has left since: not its room any more.
+                    Some(Outgoing::Message { seat, .. })
+                        if self.seat.as_ref().map(|(held, _)| *held) != Some(seat) => {}
+                    Some(Outgoing::Message { message, .. }) => {
                         if !self.say(message).await {
                             return (End::Lost, "could not write");
                         }
@@ -255,17 +281,24 @@ impl Connection {
         }
     }
 
-    /// Acts on one text message; `false` if the socket cannot be written any more.
-    async fn handle(&mut self, text: &str) -> bool {
+    /// Acts on one text message: the connection goes on, or ends as the flow says.
+    async fn handle(&mut self, text: &str) -> Flow {
         let message = match serde_json::from_str::<ToServer>(text) {
             Ok(message) => message,
             Err(e) => {
                 let detail = quote(&e.to_string(), QUOTED_BYTES);
-                return self
-                    .say(FromServer::error(Problem::BadMessage, Some(&detail)))
-                    .await;
+                return written(
+                    self.say(FromServer::error(Problem::BadMessage, Some(&detail)))
+                        .await,
+                );
             }
         };
+        // Before anything else: a page of another version would misread every answer.
+        if let ToServer::Join { v, .. } | ToServer::Resume { v, .. } = &message {
+            if *v != Some(PROTOCOL) {
+                return self.refuse_version(*v).await;
+            }
+        }
         let hub = Arc::clone(&self.context.hub);
         let reply = match (message, &self.seat) {
             (ToServer::Join { .. } | ToServer::Resume { .. }, Some(_)) => {
@@ -278,25 +311,38 @@ impl Connection {
                 }
                 Some(FromServer::error(Problem::TooManyJoins, None))
             }
-            (ToServer::Join { room, polite }, None) => {
+            (
+                ToServer::Join {
+                    room, name, polite, ..
+                },
+                None,
+            ) => {
                 let Some(token) = self.fresh_token() else {
-                    return false;
+                    return Flow::Break((End::Deliberate, "no random bits"));
                 };
-                match hub.join(&room, self.id, polite, token.clone()) {
+                match hub.join(&room, self.id, name, polite, token.clone()) {
                     Ok(seated) => {
-                        tracing::info!(peer = self.id, room = %logtag::room(&room), polite = seated.polite, "joined");
+                        // Never the name, nor the room's: the room's tag and the seat's id.
+                        tracing::info!(conn = self.id, room = %logtag::room(&room), peer = seated.peer, others = seated.peers.len(), "joined");
                         self.seat = Some((seated.seat, room));
+                        // TURN credentials once there is someone to call: here, or with the
+                        // first `peer-joined`.
+                        self.has_ice = !seated.peers.is_empty();
+                        let (ice_servers, renew_in) = self.ice_if(self.has_ice);
                         let joined = FromServer::Joined {
-                            polite: seated.polite,
-                            // Given with `peer-joined`, when there is someone to call.
-                            ice_servers: Vec::new(),
+                            v: PROTOCOL,
+                            peer: seated.peer,
+                            peers: seated.peers,
+                            size: u8::try_from(hub.room_size()).unwrap_or(u8::MAX),
+                            ice_servers,
+                            renew_in,
                             resume: token,
                             grace: self.grace(),
                         };
-                        return self.say_all(joined, seated.then).await;
+                        return written(self.say(joined).await);
                     }
                     Err(problem) => {
-                        tracing::info!(peer = self.id, room = %logtag::room(&room), ?problem, "join refused");
+                        tracing::info!(conn = self.id, room = %logtag::room(&room), ?problem, "join refused");
                         Some(FromServer::error(problem, None))
                     }
                 }
@@ -306,6 +352,7 @@ impl Connection {
                     room,
                     token,
                     received,
+                    ..
                 },
                 None,
             ) => {
@@ -313,14 +360,14 @@ impl Connection {
             }
             (ToServer::Ping, _) => Some(FromServer::Pong),
             (ToServer::Renew, Some(_)) => self.renew(),
-            (ToServer::Renew, None) => Some(FromServer::error(Problem::NotInRoom, None)),
-            (ToServer::Signal { .. } | ToServer::Leave, None) => {
-                Some(FromServer::error(Problem::NotInRoom, None))
-            }
-            (ToServer::Signal { signal }, Some((seat, _))) => {
+            (
+                ToServer::Signal { .. } | ToServer::Name { .. } | ToServer::Leave | ToServer::Renew,
+                None,
+            ) => Some(FromServer::error(Problem::NotInRoom, None)),
+            (ToServer::Signal { to, signal }, Some((seat, _))) => {
                 match inspect::inspect(signal, &self.context.denied) {
                     Verdict::Relay(signal) => hub
-                        .relay(*seat, self.id, signal)
+                        .relay(*seat, self.id, to, signal)
                         .err()
                         .map(|problem| FromServer::error(problem, None)),
                     // Taken all the same: the page counts what it sent, and resends after a
@@ -339,25 +386,49 @@ impl Connection {
                     }
                 }
             }
+            (ToServer::Name { name }, Some((seat, _))) => hub
+                .rename(*seat, self.id, name)
+                .err()
+                .map(|problem| FromServer::error(problem, None)),
             (ToServer::Leave, Some((seat, room))) => {
-                tracing::info!(peer = self.id, room = %logtag::room(room), "left");
+                tracing::info!(conn = self.id, room = %logtag::room(room), "left");
                 hub.leave(*seat, self.id);
                 self.seat = None;
                 None
             }
         };
         match reply {
-            Some(reply) => self.say(reply).await,
-            None => true,
+            Some(reply) => written(self.say(reply).await),
+            None => Flow::Continue(()),
         }
+    }
+
+    /// Tells a page that speaks version `v` of the messages (`None`: version 1, which had no
+    /// `v`) that this server speaks another, and closes: nothing else it says would be read as
+    /// it means it.
+    async fn refuse_version(&mut self, v: Option<u32>) -> Flow {
+        let spoken = match v {
+            None => "1 (no v)".to_owned(),
+            Some(v) => v.to_string(),
+        };
+        let detail = format!("this page speaks version {spoken}, the server version {PROTOCOL}");
+        // Every page left open from before an upgrade says so once: counted, not a line each.
+        static OTHER_VERSION: logtag::Sparse = logtag::Sparse::new();
+        if let Some(pages) = OTHER_VERSION.count() {
+            tracing::info!(pages, version = %spoken, "pages of another protocol version closed");
+        }
+        let error = FromServer::error(Problem::Version, Some(&detail));
+        self.close_saying(error, Problem::Version, close_code::POLICY)
+            .await;
+        Flow::Break((End::Deliberate, "another protocol version"))
     }
 
     /// Takes back the seat `token` names, probing its old connection first if that still counts
     /// as live. Waits for the probe's answer here, in this connection's own task: the hub is not
     /// locked meanwhile, and this page has nothing else to do until it has its seat.
-    async fn resume(&mut self, room: RoomName, token: ResumeToken, received: u64) -> bool {
+    async fn resume(&mut self, room: RoomName, token: ResumeToken, received: u64) -> Flow {
         let Some(fresh) = self.fresh_token() else {
-            return false;
+            return Flow::Break((End::Deliberate, "no random bits"));
         };
         let hub = Arc::clone(&self.context.hub);
         let mut dead = None;
@@ -365,28 +436,30 @@ impl Connection {
             match hub.resume(&room, &token, received, self.id, fresh.clone(), dead) {
                 Ok(resumption) => {
                     tracing::info!(
-                        peer = self.id,
+                        conn = self.id,
                         room = %logtag::room(&room),
+                        peer = resumption.seated.peer,
                         received,
                         complete = resumption.complete,
                         "resumed"
                     );
-                    self.seat = Some((resumption.seated.seat, room));
-                    let ice_servers = if resumption.peer {
-                        self.ice_servers()
-                    } else {
-                        Vec::new()
-                    };
+                    let seated = resumption.seated;
+                    self.seat = Some((seated.seat, room));
+                    // Fresh credentials on a new connection, if there is someone to call.
+                    self.has_ice = !seated.peers.is_empty();
+                    let (ice_servers, renew_in) = self.ice_if(self.has_ice);
                     let resumed = FromServer::Resumed {
-                        polite: resumption.seated.polite,
+                        v: PROTOCOL,
+                        peer: seated.peer,
+                        peers: seated.peers,
                         ice_servers,
+                        renew_in,
                         resume: fresh,
                         grace: self.grace(),
                         received: resumption.received,
                         complete: resumption.complete,
-                        peer: resumption.peer,
                     };
-                    return self.say_all(resumed, resumption.seated.then).await;
+                    return written(self.say_all(resumed, resumption.missed).await);
                 }
                 Err(Refusal::Refused(why)) => break why,
                 // Probed once already, and another connection holds it now.
@@ -402,14 +475,14 @@ impl Connection {
                 }
             }
         };
-        tracing::info!(peer = self.id, room = %logtag::room(&room), why = refusal, "resume refused");
+        tracing::info!(conn = self.id, room = %logtag::room(&room), why = refusal, "resume refused");
         // A seat in use is not gone: its page may try again once that connection ends.
         let problem = if refusal == hub::IN_USE {
             Problem::SeatInUse
         } else {
             Problem::ResumeRefused
         };
-        self.say(FromServer::error(problem, Some(refusal))).await
+        written(self.say(FromServer::error(problem, Some(refusal))).await)
     }
 
     fn fresh_token(&self) -> Option<ResumeToken> {
@@ -417,7 +490,7 @@ impl Connection {
             Ok(token) => Some(token),
             Err(e) => {
                 // Without randomness no seat can be given safely: end this connection.
-                tracing::error!(peer = self.id, "no random bits for a resume token: {e}");
+                tracing::error!(conn = self.id, "no random bits for a resume token: {e}");
                 None
             }
         }
@@ -430,11 +503,20 @@ impl Connection {
         };
         let mut bits = [0u8; 8];
         if let Err(e) = getrandom::fill(&mut bits) {
-            tracing::error!(peer = self.id, "no random bits for a TURN username: {e}");
+            tracing::error!(conn = self.id, "no random bits for a TURN username: {e}");
             return Vec::new();
         }
         let id: String = bits.iter().map(|b| format!("{b:02x}")).collect();
         vec![turn.ice_server(SystemTime::now(), &id)]
+    }
+
+    /// TURN credentials and when to renew them if `now`, else none (nobody to call yet).
+    fn ice_if(&self, now: bool) -> (Vec<IceServer>, Option<u32>) {
+        if now {
+            (self.ice_servers(), self.renew_in())
+        } else {
+            (Vec::new(), None)
+        }
     }
 
     /// Whether this client's address may join one more room now (and counts it).
@@ -516,14 +598,22 @@ impl Connection {
         }
     }
 
-    /// Writes one message; `false` if the socket is gone. A page hears of TURN only with its
-    /// peer: credentials go out when there is someone to call, never to a page alone.
+    /// Writes one message; `false` if the socket is gone. A page hears of TURN only once
+    /// there is someone to call, never alone: a page that has none gets its credentials with
+    /// the first `peer-joined`.
     async fn say(&mut self, message: FromServer) -> bool {
         let message = match message {
-            FromServer::PeerJoined { ice_servers, .. } if ice_servers.is_empty() => {
+            FromServer::PeerJoined {
+                peer, name, polite, ..
+            } if !self.has_ice => {
+                self.has_ice = true;
+                let (ice_servers, renew_in) = self.ice_if(true);
                 FromServer::PeerJoined {
-                    ice_servers: self.ice_servers(),
-                    renew_in: self.renew_in(),
+                    peer,
+                    name,
+                    polite,
+                    ice_servers,
+                    renew_in,
                 }
             }
             message => message,
@@ -539,7 +629,13 @@ impl Connection {
 
     /// Says why, then closes with `code`.
     async fn close(&mut self, problem: Problem, code: u16) {
-        let _ = self.say(FromServer::error(problem, None)).await;
+        self.close_saying(FromServer::error(problem, None), problem, code)
+            .await;
+    }
+
+    /// Says `error` (about `problem`, with a detail), then closes with `code`.
+    async fn close_saying(&mut self, error: FromServer, problem: Problem, code: u16) {
+        let _ = self.say(error).await;
         // A close frame's reason holds at most 123 bytes.
         let mut reason = problem.to_string();
         while reason.len() > 123 {

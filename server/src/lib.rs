@@ -1,6 +1,6 @@
-//! loopback-server: serves the release page and pairs two pages per room over a WebSocket, so
-//! that two browsers anywhere can call each other; TURN is left to coturn, with short-lived
-//! credentials from here.
+//! loopback-server: serves the release page and puts up to six pages in a room over a WebSocket,
+//! so that browsers anywhere can call each other, every pair its own call; TURN is left to
+//! coturn, with short-lived credentials from here.
 //!
 //! The shape is mini-redis's: a listener, one task per connection owning its socket, shared state
 //! (the [`hub::Hub`]) behind one lock, and a shutdown signal every task listens to.
@@ -15,7 +15,7 @@ pub mod door;
 pub mod guard;
 /// What every response tells the browser: no sniffing, no referrer, no framing, HSTS.
 pub mod headers;
-/// Rooms, their seats (kept a while for a page whose connection was lost) and the peers' outboxes.
+/// Rooms, their seats (kept a while for a page whose connection was lost) and the pages' outboxes.
 pub mod hub;
 /// Relayed signals checked: SDP and candidates that parse, no candidate at a forbidden address.
 pub mod inspect;
@@ -33,6 +33,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use hub::Hub;
+use loopback_signal::room::{DEFAULT_SIZE, MAX_SIZE};
 use loopback_signal::MAX_MESSAGE_BYTES;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -49,12 +50,16 @@ const READ_BUFFER_BYTES: usize = 4096;
 /// How long a shutdown waits for the connections open then to end by themselves, by default.
 pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
 
-/// What one connection may do.
+/// How many people a room holds unless told otherwise (`--room-size`).
+pub const ROOM_SIZE: usize = DEFAULT_SIZE;
+
+/// What one connection may do. The bursts are per call: a page in a room of `n` may have `n - 1`
+/// calls, each set up at once when it comes in (see [`Limits::messages_at_once`]).
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
-    /// Messages at once (an offer and a burst of ICE candidates)…
+    /// Messages at once for each call (an offer or answer, a burst of ICE candidates)…
     pub burst: u32,
-    /// …then per second, on average.
+    /// …then per second, on average, whatever the room.
     pub per_second: u32,
     /// A connection not heard from (not even a pong) for this long is closed.
     pub idle: Duration,
@@ -69,7 +74,7 @@ pub struct Limits {
     /// cannot keep up and is closed (its seat kept away, as for a lost connection), rather than
     /// buffered for.
     pub write: Duration,
-    /// Bytes a page may send at once, frames of every kind counted…
+    /// Bytes a page may send at once for each call, frames of every kind counted…
     pub bytes_burst: u32,
     /// …then per second, on average.
     pub bytes_per_second: u32,
@@ -83,14 +88,49 @@ pub struct Limits {
     pub first_message: Duration,
     /// How long a shutdown waits for the connections open then to end by themselves.
     pub shutdown: Duration,
-    /// Messages that may wait for one page's socket before its connection is ended as one
-    /// that cannot keep up (see [`hub::OUTBOX`]).
+    /// Messages that may wait for one page's socket for each call, before its connection is
+    /// ended as one that cannot keep up (see [`hub::OUTBOX`] and [`Limits::outbox_for`]).
     pub outbox: usize,
     /// Rooms one client address may join at once…
     pub joins_burst: u32,
     /// …then per minute: a person calls a few times an hour, someone trying room names
     /// hundreds of times.
     pub joins_per_minute: u32,
+}
+
+impl Limits {
+    /// The messages a page may send at once in rooms of `room_size`: [`Limits::burst`] for each
+    /// of its calls. A call's setup is a description (offer or answer), some 20 candidates and
+    /// end-of-candidates, about 22 messages; 100 a call leaves room for a second gathering and
+    /// pings. A newcomer to a room of six sets up five calls at once, about 110 messages, and
+    /// may send 500; a flood (thousands) is closed all the same. A room of two keeps the 100 it
+    /// always had, and nobody gets more than its room needs.
+    pub fn messages_at_once(&self, room_size: usize) -> u32 {
+        self.burst.saturating_mul(calls(room_size))
+    }
+
+    /// The bytes a page may send at once in rooms of `room_size`: [`Limits::bytes_burst`] for
+    /// each call, scaled as [`Limits::messages_at_once`] is, so that the byte bucket never
+    /// refuses what the message bucket lets through for a setup (five of ~8 KB descriptions and
+    /// ~100 candidates are some 60 KB; the burst is 1 MiB a call).
+    pub fn bytes_at_once(&self, room_size: usize) -> u32 {
+        self.bytes_burst.saturating_mul(calls(room_size))
+    }
+
+    /// The messages that may wait for one page's socket in rooms of `room_size`:
+    /// [`Limits::outbox`] for each call, 1280 in a room of six. It grows with the bursts so that
+    /// one other page sending all it may at once (500 in a room of six) never ends a page's
+    /// connection that reads as fast as it can.
+    pub fn outbox_for(&self, room_size: usize) -> usize {
+        let calls = usize::try_from(calls(room_size)).unwrap_or(usize::MAX);
+        self.outbox.saturating_mul(calls)
+    }
+}
+
+/// The calls a page has in a full room of `room_size` (brought between 2 and 8, as the rooms
+/// are): one with each other seat.
+fn calls(room_size: usize) -> u32 {
+    u32::try_from(room_size.clamp(2, MAX_SIZE) - 1).unwrap_or(u32::MAX)
 }
 
 impl Default for Limits {
@@ -103,8 +143,8 @@ impl Default for Limits {
             grace: Duration::from_secs(30),
             probe: Duration::from_secs(3),
             write: Duration::from_secs(10),
-            // Sixteen messages of the largest size at once; a call's offer, answer and
-            // candidates are a few kilobytes.
+            // Sixteen messages of the largest size at once for each call; a call's offer,
+            // answer and candidates are a few kilobytes.
             bytes_burst: 16 * MAX_MESSAGE_BYTES as u32,
             bytes_per_second: 64 * 1024,
             connections: 512,
@@ -146,6 +186,9 @@ pub struct Config {
     /// Whether to offer signaling at all; without it the server is a plain static host, and
     /// pages in a room fall back to signaling between tabs.
     pub signaling: bool,
+    /// How many people a room holds, 2 to 8 ([`ROOM_SIZE`] by default; a figure outside is
+    /// brought inside).
+    pub room_size: usize,
 }
 
 /// What the routes share.
@@ -168,7 +211,10 @@ impl AppState {
     pub fn new(config: Config) -> (Self, watch::Sender<bool>) {
         let (tx, rx) = watch::channel(false);
         let state = Self {
-            hub: Arc::new(Hub::with_outbox(config.limits.outbox)),
+            hub: Arc::new(Hub::new(
+                config.room_size,
+                config.limits.outbox_for(config.room_size),
+            )),
             door: door::Door::default(),
             joins: Arc::default(),
             forwarded: door::Door::default(),

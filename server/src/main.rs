@@ -4,14 +4,14 @@
 use clap::Parser;
 use loopback_server::tls::{self, Certificate};
 use loopback_server::turn::Turn;
-use loopback_server::{Config, Limits, Running, SIGNAL_PATH};
+use loopback_server::{Config, Limits, Running, ROOM_SIZE, SIGNAL_PATH};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// Serves the loopback-rtc page and its signaling WebSocket, so that two browsers can call each
-/// other through a room.
+/// Serves the loopback-rtc page and its signaling WebSocket, so that browsers can call each other
+/// through a room, up to six of them by default.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
@@ -84,8 +84,9 @@ struct Args {
     /// cannot keep up and is closed (its seat kept for it to resume), not buffered for.
     #[arg(long, default_value_t = 10)]
     write_timeout: u64,
-    /// Frames a page may send at once (an offer and a burst of candidates), then
-    /// `--messages-per-second`; past that it is told it is too fast and closed.
+    /// Frames a page may send at once for each call it may have (`--room-size` - 1: an offer
+    /// and a burst of candidates each), then `--messages-per-second`; past that it is told it is
+    /// too fast and closed. 100 a call: 500 at once in a room of six.
     #[arg(long, default_value_t = Limits::default().burst)]
     messages_burst: u32,
     /// Frames a page may send per second, on average, after `--messages-burst`.
@@ -103,15 +104,17 @@ struct Args {
     /// before the seat moves.
     #[arg(long, default_value_t = 3)]
     probe_timeout: u64,
-    /// Messages that may wait for one page's socket; past that its connection is ended as one
-    /// that cannot keep up (its page resumes and is replayed what it missed).
+    /// Messages that may wait for one page's socket for each call it may have (as
+    /// `--messages-burst`); past that its connection is ended as one that cannot keep up (its
+    /// page resumes and is replayed what it missed).
     #[arg(long, default_value_t = Limits::default().outbox)]
     outbox: usize,
     /// Seconds a shutdown waits for open connections to end by themselves.
     #[arg(long, default_value_t = 5)]
     shutdown_wait: u64,
-    /// Bytes a page may send at once (frames of every kind), then `--bytes-per-second`; past
-    /// that it is told it is too fast and closed.
+    /// Bytes a page may send at once (frames of every kind) for each call it may have, as
+    /// `--messages-burst`, then `--bytes-per-second`; past that it is told it is too fast and
+    /// closed.
     #[arg(long, default_value_t = Limits::default().bytes_burst)]
     bytes_burst: u32,
     /// Bytes a page may send per second, on average, after `--bytes-burst`.
@@ -135,6 +138,10 @@ struct Args {
     /// browser.
     #[arg(long)]
     no_signaling: bool,
+    /// How many people a room holds, 2 to 8: every page sends its camera to each of the others,
+    /// so past six a home uplink struggles.
+    #[arg(long, default_value_t = ROOM_SIZE as u8, value_parser = clap::value_parser!(u8).range(2..=8))]
+    room_size: u8,
 }
 
 #[tokio::main]
@@ -230,6 +237,7 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         tls: certificate.is_some(),
         hsts: matches!(certificate, Some(Certificate::Files { .. })),
         signaling: !args.no_signaling,
+        room_size: usize::from(args.room_size),
     };
     let scheme = if config.tls { "https" } else { "http" };
     match &config.turn {
@@ -241,6 +249,7 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         ),
     }
 
+    tracing::info!("rooms hold up to {} people", config.room_size);
     let signaling = if config.signaling {
         format!("and signaling on {SIGNAL_PATH}")
     } else {
@@ -296,5 +305,26 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = term => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rooms_hold_two_to_eight_people_six_unless_told() {
+        let parse = |extra: &[&str]| {
+            let args = ["loopback-server"].iter().chain(extra).copied();
+            Args::try_parse_from(args)
+        };
+        assert_eq!(parse(&[]).unwrap().room_size, 6);
+        for size in [2, 3, 8] {
+            let text = size.to_string();
+            assert_eq!(parse(&["--room-size", &text]).unwrap().room_size, size);
+        }
+        for bad in ["0", "1", "9", "255", "-1", "six", ""] {
+            assert!(parse(&["--room-size", bad]).is_err(), "{bad:?} taken");
+        }
     }
 }

@@ -1,10 +1,10 @@
-//! The server over real sockets on 127.0.0.1: pages meeting in rooms, and everything a hostile or
-//! broken client can send, each answered with a clear error or a clean close, and the rooms empty
-//! again afterwards.
+//! The server over real sockets on 127.0.0.1: pages meeting in rooms of up to six, and everything
+//! a hostile or broken client can send, each answered with a clear error or a clean close, and the
+//! rooms empty again afterwards.
 
 use futures_util::{SinkExt, StreamExt};
 use loopback_server::turn::Turn;
-use loopback_server::{Config, Limits, Running, SIGNAL_PATH};
+use loopback_server::{Config, Limits, Running, ROOM_SIZE, SIGNAL_PATH};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -18,6 +18,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const WAIT: Duration = Duration::from_secs(5);
+/// The version of the messages these pages speak.
+const V: u32 = loopback_signal::PROTOCOL;
 
 /// A folder with a page in it, for the server to serve.
 fn dist() -> PathBuf {
@@ -50,7 +52,16 @@ fn config() -> Config {
         tls: false,
         hsts: false,
         signaling: true,
+        room_size: ROOM_SIZE,
     }
+}
+
+/// [`config`] for tests that fill rooms: more joins from 127.0.0.1 than a person makes.
+fn group_config() -> Config {
+    let mut config = config();
+    config.limits.joins_burst = 100;
+    config.limits.joins_per_minute = 100;
+    config
 }
 
 async fn start(config: Config) -> Running {
@@ -87,8 +98,8 @@ async fn send(socket: &mut Socket, message: Value) {
         .unwrap();
 }
 
-/// The next message from the server, skipping pings.
-async fn recv(socket: &mut Socket) -> Value {
+/// The next message from the server as it was written, skipping pings.
+async fn recv_text(socket: &mut Socket) -> String {
     loop {
         let frame = tokio::time::timeout(WAIT, socket.next())
             .await
@@ -96,13 +107,16 @@ async fn recv(socket: &mut Socket) -> Value {
             .expect("the socket open")
             .expect("a frame");
         match frame {
-            Message::Text(text) => {
-                return serde_json::from_str(&text).expect("JSON from the server")
-            }
+            Message::Text(text) => return text.to_string(),
             Message::Ping(_) | Message::Pong(_) => continue,
             other => panic!("expected a message, got {other:?}"),
         }
     }
+}
+
+/// The next message from the server, skipping pings.
+async fn recv(socket: &mut Socket) -> Value {
+    serde_json::from_str(&recv_text(socket).await).expect("JSON from the server")
 }
 
 /// Reads until the server closes; returns the close code (None: the stream just ended).
@@ -151,21 +165,37 @@ async fn rooms_back_to_zero(server: &Running) {
     }
 }
 
-/// Checks a `joined` message: the role, no ICE servers (no TURN in these tests), the grace, and a
+/// Checks a `joined` message: version 2, a peer id, the others as a list, the room's size, ICE
+/// servers (TURN only with someone to call, and `renewIn` only with them), the grace, and a
 /// resume token of 22 base64url characters, which it returns.
-fn joined(message: &Value, polite: bool) -> String {
+fn joined(message: &Value) -> String {
     assert_eq!(message["type"], "joined", "{message}");
-    assert_eq!(message["polite"], polite, "{message}");
-    assert_eq!(message["iceServers"], json!([]), "{message}");
+    assert_eq!(message["v"], V, "{message}");
+    assert!(
+        message["peer"].as_u64().is_some_and(|p| p >= 1),
+        "{message}"
+    );
+    let peers = message["peers"].as_array().expect("peers");
+    assert!(message["size"]
+        .as_u64()
+        .is_some_and(|s| (2..=8).contains(&s)));
+    let ice = message["iceServers"].as_array().expect("iceServers");
+    if peers.is_empty() {
+        assert!(ice.is_empty(), "TURN for a page alone: {message}");
+    }
+    if ice.is_empty() {
+        assert!(message.get("renewIn").is_none(), "{message}");
+    }
     assert!(
         message["grace"].as_u64().is_some_and(|g| g >= 1),
         "{message}"
     );
     let object = message.as_object().unwrap();
+    let expected = 8 + usize::from(message.get("renewIn").is_some());
     assert_eq!(
         object.len(),
-        5,
-        "type, polite, iceServers, resume, grace: {message}"
+        expected,
+        "type, v, peer, peers, size, iceServers, (renewIn,) resume, grace: {message}"
     );
     token_of(message)
 }
@@ -182,21 +212,36 @@ fn token_of(message: &Value) -> String {
     token.to_owned()
 }
 
-/// A page that joins `room`, with a role wish or none; returns its socket, its role and its token.
-async fn join(server: &Running, room: &str, wish: Option<bool>) -> (Socket, bool, String) {
+/// The `peers` of a `joined` or `resumed`: each one's id, and this page's role toward it.
+fn roles(message: &Value) -> Vec<(u64, bool)> {
+    message["peers"]
+        .as_array()
+        .expect("peers")
+        .iter()
+        .map(|p| (p["peer"].as_u64().unwrap(), p["polite"].as_bool().unwrap()))
+        .collect()
+}
+
+/// A page that joins `room`, with a role wish or none; returns its socket and its `joined`.
+async fn join(server: &Running, room: &str, wish: Option<bool>) -> (Socket, Value) {
     let mut page = connect(server).await;
-    let mut message = json!({"type": "join", "room": room});
+    let mut message = json!({"type": "join", "v": V, "room": room});
     if let Some(wish) = wish {
         message["polite"] = json!(wish);
     }
     send(&mut page, message).await;
     let answer = recv(&mut page).await;
-    let polite = answer["polite"].as_bool().expect("joined");
-    let token = joined(&answer, polite);
-    (page, polite, token)
+    joined(&answer);
+    (page, answer)
 }
 
-/// Two pages in room `r`: the first impolite, the second polite, both told the other is there.
+/// A `peer-joined` without a name or TURN credentials.
+fn peer_joined(peer: u64, polite: bool) -> Value {
+    json!({"type": "peer-joined", "peer": peer, "polite": polite})
+}
+
+/// Two pages in room `r`: the first (peer 1) impolite toward the second (peer 2), which came in
+/// knowing of it; the first told of the second.
 async fn pair(server: &Running) -> (Socket, Socket) {
     let ((a, _), (b, _)) = pair_with_tokens(server).await;
     (a, b)
@@ -204,13 +249,50 @@ async fn pair(server: &Running) -> (Socket, Socket) {
 
 /// [`pair`], with each page's resume token.
 async fn pair_with_tokens(server: &Running) -> ((Socket, String), (Socket, String)) {
-    let (mut a, a_polite, a_token) = join(server, "r", None).await;
-    assert!(!a_polite);
-    let (mut b, b_polite, b_token) = join(server, "r", None).await;
-    assert!(b_polite);
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-joined"}));
-    assert_eq!(recv(&mut a).await, json!({"type": "peer-joined"}));
-    ((a, a_token), (b, b_token))
+    let (mut a, a_joined) = join(server, "r", None).await;
+    assert_eq!(
+        (a_joined["peer"].as_u64(), roles(&a_joined)),
+        (Some(1), vec![])
+    );
+    let (b, b_joined) = join(server, "r", None).await;
+    assert_eq!(b_joined["peer"], 2);
+    assert_eq!(roles(&b_joined), vec![(1, true)], "the newcomer answers");
+    assert_eq!(recv(&mut a).await, peer_joined(2, false));
+    ((a, token_of(&a_joined)), (b, token_of(&b_joined)))
+}
+
+/// `n` pages in `room`, peers 1 to `n` in that order, each told of every later one: checks that
+/// every page knows every other by the same id, with the opposite role.
+async fn group(server: &Running, room: &str, n: u64) -> Vec<Socket> {
+    let pages = group_with_tokens(server, room, n).await;
+    pages.into_iter().map(|(page, _)| page).collect()
+}
+
+/// [`group`], with each page's resume token.
+async fn group_with_tokens(server: &Running, room: &str, n: u64) -> Vec<(Socket, String)> {
+    let mut pages: Vec<(Socket, String)> = Vec::new();
+    for k in 1..=n {
+        let (page, answer) = join(server, room, None).await;
+        assert_eq!(answer["peer"], k, "ids in join order: {answer}");
+        assert_eq!(answer["size"], server_size(server), "{answer}");
+        let expected: Vec<_> = (1..k).map(|j| (j, true)).collect();
+        assert_eq!(roles(&answer), expected, "polite toward everyone there");
+        assert!(answer["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p.get("away").is_none()));
+        for (earlier, _) in &mut pages {
+            assert_eq!(recv(earlier).await, peer_joined(k, false), "the other end");
+        }
+        pages.push((page, token_of(&answer)));
+    }
+    pages
+}
+
+/// The size of the server's rooms.
+fn server_size(server: &Running) -> usize {
+    server.state.hub.room_size()
 }
 
 /// A description's SDP as browsers write it, shortened.
@@ -221,14 +303,20 @@ fn candidate(n: usize) -> Value {
     json!({"kind": "candidate", "candidate": format!("candidate:{n} 1 udp 2122260223 192.0.2.1 {} typ host", 50000 + n)})
 }
 
-async fn signal(socket: &mut Socket, n: usize) {
-    send(socket, json!({"type": "signal", "signal": candidate(n)})).await;
+/// Sends candidate `n` to peer `to`.
+async fn signal(socket: &mut Socket, to: u64, n: usize) {
+    send(
+        socket,
+        json!({"type": "signal", "to": to, "signal": candidate(n)}),
+    )
+    .await;
 }
 
-async fn expect_signal(socket: &mut Socket, n: usize) {
+/// The next message is candidate `n` from peer `from`.
+async fn expect_signal(socket: &mut Socket, from: u64, n: usize) {
     assert_eq!(
         recv(socket).await,
-        json!({"type": "signal", "signal": candidate(n)})
+        json!({"type": "signal", "from": from, "signal": candidate(n)})
     );
 }
 
@@ -237,7 +325,7 @@ async fn resume(server: &Running, room: &str, token: &str, received: u64) -> (So
     let mut page = connect(server).await;
     send(
         &mut page,
-        json!({"type": "resume", "room": room, "token": token, "received": received}),
+        json!({"type": "resume", "v": V, "room": room, "token": token, "received": received}),
     )
     .await;
     let answer = recv(&mut page).await;
@@ -268,6 +356,20 @@ async fn recv_past_presence(socket: &mut Socket) -> Value {
     }
 }
 
+/// Pings and waits for the pong: everything this page sent before is handled by then (a
+/// connection's messages are handled in order). Returns what came before the pong.
+async fn settled(socket: &mut Socket) -> Vec<Value> {
+    send(socket, json!({"type": "ping"})).await;
+    let mut before = Vec::new();
+    loop {
+        let message = recv(socket).await;
+        if message == json!({"type": "pong"}) {
+            return before;
+        }
+        before.push(message);
+    }
+}
+
 #[tokio::test]
 async fn two_pages_meet_exchange_signals_and_part() {
     let server = start(config()).await;
@@ -275,64 +377,379 @@ async fn two_pages_meet_exchange_signals_and_part() {
     assert_eq!(server.state.hub.rooms(), 1);
 
     let offer = json!({"kind": "description", "type": "offer", "sdp": SDP});
-    send(&mut a, json!({"type": "signal", "signal": offer})).await;
+    send(&mut a, json!({"type": "signal", "to": 2, "signal": offer})).await;
     assert_eq!(
         recv(&mut b).await,
-        json!({"type": "signal", "signal": offer})
+        json!({"type": "signal", "from": 1, "signal": offer})
     );
     let candidate = json!({"kind": "candidate", "candidate": "candidate:1 1 udp 2122260223 192.0.2.1 54400 typ host", "sdpMid": "0", "sdpMLineIndex": 0});
-    send(&mut b, json!({"type": "signal", "signal": candidate})).await;
-    assert_eq!(
-        recv(&mut a).await,
-        json!({"type": "signal", "signal": candidate})
-    );
     send(
         &mut b,
-        json!({"type": "signal", "signal": {"kind": "end-of-candidates"}}),
+        json!({"type": "signal", "to": 1, "signal": candidate}),
     )
     .await;
     assert_eq!(
         recv(&mut a).await,
-        json!({"type": "signal", "signal": {"kind": "end-of-candidates"}})
+        json!({"type": "signal", "from": 2, "signal": candidate})
+    );
+    send(
+        &mut b,
+        json!({"type": "signal", "to": 1, "signal": {"kind": "end-of-candidates"}}),
+    )
+    .await;
+    assert_eq!(
+        recv(&mut a).await,
+        json!({"type": "signal", "from": 2, "signal": {"kind": "end-of-candidates"}})
     );
 
     // HangUp on one side: the other is told, and may wait for someone new.
     send(&mut a, json!({"type": "leave"})).await;
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-left"}));
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-left", "peer": 1}));
     assert_eq!(server.state.hub.rooms(), 1, "b is still in the room");
-    send(&mut a, json!({"type": "join", "room": "r"})).await;
-    joined(&recv(&mut a).await, false); // back in, with the role b does not have
-    assert_eq!(recv(&mut a).await, json!({"type": "peer-joined"}));
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-joined"}));
+    send(&mut a, json!({"type": "join", "v": V, "room": "r"})).await;
+    let again = recv(&mut a).await;
+    joined(&again);
+    // Back in as someone new: a new id, and the newcomer's role.
+    assert_eq!(again["peer"], 3);
+    assert_eq!(roles(&again), vec![(2, true)]);
+    assert_eq!(recv(&mut b).await, peer_joined(3, false));
     bye(&mut a).await;
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-left"}));
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-left", "peer": 3}));
     bye(&mut b).await;
     rooms_back_to_zero(&server).await;
     server.shut_down().await.unwrap();
 }
 
 #[tokio::test]
-async fn a_third_page_is_told_the_room_is_full() {
-    let server = start(config()).await;
+async fn a_page_that_leaves_and_joins_again_hears_nothing_more_of_its_old_room() {
+    let server = start(generous()).await;
+    let (mut x, mut y) = pair(&server).await;
+    let (mut z, _) = join(&server, "s", None).await;
+    // y says a lot to x, all of it queued for x before x leaves.
+    for n in 1000..1200 {
+        signal(&mut y, 1, n).await;
+    }
+    assert!(settled(&mut y).await.is_empty());
+    // x hangs up and at once calls in another room, where peer 1 is z, not y.
+    send(&mut x, json!({"type": "leave"})).await;
+    send(&mut x, json!({"type": "join", "v": V, "room": "s"})).await;
+    // What reached x before its leave is the old room's, fine; after its `joined`, none of it.
+    let answer = loop {
+        let message = recv(&mut x).await;
+        if message["type"] == "joined" {
+            break message;
+        }
+        assert_eq!(message["from"], 2, "{message}");
+    };
+    assert_eq!(
+        (answer["peer"].as_u64(), roles(&answer)),
+        (Some(2), vec![(1, true)])
+    );
+    assert_eq!(recv(&mut z).await, peer_joined(2, false));
+    signal(&mut z, 2, 7).await;
+    expect_signal(&mut x, 1, 7).await;
+    assert!(settled(&mut x).await.is_empty(), "nothing of room r");
+    assert_eq!(recv(&mut y).await, json!({"type": "peer-left", "peer": 1}));
+    for page in [&mut x, &mut y, &mut z] {
+        bye(page).await;
+    }
+    rooms_back_to_zero(&server).await;
+}
+
+#[tokio::test]
+async fn a_page_past_the_room_size_is_told_the_room_is_full() {
+    // `--room-size 2`: the rooms of version 1.
+    let mut two = config();
+    two.room_size = 2;
+    let server = start(two).await;
     let (mut a, b) = pair(&server).await;
     let mut c = connect(&server).await;
-    send(&mut c, json!({"type": "join", "room": "r"})).await;
+    send(&mut c, json!({"type": "join", "v": V, "room": "r"})).await;
     assert_eq!(problem(&recv(&mut c).await), "room-full");
     // c is in no room: its signals go nowhere, and the pair is undisturbed.
     send(
         &mut c,
-        json!({"type": "signal", "signal": {"kind": "end-of-candidates"}}),
+        json!({"type": "signal", "to": 1, "signal": {"kind": "end-of-candidates"}}),
     )
     .await;
     assert_eq!(problem(&recv(&mut c).await), "not-in-room");
     send(
         &mut a,
-        json!({"type": "signal", "signal": {"kind": "end-of-candidates"}}),
+        json!({"type": "signal", "to": 2, "signal": {"kind": "end-of-candidates"}}),
     )
     .await;
     for mut page in [a, b, c] {
         bye(&mut page).await;
     }
+    rooms_back_to_zero(&server).await;
+    // And a room of three holds three, and says so.
+    let mut three = config();
+    three.room_size = 3;
+    let server = start(three).await;
+    let mut pages = group(&server, "r", 3).await;
+    let mut fourth = connect(&server).await;
+    send(&mut fourth, json!({"type": "join", "v": V, "room": "r"})).await;
+    assert_eq!(problem(&recv(&mut fourth).await), "room-full");
+    for page in pages.iter_mut().chain([&mut fourth]) {
+        bye(page).await;
+    }
+    rooms_back_to_zero(&server).await;
+}
+
+#[tokio::test]
+async fn a_room_of_six_gives_every_pair_its_own_call() {
+    let server = start(group_config()).await;
+    // Everyone learns everyone, by the same ids, with opposite roles in every pair.
+    let mut pages = group(&server, "r", 6).await;
+    assert_eq!(server.state.hub.rooms(), 1);
+    // A signal from each to each reaches only its target, as from its true sender.
+    for from in 1..=6u64 {
+        for to in (1..=6u64).filter(|&to| to != from) {
+            let n = (from * 10 + to) as usize;
+            signal(&mut pages[from as usize - 1], to, n).await;
+        }
+    }
+    for to in 1..=6u64 {
+        let page = &mut pages[to as usize - 1];
+        let mut heard = Vec::new();
+        for _ in 0..5 {
+            let message = recv(page).await;
+            assert_eq!(message["type"], "signal", "{message}");
+            let from = message["from"].as_u64().unwrap();
+            let n = (from * 10 + to) as usize;
+            assert_eq!(message["signal"], candidate(n), "for {to}: {message}");
+            heard.push(from);
+        }
+        heard.sort_unstable();
+        let others: Vec<u64> = (1..=6).filter(|&o| o != to).collect();
+        assert_eq!(heard, others, "one from each other page");
+    }
+    for page in &mut pages {
+        assert!(settled(page).await.is_empty(), "nothing else arrived");
+    }
+    // A seventh is told the room is full, and nobody hears of it.
+    let mut seventh = connect(&server).await;
+    send(&mut seventh, json!({"type": "join", "v": V, "room": "r"})).await;
+    assert_eq!(problem(&recv(&mut seventh).await), "room-full");
+    // One leaves: the five hear it by its id.
+    send(&mut pages[2], json!({"type": "leave"})).await;
+    let mut gone = pages.remove(2);
+    for page in &mut pages {
+        assert_eq!(recv(page).await, json!({"type": "peer-left", "peer": 3}));
+    }
+    // Now the seventh fits, with a new id, and everyone hears of it.
+    send(&mut seventh, json!({"type": "join", "v": V, "room": "r"})).await;
+    let answer = recv(&mut seventh).await;
+    joined(&answer);
+    assert_eq!(answer["peer"], 7);
+    assert_eq!(
+        roles(&answer),
+        vec![(1, true), (2, true), (4, true), (5, true), (6, true)]
+    );
+    for page in &mut pages {
+        assert_eq!(recv(page).await, peer_joined(7, false));
+    }
+    signal(&mut seventh, 1, 71).await;
+    expect_signal(&mut pages[0], 7, 71).await;
+    signal(&mut pages[0], 7, 17).await;
+    expect_signal(&mut seventh, 1, 17).await;
+    for page in pages.iter_mut().chain([&mut gone, &mut seventh]) {
+        bye(page).await;
+    }
+    a_call_still_works(&server, "after").await;
+    rooms_back_to_zero(&server).await;
+}
+
+#[tokio::test]
+async fn signals_to_nobody_or_to_oneself_are_refused_and_the_page_goes_on() {
+    let server = start(config()).await;
+    let (mut a, mut b) = pair(&server).await;
+    for to in [0u64, 2 + 1, 9_999, u64::MAX, 1] {
+        signal(&mut a, to, 5).await;
+        let answer = recv(&mut a).await;
+        assert_eq!(problem(&answer), "unknown-peer", "to {to}: {answer}");
+    }
+    // b heard none of it; the connection goes on, and the next signal is relayed.
+    signal(&mut a, 2, 6).await;
+    expect_signal(&mut b, 1, 6).await;
+    // A peer that left is unknown from then on.
+    bye(&mut b).await;
+    assert_eq!(recv(&mut a).await, json!({"type": "peer-left", "peer": 2}));
+    signal(&mut a, 2, 7).await;
+    assert_eq!(
+        problem(&recv(&mut a).await),
+        "no-peer",
+        "nobody left to call"
+    );
+    bye(&mut a).await;
+    a_call_still_works(&server, "after").await;
+    rooms_back_to_zero(&server).await;
+}
+
+#[tokio::test]
+async fn a_page_cannot_speak_as_another() {
+    let server = start(group_config()).await;
+    let mut pages = group(&server, "r", 3).await;
+    // A `from` of its own choosing, at the top or inside the signal: not a message.
+    for forged in [
+        json!({"type": "signal", "to": 2, "from": 3, "signal": candidate(1)}),
+        json!({"type": "signal", "to": 2, "signal": {"kind": "candidate", "candidate": "", "from": 3}}),
+        json!({"type": "signal", "to": 2, "peer": 3, "signal": candidate(1)}),
+        json!({"type": "signal", "to": 2, "from": 3, "signal": {"kind": "end-of-candidates"}}),
+    ] {
+        send(&mut pages[0], forged.clone()).await;
+        let answer = recv(&mut pages[0]).await;
+        assert_eq!(problem(&answer), "bad-message", "{forged}: {answer}");
+    }
+    // Inside a signal without fields of its own, serde lets an unknown `from` through (its
+    // `deny_unknown_fields` does not reach unit variants): whatever becomes of it, it never
+    // arrives as from anyone but the sender.
+    for kind in ["end-of-candidates", "restart-ice", "no-path"] {
+        send(
+            &mut pages[0],
+            json!({"type": "signal", "to": 2, "signal": {"kind": kind, "from": 3}}),
+        )
+        .await;
+        let replies = settled(&mut pages[0]).await;
+        if replies.is_empty() {
+            assert_eq!(
+                recv(&mut pages[1]).await,
+                json!({"type": "signal", "from": 1, "signal": {"kind": kind}})
+            );
+        } else {
+            assert_eq!(problem(&replies[0]), "bad-message", "{kind}");
+        }
+    }
+    // What arrives always carries the real sender.
+    signal(&mut pages[0], 2, 1).await;
+    let relayed = recv(&mut pages[1]).await;
+    assert_eq!(relayed["from"], 1, "{relayed}");
+    for page in &mut pages[1..] {
+        assert!(settled(page).await.is_empty(), "no forged signal arrived");
+    }
+    for page in &mut pages {
+        bye(page).await;
+    }
+    rooms_back_to_zero(&server).await;
+}
+
+#[tokio::test]
+async fn names_are_relayed_as_typed_and_bad_names_refused() {
+    let server = start(group_config()).await;
+    let markup = "<img src=x onerror=alert(1)>";
+    let mut a = connect(&server).await;
+    send(
+        &mut a,
+        json!({"type": "join", "v": V, "room": "r", "name": markup}),
+    )
+    .await;
+    joined(&recv(&mut a).await);
+    // The newcomer sees the name verbatim, as a JSON string.
+    let mut b = connect(&server).await;
+    send(
+        &mut b,
+        json!({"type": "join", "v": V, "room": "r", "name": "Bo"}),
+    )
+    .await;
+    let text = recv_text(&mut b).await;
+    assert!(
+        text.contains(&format!("\"name\":{}", json!(markup))),
+        "{text}"
+    );
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(answer["peers"][0]["name"], markup);
+    assert_eq!(
+        recv(&mut a).await,
+        json!({"type": "peer-joined", "peer": 2, "name": "Bo", "polite": false})
+    );
+    // A new name goes to the others.
+    let quoted = "Bo \"the\" </script> & co";
+    send(&mut b, json!({"type": "name", "name": quoted})).await;
+    assert_eq!(
+        recv(&mut a).await,
+        json!({"type": "peer-named", "peer": 2, "name": quoted})
+    );
+    // Too long, control characters, spaces around: not a message, neither joined nor renamed.
+    let bad_names = [
+        "x".repeat(33),
+        "a\u{7}b".to_owned(),
+        "line\nbreak".to_owned(),
+        "nul\u{0}".to_owned(),
+        "\u{1b}[31mred".to_owned(),
+        " Ada".to_owned(),
+    ];
+    let mut c = connect(&server).await;
+    for bad in &bad_names {
+        send(
+            &mut c,
+            json!({"type": "join", "v": V, "room": "r", "name": bad}),
+        )
+        .await;
+        let answer = recv(&mut c).await;
+        assert_eq!(problem(&answer), "bad-message", "{bad:?}: {answer}");
+        send(&mut b, json!({"type": "name", "name": bad})).await;
+        assert_eq!(problem(&recv(&mut b).await), "bad-message", "{bad:?}");
+    }
+    send(&mut c, json!({"type": "name", "name": "Cy"})).await;
+    assert_eq!(
+        problem(&recv(&mut c).await),
+        "not-in-room",
+        "c never joined"
+    );
+    assert!(settled(&mut a).await.is_empty(), "a heard of nothing bad");
+    // The names kept are the good ones.
+    send(&mut c, json!({"type": "join", "v": V, "room": "r"})).await;
+    let answer = recv(&mut c).await;
+    assert_eq!(answer["peer"], 3, "{answer}");
+    assert_eq!(answer["peers"][0]["name"], markup);
+    assert_eq!(answer["peers"][1]["name"], quoted);
+    for page in [&mut a, &mut b, &mut c] {
+        bye(page).await;
+    }
+    rooms_back_to_zero(&server).await;
+}
+
+#[tokio::test]
+async fn a_page_of_another_version_is_told_so_and_closed() {
+    let server = start(config()).await;
+    let (mut a, mut b) = pair(&server).await;
+    let token = "AAECAwQFBgcICQoLDA0ODw";
+    for (message, spoken) in [
+        (json!({"type": "join", "room": "r"}), "version 1 (no v)"),
+        (json!({"type": "join", "v": 1, "room": "r"}), "version 1,"),
+        (
+            json!({"type": "join", "v": 3, "room": "r", "name": "Cy"}),
+            "version 3,",
+        ),
+        (
+            json!({"type": "resume", "room": "r", "token": token, "received": 0}),
+            "version 1 (no v)",
+        ),
+        (
+            json!({"type": "resume", "v": 0, "room": "r", "token": token, "received": 0}),
+            "version 0,",
+        ),
+    ] {
+        let mut old = connect(&server).await;
+        send(&mut old, message.clone()).await;
+        let answer = recv(&mut old).await;
+        assert_eq!(problem(&answer), "version", "{message}: {answer}");
+        let text = answer["message"].as_str().unwrap();
+        assert!(
+            text.contains(&format!("this page speaks {spoken}"))
+                && text.contains(&format!("the server version {V}")),
+            "{text}"
+        );
+        assert!(!text.contains(token), "{text}");
+        assert_eq!(closed(&mut old).await, Some(CloseCode::Policy), "{message}");
+    }
+    // A page in a room asking again in another version is closed too; its seat goes.
+    send(&mut a, json!({"type": "join", "room": "r"})).await;
+    assert_eq!(problem(&recv(&mut a).await), "version");
+    assert_eq!(closed(&mut a).await, Some(CloseCode::Policy));
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-left", "peer": 1}));
+    bye(&mut b).await;
+    a_call_still_works(&server, "after").await;
     rooms_back_to_zero(&server).await;
 }
 
@@ -344,9 +761,14 @@ async fn bad_messages_get_an_error_and_the_connection_goes_on() {
         "not json",
         "{\"type\": \"join\"",
         "{\"type\": \"nuke\"}",
-        "{\"type\": \"join\", \"room\": \"../../etc\"}",
-        "{\"type\": \"join\", \"room\": \"r\", \"admin\": true}",
-        "{\"type\": \"signal\", \"signal\": {\"kind\": \"description\", \"type\": \"rollback\", \"sdp\": \"\"}}",
+        "{\"type\": \"join\", \"v\": 2, \"room\": \"../../etc\"}",
+        "{\"type\": \"join\", \"v\": 2, \"room\": \"r\", \"admin\": true}",
+        "{\"type\": \"join\", \"v\": \"2\", \"room\": \"r\"}",
+        "{\"type\": \"join\", \"v\": 2, \"room\": \"r\", \"peer\": 1}",
+        "{\"type\": \"signal\", \"to\": 1, \"signal\": {\"kind\": \"description\", \"type\": \"rollback\", \"sdp\": \"\"}}",
+        "{\"type\": \"signal\", \"signal\": {\"kind\": \"end-of-candidates\"}}",
+        "{\"type\": \"signal\", \"to\": -1, \"signal\": {\"kind\": \"end-of-candidates\"}}",
+        "{\"type\": \"signal\", \"to\": \"2\", \"signal\": {\"kind\": \"end-of-candidates\"}}",
         "[]",
         "null",
         "",
@@ -360,13 +782,13 @@ async fn bad_messages_get_an_error_and_the_connection_goes_on() {
     assert_eq!(problem(&recv(&mut page).await), "bad-message");
     send(&mut page, json!({"type": "leave"})).await;
     assert_eq!(problem(&recv(&mut page).await), "not-in-room");
-    send(&mut page, json!({"type": "join", "room": "r"})).await;
+    send(&mut page, json!({"type": "join", "v": V, "room": "r"})).await;
     assert_eq!(recv(&mut page).await["type"], "joined");
-    send(&mut page, json!({"type": "join", "room": "s"})).await;
+    send(&mut page, json!({"type": "join", "v": V, "room": "s"})).await;
     assert_eq!(problem(&recv(&mut page).await), "already-in-room");
     send(
         &mut page,
-        json!({"type": "signal", "signal": {"kind": "end-of-candidates"}}),
+        json!({"type": "signal", "to": 2, "signal": {"kind": "end-of-candidates"}}),
     )
     .await;
     assert_eq!(problem(&recv(&mut page).await), "no-peer");
@@ -380,7 +802,7 @@ async fn bad_messages_get_an_error_and_the_connection_goes_on() {
 async fn an_oversized_message_closes_the_connection() {
     let server = start(config()).await;
     let (mut a, mut b) = pair(&server).await;
-    let huge = json!({"type": "signal", "signal": {"kind": "description", "type": "offer", "sdp": "x".repeat(70 * 1024)}});
+    let huge = json!({"type": "signal", "to": 2, "signal": {"kind": "description", "type": "offer", "sdp": "x".repeat(70 * 1024)}});
     // The server may close before the whole message is written.
     let _ = a.send(Message::Text(huge.to_string().into())).await;
     let code = closed(&mut a).await;
@@ -390,7 +812,7 @@ async fn an_oversized_message_closes_the_connection() {
     );
     assert_eq!(
         recv(&mut b).await,
-        json!({"type": "peer-left"}),
+        json!({"type": "peer-left", "peer": 1}),
         "b is told"
     );
     bye(&mut b).await;
@@ -399,15 +821,13 @@ async fn an_oversized_message_closes_the_connection() {
     rooms_back_to_zero(&server).await;
 }
 
-#[tokio::test]
-async fn a_flooding_page_is_told_and_closed() {
-    let server = start(config()).await;
-    let (mut a, mut b) = pair(&server).await;
-    let burst = Limits::default().burst as usize;
-    let flood = std::time::Instant::now();
-    for _ in 0..burst * 2 {
-        let message = json!({"type": "signal", "signal": {"kind": "end-of-candidates"}});
-        if a.send(Message::Text(message.to_string().into()))
+/// Sends `count` end-of-candidates to peer `to` as fast as the socket takes them, then reads
+/// until the server closes; returns whether it said `too-fast`, and the close code.
+async fn flood_signals(page: &mut Socket, to: u64, count: usize) -> (bool, Option<CloseCode>) {
+    for _ in 0..count {
+        let message = json!({"type": "signal", "to": to, "signal": {"kind": "end-of-candidates"}});
+        if page
+            .send(Message::Text(message.to_string().into()))
             .await
             .is_err()
         {
@@ -416,7 +836,7 @@ async fn a_flooding_page_is_told_and_closed() {
     }
     let mut saw_too_fast = false;
     let code = loop {
-        match tokio::time::timeout(WAIT, a.next())
+        match tokio::time::timeout(WAIT, page.next())
             .await
             .expect("closed in time")
         {
@@ -429,6 +849,16 @@ async fn a_flooding_page_is_told_and_closed() {
             None | Some(Err(_)) => break None,
         }
     };
+    (saw_too_fast, code)
+}
+
+#[tokio::test]
+async fn a_flooding_page_is_told_and_closed() {
+    let server = start(config()).await;
+    let (mut a, mut b) = pair(&server).await;
+    let burst = Limits::default().messages_at_once(ROOM_SIZE) as usize;
+    let flood = std::time::Instant::now();
+    let (saw_too_fast, code) = flood_signals(&mut a, 2, burst * 2).await;
     assert!(saw_too_fast, "told why");
     assert_eq!(code, Some(CloseCode::Policy));
     // The bucket refills while the flood lasts (longer on a loaded machine).
@@ -452,6 +882,81 @@ async fn a_flooding_page_is_told_and_closed() {
     rooms_back_to_zero(&server).await;
 }
 
+/// A description of about 8 KB, as a browser's offer with every codec, told apart by `n`.
+fn description(n: usize) -> Value {
+    let codecs: String = (0..150)
+        .map(|pt| format!("a=rtpmap:{pt} codec{n}-{pt}/90000 with-some-parameters-{pt}\r\n"))
+        .collect();
+    json!({"kind": "description", "type": "offer", "sdp": format!("{SDP}{codecs}")})
+}
+
+#[tokio::test]
+async fn a_newcomers_setup_with_five_others_passes_the_rate_limit_and_a_flood_does_not() {
+    let server = start(group_config()).await;
+    let mut pages = group(&server, "r", 6).await;
+    let mut newcomer = pages.pop().unwrap();
+    // Everything at once, as a page coming into a room of six sends it: for each of the five, an
+    // offer, 20 candidates and end-of-candidates.
+    let setup = |to: u64| {
+        let mut messages =
+            vec![json!({"type": "signal", "to": to, "signal": description(to as usize)})];
+        for n in 0..20 {
+            messages.push(json!({"type": "signal", "to": to, "signal": candidate(n)}));
+        }
+        messages.push(json!({"type": "signal", "to": to, "signal": {"kind": "end-of-candidates"}}));
+        messages
+    };
+    let all: Vec<Value> = (1..=5).flat_map(setup).collect();
+    assert_eq!(all.len(), 110);
+    let size = description(1)["sdp"].as_str().unwrap().len();
+    assert!((7_000..9_000).contains(&size), "{size} bytes");
+    for message in &all {
+        send(&mut newcomer, message.clone()).await;
+    }
+    assert!(settled(&mut newcomer).await.is_empty(), "not too fast");
+    // Each of the five got its own setup, in order, from the newcomer.
+    for (at, page) in pages.iter_mut().enumerate() {
+        let to = at as u64 + 1;
+        for expected in setup(to) {
+            let message = recv(page).await;
+            assert_eq!(message["from"], 6);
+            assert_eq!(message["signal"], expected["signal"], "to {to}");
+        }
+    }
+    // The same page flooding is closed all the same.
+    let burst = Limits::default().messages_at_once(ROOM_SIZE) as usize;
+    let (saw_too_fast, code) = flood_signals(&mut newcomer, 1, burst * 2).await;
+    assert!(saw_too_fast, "told why");
+    assert_eq!(code, Some(CloseCode::Policy));
+    for page in &mut pages {
+        loop {
+            let message = recv(page).await;
+            if message["type"] == "peer-left" {
+                assert_eq!(message["peer"], 6);
+                break;
+            }
+        }
+    }
+    for page in &mut pages {
+        bye(page).await;
+    }
+    rooms_back_to_zero(&server).await;
+    // The burst grows with the room, not for everyone: in rooms of two, the same 110 messages
+    // at once are a flood.
+    let mut config = config();
+    config.room_size = 2;
+    let server = start(config).await;
+    let (mut a, mut b) = pair(&server).await;
+    let (saw_too_fast, code) = flood_signals(&mut a, 2, all.len()).await;
+    assert!(saw_too_fast && code == Some(CloseCode::Policy), "{code:?}");
+    loop {
+        if recv(&mut b).await["type"] == "peer-left" {
+            break;
+        }
+    }
+    bye(&mut b).await;
+    rooms_back_to_zero(&server).await;
+}
 #[tokio::test]
 async fn pages_from_other_origins_are_refused() {
     let mut config = config();
@@ -483,7 +988,7 @@ async fn a_silent_connection_is_closed() {
     config.limits.grace = Duration::from_millis(300);
     let server = start(config).await;
     let mut page = connect(&server).await;
-    send(&mut page, json!({"type": "join", "room": "r"})).await;
+    send(&mut page, json!({"type": "join", "v": V, "room": "r"})).await;
     // Not reading: the client answers no ping, as a page that froze or vanished.
     tokio::time::sleep(Duration::from_millis(800)).await;
     let mut told = false;
@@ -510,50 +1015,51 @@ async fn a_lost_page_resumes_its_seat_and_misses_no_signal() {
     let server = start(config()).await;
     let ((mut a, a_token), (mut b, _)) = pair_with_tokens(&server).await;
     // a sends two signals and gets one of the two b sends before its connection is lost.
-    signal(&mut a, 100).await;
-    signal(&mut a, 101).await;
-    expect_signal(&mut b, 100).await;
-    expect_signal(&mut b, 101).await;
-    signal(&mut b, 0).await;
-    signal(&mut b, 1).await;
-    expect_signal(&mut a, 0).await;
+    signal(&mut a, 2, 100).await;
+    signal(&mut a, 2, 101).await;
+    expect_signal(&mut b, 1, 100).await;
+    expect_signal(&mut b, 1, 101).await;
+    signal(&mut b, 1, 0).await;
+    signal(&mut b, 1, 1).await;
+    expect_signal(&mut a, 2, 0).await;
     // The TCP connection drops with no close frame, as when a laptop lid shuts or the network
     // changes; signal 1 was on its way.
     drop(a);
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-away"}));
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-away", "peer": 1}));
     assert_eq!(server.state.hub.away(), 1);
     // The call goes on: what b says meanwhile is kept for a, and b hears no error.
-    signal(&mut b, 2).await;
-    signal(&mut b, 3).await;
+    signal(&mut b, 1, 2).await;
+    signal(&mut b, 1, 3).await;
     let (mut a, resumed) = resume(&server, "r", &a_token, 1).await;
     let new_token = token_of(&resumed);
     assert_ne!(new_token, a_token, "a new token; the old one is spent");
     assert_eq!(
         resumed,
-        json!({"type": "resumed", "polite": false, "iceServers": [], "resume": new_token,
-            "grace": 30, "received": 2, "complete": true, "peer": true}),
-        "a's two signals were taken"
+        json!({"type": "resumed", "v": V, "peer": 1, "peers": [{"peer": 2, "polite": false}],
+            "iceServers": [], "resume": new_token, "grace": 30, "received": 2,
+            "complete": true}),
+        "the same id and role; a's two signals were taken"
     );
     for n in 1..=3 {
-        expect_signal(&mut a, n).await;
+        expect_signal(&mut a, 2, n).await;
     }
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-back"}));
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-back", "peer": 1}));
     // Each exactly once: what comes next is new.
-    signal(&mut b, 4).await;
-    expect_signal(&mut a, 4).await;
-    signal(&mut a, 102).await;
-    expect_signal(&mut b, 102).await;
+    signal(&mut b, 1, 4).await;
+    expect_signal(&mut a, 2, 4).await;
+    signal(&mut a, 2, 102).await;
+    expect_signal(&mut b, 1, 102).await;
     assert_eq!(server.state.hub.away(), 0);
     assert_eq!(server.state.hub.rooms(), 1);
     // Lost again: the new token works, once more.
     drop(a);
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-away"}));
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-away", "peer": 1}));
     let (mut a, resumed) = resume(&server, "r", &new_token, 5).await;
     assert_eq!(resumed["type"], "resumed", "{resumed}");
     assert_eq!(resumed["received"], 3);
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-back"}));
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-back", "peer": 1}));
     bye(&mut a).await;
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-left"}));
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-left", "peer": 1}));
     bye(&mut b).await;
     rooms_back_to_zero(&server).await;
 }
@@ -564,7 +1070,7 @@ async fn a_close_frame_or_a_leave_ends_the_seat_at_once() {
     let ((mut a, a_token), (mut b, b_token)) = pair_with_tokens(&server).await;
     bye(&mut a).await;
     // At once: well within the grace of 30 s.
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-left"}));
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-left", "peer": 1}));
     assert_eq!(server.state.hub.away(), 0);
     let (mut c, answer) = resume(&server, "r", &a_token, 0).await;
     refused(&answer, "never issued", &a_token);
@@ -572,7 +1078,7 @@ async fn a_close_frame_or_a_leave_ends_the_seat_at_once() {
     rooms_back_to_zero_but(&server, 2).await;
     send(
         &mut c,
-        json!({"type": "resume", "room": "r", "token": b_token, "received": 0}),
+        json!({"type": "resume", "v": V, "room": "r", "token": b_token, "received": 0}),
     )
     .await;
     refused(&recv(&mut c).await, "never issued", &b_token);
@@ -595,10 +1101,10 @@ async fn a_page_moving_to_a_new_socket_keeps_its_seat_and_pings_are_answered() {
     }))
     .await
     .unwrap();
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-away"}));
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-away", "peer": 1}));
     let (c, answer) = resume(&server, "r", &a_token, 0).await;
     assert_eq!(answer["type"], "resumed", "{answer}");
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-back"}));
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-back", "peer": 1}));
     for mut page in [b, c] {
         bye(&mut page).await;
     }
@@ -622,8 +1128,8 @@ async fn a_seat_away_past_its_grace_is_gone() {
     let ((a, a_token), (mut b, _)) = pair_with_tokens(&server).await;
     drop(a);
     let lost = std::time::Instant::now();
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-away"}));
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-left"}));
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-away", "peer": 1}));
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-left", "peer": 1}));
     assert!(
         lost.elapsed() >= Duration::from_millis(900),
         "{:?}",
@@ -633,9 +1139,11 @@ async fn a_seat_away_past_its_grace_is_gone() {
     rooms_back_to_zero(&server).await;
     let (mut c, answer) = resume(&server, "r", &a_token, 0).await;
     refused(&answer, "grace", &a_token);
-    // The connection is still good for a fresh start.
-    send(&mut c, json!({"type": "join", "room": "r"})).await;
-    joined(&recv(&mut c).await, false);
+    // The connection is still good for a fresh start, in a room made anew.
+    send(&mut c, json!({"type": "join", "v": V, "room": "r"})).await;
+    let answer = recv(&mut c).await;
+    joined(&answer);
+    assert_eq!(answer["peer"], 1);
     bye(&mut c).await;
     rooms_back_to_zero(&server).await;
 }
@@ -652,7 +1160,7 @@ async fn bad_tokens_are_refused_and_the_connection_stays_usable() {
     ] {
         send(
             &mut page,
-            json!({"type": "resume", "room": "r", "token": bad, "received": 0}),
+            json!({"type": "resume", "v": V, "room": "r", "token": bad, "received": 0}),
         )
         .await;
         let answer = recv(&mut page).await;
@@ -665,29 +1173,30 @@ async fn bad_tokens_are_refused_and_the_connection_stays_usable() {
     let unknown = "AAECAwQFBgcICQoLDA0ODw";
     send(
         &mut page,
-        json!({"type": "resume", "room": "r", "token": unknown, "received": 0}),
+        json!({"type": "resume", "v": V, "room": "r", "token": unknown, "received": 0}),
     )
     .await;
     refused(&recv(&mut page).await, "never issued", unknown);
 
-    let (a, _, a_token) = join(&server, "r", None).await;
+    let (a, a_joined) = join(&server, "r", None).await;
+    let a_token = token_of(&a_joined);
     drop(a);
     while server.state.hub.away() != 1 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     send(
         &mut page,
-        json!({"type": "resume", "room": "s", "token": a_token, "received": 0}),
+        json!({"type": "resume", "v": V, "room": "s", "token": a_token, "received": 0}),
     )
     .await;
     refused(&recv(&mut page).await, "another room", &a_token);
     // Once, then spent.
     let (mut a, answer) = resume(&server, "r", &a_token, 0).await;
     assert_eq!(answer["type"], "resumed", "{answer}");
-    assert_eq!(answer["peer"], false);
+    assert_eq!(answer["peers"], json!([]), "alone");
     send(
         &mut page,
-        json!({"type": "resume", "room": "r", "token": a_token, "received": 0}),
+        json!({"type": "resume", "v": V, "room": "r", "token": a_token, "received": 0}),
     )
     .await;
     refused(&recv(&mut page).await, "used already", &a_token);
@@ -695,15 +1204,16 @@ async fn bad_tokens_are_refused_and_the_connection_stays_usable() {
     let new_token = token_of(&answer);
     send(
         &mut a,
-        json!({"type": "resume", "room": "r", "token": new_token, "received": 0}),
+        json!({"type": "resume", "v": V, "room": "r", "token": new_token, "received": 0}),
     )
     .await;
     assert_eq!(problem(&recv(&mut a).await), "already-in-room");
     // After all that, the refused page may still join: the room is a's, so it gets the free role.
-    send(&mut page, json!({"type": "join", "room": "r"})).await;
-    joined(&recv(&mut page).await, true);
-    assert_eq!(recv(&mut page).await, json!({"type": "peer-joined"}));
-    assert_eq!(recv(&mut a).await, json!({"type": "peer-joined"}));
+    send(&mut page, json!({"type": "join", "v": V, "room": "r"})).await;
+    let answer = recv(&mut page).await;
+    joined(&answer);
+    assert_eq!(roles(&answer), vec![(1, true)]);
+    assert_eq!(recv(&mut a).await, peer_joined(2, false));
     for mut page in [a, page] {
         bye(&mut page).await;
     }
@@ -721,7 +1231,7 @@ async fn a_token_shown_while_its_owner_answers_is_refused() {
     let mut thief = connect(&server).await;
     send(
         &mut thief,
-        json!({"type": "resume", "room": "r", "token": a_token, "received": 0}),
+        json!({"type": "resume", "v": V, "room": "r", "token": a_token, "received": 0}),
     )
     .await;
     // a reads on, so its socket answers the server's ping.
@@ -741,20 +1251,20 @@ async fn a_token_shown_while_its_owner_answers_is_refused() {
     };
     refused(&answer, "another live connection", &a_token);
     // The owner is undisturbed, the call goes on, and the token is still a's.
-    signal(&mut b, 0).await;
-    expect_signal(&mut a, 0).await;
-    signal(&mut a, 1).await;
-    expect_signal(&mut b, 1).await;
+    signal(&mut b, 1, 0).await;
+    expect_signal(&mut a, 2, 0).await;
+    signal(&mut a, 2, 1).await;
+    expect_signal(&mut b, 1, 1).await;
     assert_eq!(server.state.hub.peers(), 3);
     drop(a);
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-away"}));
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-away", "peer": 1}));
     send(
         &mut thief,
-        json!({"type": "resume", "room": "r", "token": a_token, "received": 1}),
+        json!({"type": "resume", "v": V, "room": "r", "token": a_token, "received": 1}),
     )
     .await;
     assert_eq!(recv(&mut thief).await["type"], "resumed");
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-back"}));
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-back", "peer": 1}));
     for mut page in [b, thief] {
         bye(&mut page).await;
     }
@@ -767,7 +1277,7 @@ async fn a_silent_owner_is_closed_as_dead_and_its_seat_resumed() {
     config.limits.probe = Duration::from_millis(300);
     let server = start(config).await;
     let ((mut a, a_token), (mut b, _)) = pair_with_tokens(&server).await;
-    signal(&mut b, 0).await;
+    signal(&mut b, 1, 0).await;
     // a's TCP connection stays open but the page never reads again (its network went away
     // without a word): nothing answers the probe's ping.
     let asked = std::time::Instant::now();
@@ -778,14 +1288,14 @@ async fn a_silent_owner_is_closed_as_dead_and_its_seat_resumed() {
         asked.elapsed()
     );
     assert_eq!(resumed["type"], "resumed", "{resumed}");
-    assert_eq!(resumed["polite"], false);
+    assert_eq!(roles(&resumed), vec![(2, false)]);
     assert_eq!(resumed["complete"], true);
     // Signal 0 may have reached a's socket; a's page never counted it: it comes again.
-    expect_signal(&mut a2, 0).await;
-    signal(&mut a2, 1).await;
+    expect_signal(&mut a2, 2, 0).await;
+    signal(&mut a2, 2, 1).await;
     assert_eq!(
         recv_past_presence(&mut b).await,
-        json!({"type": "signal", "signal": candidate(1)})
+        json!({"type": "signal", "from": 1, "signal": candidate(1)})
     );
     // The old connection was closed.
     let _ = closed(&mut a).await;
@@ -800,7 +1310,8 @@ async fn a_silent_owner_is_closed_as_dead_and_its_seat_resumed() {
 #[tokio::test]
 async fn a_restarted_server_knows_no_seat_but_honors_the_old_role() {
     let server = start(config()).await;
-    let (mut a, _, a_token) = join(&server, "r", Some(true)).await;
+    let (mut a, a_joined) = join(&server, "r", Some(true)).await;
+    let a_token = token_of(&a_joined);
     // The page reads on, so it answers the closing handshake and the server stops at once.
     let stopping = tokio::spawn(server.shut_down());
     let _ = closed(&mut a).await;
@@ -810,20 +1321,38 @@ async fn a_restarted_server_knows_no_seat_but_honors_the_old_role() {
     let (mut a, answer) = resume(&server, "r", &a_token, 0).await;
     refused(&answer, "never issued", &a_token);
     // a carries on its call as the polite peer it was; an empty room grants the wish.
-    send(&mut a, json!({"type": "join", "room": "r", "polite": true})).await;
-    joined(&recv(&mut a).await, true);
-    let (mut b, b_polite, _) = join(&server, "r", Some(false)).await;
-    assert!(!b_polite, "the opposite wish: granted");
-    assert_eq!(recv(&mut a).await, json!({"type": "peer-joined"}));
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-joined"}));
+    send(
+        &mut a,
+        json!({"type": "join", "v": V, "room": "r", "polite": true}),
+    )
+    .await;
+    joined(&recv(&mut a).await);
+    let (mut b, b_joined) = join(&server, "r", Some(false)).await;
+    assert_eq!(
+        roles(&b_joined),
+        vec![(1, false)],
+        "the opposite wish: granted"
+    );
+    assert_eq!(
+        recv(&mut a).await,
+        peer_joined(2, true),
+        "a polite, as it was"
+    );
+    // Whoever comes next takes b's side toward a: a stays polite toward everyone.
+    let (e, e_joined) = join(&server, "r", None).await;
+    assert_eq!(roles(&e_joined), vec![(1, false), (2, false)]);
+    assert_eq!(recv(&mut a).await, peer_joined(3, true));
+    assert_eq!(recv(&mut b).await, peer_joined(3, true));
     // Two pages wishing for the same role: the second gets the one that is free.
-    let (mut c, c_polite, _) = join(&server, "q", Some(true)).await;
-    assert!(c_polite);
-    let (mut d, d_polite, _) = join(&server, "q", Some(true)).await;
-    assert!(!d_polite, "the wish would make two polite peers");
-    assert_eq!(recv(&mut c).await, json!({"type": "peer-joined"}));
-    assert_eq!(recv(&mut d).await, json!({"type": "peer-joined"}));
-    for mut page in [a, b, c, d] {
+    let (mut c, _) = join(&server, "q", Some(true)).await;
+    let (d, d_joined) = join(&server, "q", Some(true)).await;
+    assert_eq!(
+        roles(&d_joined),
+        vec![(1, false)],
+        "the wish would make two polite peers"
+    );
+    assert_eq!(recv(&mut c).await, peer_joined(2, true));
+    for mut page in [a, b, c, d, e] {
         bye(&mut page).await;
     }
     rooms_back_to_zero(&server).await;
@@ -838,63 +1367,173 @@ async fn a_page_that_vanishes_is_away_then_gone() {
     let (a, mut b) = pair(&server).await;
     // The TCP connection drops with no close frame: the seat is kept a while, then freed.
     drop(a);
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-away"}));
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-left"}));
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-away", "peer": 1}));
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-left", "peer": 1}));
     bye(&mut b).await;
     rooms_back_to_zero(&server).await;
 }
 
-#[tokio::test]
-async fn pages_get_turn_credentials_of_their_own_once_there_is_someone_to_call() {
-    let config = with_turn();
-    let server = start(config).await;
-    // Alone in a room: no TURN at all, however often it joins.
-    let mut lone = connect(&server).await;
-    for _ in 0..3 {
-        send(&mut lone, json!({"type": "join", "room": "alone"})).await;
-        let joined = recv(&mut lone).await;
-        assert_eq!(joined["iceServers"], json!([]), "{joined}");
-        send(&mut lone, json!({"type": "leave"})).await;
-    }
-    bye(&mut lone).await;
-    // A pair: each page gets its own credential with `peer-joined`.
-    let mut a = connect(&server).await;
-    send(&mut a, json!({"type": "join", "room": "r"})).await;
-    assert_eq!(recv(&mut a).await["iceServers"], json!([]));
-    let mut b = connect(&server).await;
-    send(&mut b, json!({"type": "join", "room": "r"})).await;
-    assert_eq!(recv(&mut b).await["iceServers"], json!([]));
+/// Checks the TURN credentials in `message`: this server's URL, valid ten minutes from now, of a
+/// username of its own, `renewIn` halfway, the secret not in it; returns the username.
+fn turn_of(message: &Value) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let mut usernames = Vec::new();
-    for page in [&mut a, &mut b] {
-        let joined = recv(page).await;
-        assert_eq!(joined["type"], "peer-joined", "{joined}");
-        let turn = &joined["iceServers"][0];
-        assert_eq!(turn["urls"], json!(["turn:127.0.0.1:3478"]));
-        let username = turn["username"].as_str().unwrap().to_owned();
-        let (expires, id) = username.split_once(':').expect("expiry:id");
-        let expires: u64 = expires.parse().unwrap();
-        assert!(
-            (now + 590..=now + 610).contains(&expires),
-            "{expires} vs {now}"
-        );
-        assert_eq!(id.len(), 16, "{username}");
-        assert_eq!(
-            turn["credential"].as_str().unwrap(),
-            loopback_server::turn::credential("north-wind", &username)
-        );
-        assert!(
-            !joined.to_string().contains("north-wind"),
-            "the secret stays home"
-        );
-        usernames.push(username);
+    let turn = &message["iceServers"][0];
+    assert_eq!(turn["urls"], json!(["turn:127.0.0.1:3478"]), "{message}");
+    assert_eq!(message["renewIn"], 300, "{message}");
+    let username = turn["username"].as_str().unwrap().to_owned();
+    let (expires, id) = username.split_once(':').expect("expiry:id");
+    let expires: u64 = expires.parse().unwrap();
+    assert!(
+        (now + 590..=now + 610).contains(&expires),
+        "{expires} vs {now}"
+    );
+    assert_eq!(id.len(), 16, "{username}");
+    assert_eq!(
+        turn["credential"].as_str().unwrap(),
+        loopback_server::turn::credential("north-wind", &username)
+    );
+    assert!(
+        !message.to_string().contains("north-wind"),
+        "the secret stays home"
+    );
+    username
+}
+
+#[tokio::test]
+async fn pages_get_turn_credentials_of_their_own_once_there_is_someone_to_call() {
+    let server = start(with_turn()).await;
+    // Alone in a room: no TURN at all, however often it joins.
+    let mut lone = connect(&server).await;
+    for _ in 0..3 {
+        send(&mut lone, json!({"type": "join", "v": V, "room": "alone"})).await;
+        let joined = recv(&mut lone).await;
+        assert_eq!(joined["iceServers"], json!([]), "{joined}");
+        assert!(joined.get("renewIn").is_none(), "{joined}");
+        send(&mut lone, json!({"type": "leave"})).await;
     }
-    assert_ne!(usernames[0], usernames[1], "two pages, two credentials");
-    bye(&mut a).await;
-    bye(&mut b).await;
+    bye(&mut lone).await;
+    // The first page gets its credentials with the first `peer-joined`; the second, which has
+    // someone to call at once, with `joined`.
+    let (mut a, a_joined) = join(&server, "r", None).await;
+    assert_eq!(a_joined["iceServers"], json!([]));
+    let (mut b, b_joined) = join(&server, "r", None).await;
+    let mut usernames = vec![turn_of(&b_joined)];
+    let heard = recv(&mut a).await;
+    assert_eq!(heard["type"], "peer-joined", "{heard}");
+    usernames.push(turn_of(&heard));
+    // A third: its own credentials with `joined`; the others have theirs, and hear of it
+    // without any.
+    let (c, c_joined) = join(&server, "r", None).await;
+    usernames.push(turn_of(&c_joined));
+    for page in [&mut a, &mut b] {
+        assert_eq!(recv(page).await, peer_joined(3, false), "no TURN again");
+    }
+    // Back on a new connection with others there: new credentials of its own.
+    let c_token = token_of(&c_joined);
+    drop(c);
+    for page in [&mut a, &mut b] {
+        assert_eq!(recv(page).await, json!({"type": "peer-away", "peer": 3}));
+    }
+    let (mut c, resumed) = resume(&server, "r", &c_token, 0).await;
+    assert_eq!(resumed["type"], "resumed", "{resumed}");
+    usernames.push(turn_of(&resumed));
+    let mut distinct = usernames.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        usernames.len(),
+        "one credential each time: {usernames:?}"
+    );
+    // Back alone: none.
+    let (solo, solo_joined) = join(&server, "solo", None).await;
+    drop(solo);
+    until("the lone seat away", WAIT, || server.state.hub.away() == 1).await;
+    let (mut solo, resumed) = resume(&server, "solo", &token_of(&solo_joined), 0).await;
+    assert_eq!(resumed["iceServers"], json!([]), "{resumed}");
+    assert!(resumed.get("renewIn").is_none(), "{resumed}");
+    for page in [&mut a, &mut b, &mut c, &mut solo] {
+        bye(page).await;
+    }
+    rooms_back_to_zero(&server).await;
+}
+
+#[tokio::test]
+async fn a_page_away_in_a_group_gets_every_signal_once_in_order_from_those_still_there() {
+    let server = start(group_config()).await;
+    let mut pages = group_with_tokens(&server, "r", 4).await;
+    let (mut d, _) = pages.pop().unwrap();
+    let (mut c, _) = pages.pop().unwrap();
+    let (mut b, _) = pages.pop().unwrap();
+    let (mut a, a_token) = pages.pop().unwrap();
+    // a counted one signal from b before its connection was lost.
+    signal(&mut b, 1, 9).await;
+    expect_signal(&mut a, 2, 9).await;
+    drop(a);
+    for page in [&mut b, &mut c, &mut d] {
+        assert_eq!(recv(page).await, json!({"type": "peer-away", "peer": 1}));
+    }
+    // The others go on signaling it, each signal handled before the next is sent, so that the
+    // order is known.
+    for (sender, n) in [(2, 10), (3, 20), (4, 40), (2, 11)] {
+        let page = match sender {
+            2 => &mut b,
+            3 => &mut c,
+            _ => &mut d,
+        };
+        signal(page, 1, n).await;
+        assert!(settled(page).await.is_empty(), "no error for an away peer");
+    }
+    // d leaves (what it said is of no use to a any more), e comes and sees a away.
+    send(&mut d, json!({"type": "leave"})).await;
+    for page in [&mut b, &mut c] {
+        assert_eq!(recv(page).await, json!({"type": "peer-left", "peer": 4}));
+    }
+    let (mut e, e_joined) = join(&server, "r", None).await;
+    assert_eq!(e_joined["peer"], 5);
+    assert_eq!(
+        e_joined["peers"],
+        json!([{"peer": 1, "polite": true, "away": true}, {"peer": 2, "polite": true},
+            {"peer": 3, "polite": true}])
+    );
+    for page in [&mut b, &mut c] {
+        assert_eq!(recv(page).await, peer_joined(5, false));
+    }
+    for (page, n) in [(&mut e, 50), (&mut c, 21)] {
+        signal(page, 1, n).await;
+        assert!(settled(page).await.is_empty());
+    }
+    // a comes back having counted one: the room as it is now, then each signal it missed,
+    // once, in order, with its true sender; nothing from d.
+    let (mut a, resumed) = resume(&server, "r", &a_token, 1).await;
+    let new_token = token_of(&resumed);
+    assert_eq!(
+        resumed,
+        json!({"type": "resumed", "v": V, "peer": 1,
+            "peers": [{"peer": 2, "polite": false}, {"peer": 3, "polite": false},
+                {"peer": 5, "polite": false}],
+            "iceServers": [], "resume": new_token, "grace": 30, "received": 0,
+            "complete": true}),
+        "d gone, e come"
+    );
+    for (from, n) in [(2, 10), (3, 20), (2, 11), (5, 50), (3, 21)] {
+        expect_signal(&mut a, from, n).await;
+    }
+    assert!(settled(&mut a).await.is_empty(), "none twice, none from d");
+    for page in [&mut b, &mut c, &mut e] {
+        assert_eq!(recv(page).await, json!({"type": "peer-back", "peer": 1}));
+    }
+    // And the calls go on: what comes next is new.
+    signal(&mut b, 1, 12).await;
+    expect_signal(&mut a, 2, 12).await;
+    signal(&mut a, 5, 15).await;
+    expect_signal(&mut e, 1, 15).await;
+    for page in [&mut a, &mut b, &mut c, &mut d, &mut e] {
+        bye(page).await;
+    }
     rooms_back_to_zero(&server).await;
 }
 
@@ -1078,15 +1717,18 @@ fn generous() -> Config {
 async fn a_page_that_stops_reading_is_closed_and_misses_no_signal() {
     let server = start(generous()).await;
     let (mut a, a_token) = join_not_reading(&server).await;
-    let (mut b, _, _) = join(&server, "r", None).await;
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-joined"}));
+    let (mut b, _) = join(&server, "r", None).await;
     // `a` reads nothing from here on; `b` sends far more than a socket holds, then small ones.
     let flood = std::time::Instant::now();
     for n in 0..BIG {
-        send(&mut b, json!({"type": "signal", "signal": big_signal(n)})).await;
+        send(
+            &mut b,
+            json!({"type": "signal", "to": 1, "signal": big_signal(n)}),
+        )
+        .await;
     }
     for n in BIG..160 {
-        signal(&mut b, n).await;
+        signal(&mut b, 1, n).await;
     }
     // Its connection ends within the write limit (or at once, its outbox overflowing), its seat
     // kept away as for a lost connection, and `b` told.
@@ -1098,7 +1740,7 @@ async fn a_page_that_stops_reading_is_closed_and_misses_no_signal() {
         "stalled reader closed {:?} after the flood",
         flood.elapsed()
     );
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-away"}));
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-away", "peer": 1}));
     drop(a.close(None).await);
 
     // The page resumes on a new socket: every signal, in order, none lost.
@@ -1106,15 +1748,17 @@ async fn a_page_that_stops_reading_is_closed_and_misses_no_signal() {
     assert_eq!(resumed["type"], "resumed", "{resumed}");
     assert_eq!(resumed["complete"], true, "{resumed}");
     for n in 0..BIG {
-        assert_eq!(recv(&mut a).await["signal"], big_signal(n), "signal {n}");
+        let message = recv(&mut a).await;
+        assert_eq!(message["from"], 2);
+        assert_eq!(message["signal"], big_signal(n), "signal {n}");
     }
     for n in BIG..160 {
-        expect_signal(&mut a, n).await;
+        expect_signal(&mut a, 2, n).await;
     }
     // And the room works as before.
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-back"}));
-    signal(&mut b, 160).await;
-    expect_signal(&mut a, 160).await;
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-back", "peer": 1}));
+    signal(&mut b, 1, 160).await;
+    expect_signal(&mut a, 2, 160).await;
     bye(&mut a).await;
     bye(&mut b).await;
     // A normal call, after the attack.
@@ -1125,9 +1769,9 @@ async fn a_page_that_stops_reading_is_closed_and_misses_no_signal() {
 /// [`join`] on a socket that stops reading once joined.
 async fn join_not_reading(server: &Running) -> (Socket, String) {
     let mut page = connect_not_reading(server).await;
-    send(&mut page, json!({"type": "join", "room": "r"})).await;
+    send(&mut page, json!({"type": "join", "v": V, "room": "r"})).await;
     let answer = recv(&mut page).await;
-    let token = joined(&answer, false);
+    let token = joined(&answer);
     (page, token)
 }
 
@@ -1137,11 +1781,14 @@ async fn a_page_that_stops_reading_cannot_hold_the_shutdown() {
     config.limits.write = Duration::from_secs(60);
     let server = start(config).await;
     let (_a, _) = join_not_reading(&server).await;
-    let (mut b, _, _) = join(&server, "r", None).await;
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-joined"}));
+    let (mut b, _) = join(&server, "r", None).await;
     // Enough for `a`'s socket to back up, within the default limits' burst.
     for n in 0..15 {
-        send(&mut b, json!({"type": "signal", "signal": big_signal(n)})).await;
+        send(
+            &mut b,
+            json!({"type": "signal", "to": 1, "signal": big_signal(n)}),
+        )
+        .await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let stopping = std::time::Instant::now();
@@ -1210,37 +1857,40 @@ async fn flood(
 #[tokio::test]
 async fn floods_of_any_frame_kind_and_of_bytes_are_closed() {
     let server = start(config()).await;
-    let burst = Limits::default().burst as usize;
+    let burst = Limits::default().messages_at_once(ROOM_SIZE) as usize;
     // Binary frames and pings count as messages do.
     let (mut a, mut b) = pair(&server).await;
     // The flood goes on after the server closed, so its Close may be lost in a reset.
     let (code, errors) = flood(&mut a, 3000, || Message::Binary(vec![0u8; 16].into())).await;
     assert!(matches!(code, Some(CloseCode::Policy) | None), "{code:?}");
     assert!(errors <= burst + 1, "{errors} error replies");
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-left"}));
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-left", "peer": 1}));
     bye(&mut b).await;
 
     let mut c = connect(&server).await;
     let (code, _) = flood(&mut c, 3000, || Message::Ping(vec![1u8; 16].into())).await;
     assert!(matches!(code, Some(CloseCode::Policy) | None), "{code:?}");
 
-    // Few messages but many bytes: 20 of 60 KB pass the message count, not the byte limit.
+    // Few messages but many bytes: twice what the byte burst holds, in signals of 60 KB, pass
+    // the message count, not the byte limit.
     let (mut d, mut e) = pair(&server).await;
-    let big = json!({"type": "signal", "signal": big_signal(0)}).to_string();
+    let big = json!({"type": "signal", "to": 2, "signal": big_signal(0)}).to_string();
+    let limits = Limits::default();
+    let sent = 2 * limits.bytes_at_once(ROOM_SIZE) as usize / big.len();
+    assert!(sent < burst, "{sent} messages");
     let started = std::time::Instant::now();
-    let (code, _) = flood(&mut d, 30, || Message::Text(big.clone().into())).await;
+    let (code, _) = flood(&mut d, sent, || Message::Text(big.clone().into())).await;
     assert!(matches!(code, Some(CloseCode::Policy) | None), "{code:?}");
     let mut relayed = 0;
     while recv(&mut e).await["type"] == "signal" {
         relayed += 1;
     }
     // The byte bucket's burst, and what it refilled while the flood lasted.
-    let limits = Limits::default();
-    let allowed = (f64::from(limits.bytes_burst)
+    let allowed = (f64::from(limits.bytes_at_once(ROOM_SIZE))
         + started.elapsed().as_secs_f64() * f64::from(limits.bytes_per_second))
         / big.len() as f64;
     assert!(
-        relayed < 30 && f64::from(relayed) <= allowed.ceil(),
+        (relayed as usize) < sent && f64::from(relayed) <= allowed.ceil(),
         "{relayed} big signals relayed, {allowed:.1} allowed"
     );
     bye(&mut e).await;
@@ -1275,14 +1925,20 @@ async fn a_page_whose_outbox_overflows_is_ended_at_once_and_told_it_missed_signa
     config.limits.write = Duration::from_secs(60);
     let server = start(config).await;
     let (mut a, a_token) = join_not_reading(&server).await;
-    let (mut b, _, _) = join(&server, "r", None).await;
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-joined"}));
+    let (mut b, _) = join(&server, "r", None).await;
     let flood = std::time::Instant::now();
     for n in 0..BIG {
-        send(&mut b, json!({"type": "signal", "signal": big_signal(n)})).await;
+        send(
+            &mut b,
+            json!({"type": "signal", "to": 1, "signal": big_signal(n)}),
+        )
+        .await;
     }
-    for n in BIG..BIG + 300 {
-        signal(&mut b, n).await;
+    // More than a page's outbox in a room of six holds, and than its seat's replay log.
+    let small = Limits::default().outbox_for(ROOM_SIZE) + 100;
+    assert!(small > loopback_server::hub::replay_capacity(ROOM_SIZE));
+    for n in BIG..BIG + small {
+        signal(&mut b, 1, n).await;
     }
     until("the overflowing connection to end", WAIT, || {
         server.state.hub.peers() == 1 && server.state.hub.away() == 1
@@ -1293,7 +1949,7 @@ async fn a_page_whose_outbox_overflows_is_ended_at_once_and_told_it_missed_signa
         "{:?}",
         flood.elapsed()
     );
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-away"}));
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-away", "peer": 1}));
     drop(a.close(None).await);
     // More than the seat's replay log holds went by: the page hears that it missed some (and
     // starts its negotiation over), never that it has them all.
@@ -1347,14 +2003,14 @@ async fn get_from(server: &Running, source: &str) -> String {
 
 /// A normal call: two pages meet, a signal crosses, both leave.
 async fn a_call_still_works(server: &Running, room: &str) {
-    let (mut a, _, _) = join(server, room, None).await;
-    let (mut b, _, _) = join(server, room, None).await;
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-joined"}));
-    assert_eq!(recv(&mut a).await, json!({"type": "peer-joined"}));
-    signal(&mut a, 1).await;
-    expect_signal(&mut b, 1).await;
+    let (mut a, _) = join(server, room, None).await;
+    let (mut b, b_joined) = join(server, room, None).await;
+    assert_eq!(roles(&b_joined), vec![(1, true)]);
+    assert_eq!(recv(&mut a).await, peer_joined(2, false));
+    signal(&mut a, 2, 1).await;
+    expect_signal(&mut b, 1, 1).await;
     bye(&mut a).await;
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-left"}));
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-left", "peer": 1}));
     bye(&mut b).await;
 }
 
@@ -1456,7 +2112,7 @@ async fn a_websocket_that_takes_no_seat_is_closed() {
     assert_eq!(problem(&reply), "idle", "{reply}");
     assert_eq!(closed(&mut idle).await, Some(CloseCode::Policy));
     // One that joins is not; after leaving, it has the same time to join again.
-    let (mut page, _, _) = join(&server, "r", None).await;
+    let (mut page, _) = join(&server, "r", None).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     send(&mut page, json!({"type": "ping"})).await;
     assert_eq!(recv(&mut page).await, json!({"type": "pong"}));
@@ -1528,9 +2184,14 @@ async fn logged_during<F: std::future::Future<Output = ()>>(body: F) -> String {
         .with_ansi(false)
         .with_writer(move || Writer(Arc::clone(&sink)))
         .finish();
+    // A second dispatch, alive throughout: while only one exists, tracing-core asks the thread
+    // that first reaches a log line whether anyone wants it, and another test's connection task,
+    // with no subscriber, caches "never" for this one too (tokio-rs/tracing#3611).
+    let second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     let guard = tracing::subscriber::set_default(subscriber);
     body.await;
     drop(guard);
+    drop(second);
     let bytes = lines.lock().unwrap().clone();
     String::from_utf8_lossy(&bytes).into_owned()
 }
@@ -1550,17 +2211,39 @@ impl std::io::Write for Writer {
 #[tokio::test(flavor = "current_thread")]
 async fn the_log_never_names_a_room_and_cannot_be_flooded() {
     let room = "our-secret-meeting-place";
+    let (name, new_name) = ("Ada Secretname", "Bo Hiddenname");
     let log = logged_during(async {
-        let server = start(config()).await;
-        // Joins, a full room, a leave, a lost connection and a refused resume: every log line
-        // about a room.
-        let (mut a, _, a_token) = join(&server, room, None).await;
-        let (mut b, _, _) = join(&server, room, None).await;
+        let mut config = config();
+        config.room_size = 2;
+        let server = start(config).await;
+        // Joins, a full room, a rename, a leave, a lost connection, a refused resume and an
+        // old page: every log line about a room or a person.
+        let mut a = connect(&server).await;
+        send(
+            &mut a,
+            json!({"type": "join", "v": V, "room": room, "name": name}),
+        )
+        .await;
+        let a_token = joined(&recv(&mut a).await);
+        let (mut b, _) = join(&server, room, None).await;
+        send(&mut b, json!({"type": "name", "name": new_name})).await;
         let mut c = connect(&server).await;
-        send(&mut c, json!({"type": "join", "room": room})).await;
+        send(
+            &mut c,
+            json!({"type": "join", "v": V, "room": room, "name": name}),
+        )
+        .await;
         assert_eq!(problem(&recv(&mut c).await), "room-full");
         drop(c);
-        assert_eq!(recv(&mut a).await, json!({"type": "peer-joined"}));
+        assert_eq!(recv(&mut a).await["type"], "peer-joined");
+        assert_eq!(recv(&mut a).await["type"], "peer-named");
+        let mut old = connect(&server).await;
+        send(
+            &mut old,
+            json!({"type": "join", "room": room, "name": name}),
+        )
+        .await;
+        assert_eq!(problem(&recv(&mut old).await), "version");
         drop(a);
         let (mut d, answer) = resume(&server, room, "AAAAAAAAAAAAAAAAAAAAAA", 0).await;
         assert_eq!(answer["type"], "error");
@@ -1580,6 +2263,11 @@ async fn the_log_never_names_a_room_and_cannot_be_flooded() {
     })
     .await;
     assert!(!log.contains(room), "the room's name is in the log:\n{log}");
+    for name in [name, new_name] {
+        for part in name.split(' ') {
+            assert!(!log.contains(part), "a name is in the log:\n{log}");
+        }
+    }
     assert!(log.contains("joined"), "{log}");
     let refusals = log.matches("foreign origin refused").count();
     assert!(refusals <= 1, "{refusals} lines for 100 refusals:\n{log}");
@@ -1636,25 +2324,29 @@ async fn one_address_cannot_try_room_names_fast() {
     config.limits.joins_per_minute = 5;
     let server = start(config).await;
     // Someone waits in a room with a guessable name.
-    let (mut waiting, _, _) = join(&server, "test", None).await;
+    let (mut waiting, _) = join(&server, "test", None).await;
     // A guesser tries names from one address, on one socket: five, then refused.
     let mut guesser = connect_from_address(&server, "127.0.0.2").await;
     for name in ["a", "b", "c", "d", "e"] {
-        send(&mut guesser, json!({"type": "join", "room": name})).await;
+        send(&mut guesser, json!({"type": "join", "v": V, "room": name})).await;
         assert_eq!(recv(&mut guesser).await["type"], "joined");
         send(&mut guesser, json!({"type": "leave"})).await;
     }
-    send(&mut guesser, json!({"type": "join", "room": "test"})).await;
+    send(
+        &mut guesser,
+        json!({"type": "join", "v": V, "room": "test"}),
+    )
+    .await;
     let refused = recv(&mut guesser).await;
     assert_eq!(problem(&refused), "too-many-joins", "{refused}");
     // New sockets from that address do no better; other addresses are not affected.
     let mut again = connect_from_address(&server, "127.0.0.2").await;
-    send(&mut again, json!({"type": "join", "room": "test"})).await;
+    send(&mut again, json!({"type": "join", "v": V, "room": "test"})).await;
     assert_eq!(problem(&recv(&mut again).await), "too-many-joins");
     let mut friend = connect_from_address(&server, "127.0.0.3").await;
-    send(&mut friend, json!({"type": "join", "room": "test"})).await;
+    send(&mut friend, json!({"type": "join", "v": V, "room": "test"})).await;
     assert_eq!(recv(&mut friend).await["type"], "joined");
-    assert_eq!(recv(&mut waiting).await, json!({"type": "peer-joined"}));
+    assert_eq!(recv(&mut waiting).await, peer_joined(2, false));
     for page in [&mut waiting, &mut guesser, &mut again, &mut friend] {
         bye(page).await;
     }
@@ -1669,22 +2361,34 @@ async fn relayed_signals_are_what_they_claim_and_aim_at_no_forbidden_address() {
     let ((mut a, a_token), (mut b, _)) = pair_with_tokens(&server).await;
     // A candidate aimed at the cloud metadata address is dropped; the next one goes through.
     let metadata = json!({"kind": "candidate", "candidate": "candidate:9 1 udp 2122260223 169.254.169.254 80 typ host"});
-    send(&mut a, json!({"type": "signal", "signal": metadata})).await;
-    signal(&mut a, 1).await;
-    expect_signal(&mut b, 1).await;
+    send(
+        &mut a,
+        json!({"type": "signal", "to": 2, "signal": metadata}),
+    )
+    .await;
+    signal(&mut a, 2, 1).await;
+    expect_signal(&mut b, 1, 1).await;
     // Garbage calling itself an offer is refused, and not relayed.
     let garbage = json!({"kind": "description", "type": "offer", "sdp": "GET / HTTP/1.1\r\n"});
-    send(&mut a, json!({"type": "signal", "signal": garbage})).await;
+    send(
+        &mut a,
+        json!({"type": "signal", "to": 2, "signal": garbage}),
+    )
+    .await;
     let refused = recv(&mut a).await;
     assert_eq!(problem(&refused), "bad-message", "{refused}");
     let bad_candidate = json!({"kind": "candidate", "candidate": "candidate:1 1 udp 1 192.0.2.1 5000 typ host\r\na=x"});
-    send(&mut a, json!({"type": "signal", "signal": bad_candidate})).await;
+    send(
+        &mut a,
+        json!({"type": "signal", "to": 2, "signal": bad_candidate}),
+    )
+    .await;
     assert_eq!(problem(&recv(&mut a).await), "bad-message");
     // A description with a forbidden candidate line arrives without it.
     let with_metadata =
         format!("{SDP}a=candidate:9 1 udp 2122260223 169.254.169.254 80 typ host\r\n");
     let offer = json!({"kind": "description", "type": "offer", "sdp": with_metadata});
-    send(&mut a, json!({"type": "signal", "signal": offer})).await;
+    send(&mut a, json!({"type": "signal", "to": 2, "signal": offer})).await;
     let relayed = recv(&mut b).await;
     assert_eq!(relayed["signal"]["sdp"], SDP, "{relayed}");
     // Every one of the five counts as taken: a resume asks for none of them again.
@@ -1694,10 +2398,10 @@ async fn relayed_signals_are_what_they_claim_and_aim_at_no_forbidden_address() {
     }))
     .await
     .unwrap();
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-away"}));
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-away", "peer": 1}));
     let (mut a, resumed) = resume(&server, "r", &a_token, 0).await;
     assert_eq!(resumed["received"], 5, "{resumed}");
-    assert_eq!(recv(&mut b).await, json!({"type": "peer-back"}));
+    assert_eq!(recv(&mut b).await, json!({"type": "peer-back", "peer": 1}));
     bye(&mut a).await;
     bye(&mut b).await;
     // A normal call, after the attack.
@@ -1738,14 +2442,14 @@ async fn behind_a_trusted_proxy_the_clients_it_names_are_limited_not_the_proxy()
         .unwrap();
     // Joins count per named client too.
     for room in ["x", "y"] {
-        send(&mut other, json!({"type": "join", "room": room})).await;
+        send(&mut other, json!({"type": "join", "v": V, "room": room})).await;
         assert_eq!(recv(&mut other).await["type"], "joined");
         send(&mut other, json!({"type": "leave"})).await;
     }
-    send(&mut other, json!({"type": "join", "room": "z"})).await;
+    send(&mut other, json!({"type": "join", "v": V, "room": "z"})).await;
     assert_eq!(problem(&recv(&mut other).await), "too-many-joins");
     let page = &mut held[0];
-    send(page, json!({"type": "join", "room": "z"})).await;
+    send(page, json!({"type": "join", "v": V, "room": "z"})).await;
     assert_eq!(
         recv(page).await["type"],
         "joined",
@@ -1756,14 +2460,18 @@ async fn behind_a_trusted_proxy_the_clients_it_names_are_limited_not_the_proxy()
         .await
         .unwrap();
     for room in ["p", "q"] {
-        send(&mut liar, json!({"type": "join", "room": room})).await;
+        send(&mut liar, json!({"type": "join", "v": V, "room": room})).await;
         assert_eq!(recv(&mut liar).await["type"], "joined");
         send(&mut liar, json!({"type": "leave"})).await;
     }
     let mut liar_again = connect_forwarded(&server, "127.0.0.2", "192.0.2.100")
         .await
         .unwrap();
-    send(&mut liar_again, json!({"type": "join", "room": "r"})).await;
+    send(
+        &mut liar_again,
+        json!({"type": "join", "v": V, "room": "r"}),
+    )
+    .await;
     assert_eq!(problem(&recv(&mut liar_again).await), "too-many-joins");
     for page in held
         .iter_mut()
@@ -1787,7 +2495,7 @@ async fn turn_credentials_are_renewed_on_request_no_faster_than_needed() {
     let mut a = connect(&server).await;
     send(&mut a, json!({"type": "renew"})).await;
     assert_eq!(problem(&recv(&mut a).await), "not-in-room");
-    send(&mut a, json!({"type": "join", "room": "r"})).await;
+    send(&mut a, json!({"type": "join", "v": V, "room": "r"})).await;
     recv(&mut a).await;
     send(&mut a, json!({"type": "renew"})).await;
     assert_eq!(
@@ -1795,14 +2503,13 @@ async fn turn_credentials_are_renewed_on_request_no_faster_than_needed() {
         "no-peer",
         "alone: nothing to renew for"
     );
-    let (mut b, _, _) = join(&server, "r", None).await;
+    let (mut b, _) = join(&server, "r", None).await;
     let joined = recv(&mut a).await;
     assert_eq!(joined["renewIn"], 300, "{joined}");
     let first = joined["iceServers"][0]["username"]
         .as_str()
         .unwrap()
         .to_owned();
-    recv(&mut b).await;
     send(&mut a, json!({"type": "renew"})).await;
     let renewed = recv(&mut a).await;
     assert_eq!(renewed["type"], "renewed", "{renewed}");
@@ -1817,8 +2524,12 @@ async fn turn_credentials_are_renewed_on_request_no_faster_than_needed() {
     // Once per half renewal at most: no minting.
     send(&mut a, json!({"type": "renew"})).await;
     assert_eq!(problem(&recv(&mut a).await), "bad-message");
-    bye(&mut a).await;
+    // Alone again: nobody to renew for.
     bye(&mut b).await;
+    assert_eq!(recv(&mut a).await, json!({"type": "peer-left", "peer": 2}));
+    send(&mut a, json!({"type": "renew"})).await;
+    assert_eq!(problem(&recv(&mut a).await), "no-peer");
+    bye(&mut a).await;
     rooms_back_to_zero(&server).await;
 }
 
@@ -1838,7 +2549,7 @@ fn a_connection_task_ended_midway_still_gives_its_seat_back() {
         .build()
         .unwrap();
     let page = client_runtime.block_on(async {
-        let (page, _, _) = join(&server, "r", None).await;
+        let (page, _) = join(&server, "r", None).await;
         page
     });
     assert_eq!((hub.peers(), hub.away()), (1, 0));

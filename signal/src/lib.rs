@@ -1,4 +1,4 @@
-//! loopback-signal: what two pages say to each other to set up a call, and the rules of the rooms
+//! loopback-signal: what pages say to each other to set up their calls, and the rules of the rooms
 //! they meet in, in plain Rust for both the page and the signaling server.
 //!
 //! The messages travel as JSON with a `type` field. Every field is typed and unknown fields are
@@ -6,7 +6,7 @@
 
 /// The messages between a page and the signaling server, and what they carry.
 pub mod message;
-/// Rooms: two seats each, one polite and one impolite.
+/// Rooms: up to six seats each, every pair of them one polite and one impolite end.
 pub mod room;
 /// A seat's resume token and the signals kept for it while its page is away.
 pub mod seat;
@@ -14,8 +14,9 @@ pub mod seat;
 pub mod tabs;
 
 pub use message::{
-    FromServer, IceServer, Problem, SdpType, Signal, ToServer, CLOSE_MOVING, MAX_MESSAGE_BYTES,
+    FromServer, IceServer, PeerName, Problem, RoomPeer, SdpType, Signal, ToServer, CLOSE_MOVING,
+    MAX_MESSAGE_BYTES, PROTOCOL,
 };
-pub use room::{JoinError, Joined, RoomName, Rooms};
+pub use room::{JoinError, Joined, Other, PeerId, RoomName, Rooms};
 pub use seat::{BadToken, Replay, ReplayLog, ResumeToken};
 pub use tabs::{NoPeer, TabAction, TabId, TabMessage, TabRoom, MAX_TAB_ID};

@@ -110,11 +110,13 @@ impl fmt::Debug for ResumeToken {
 #[derive(Clone, Debug)]
 pub struct ReplayLog<T> {
     capacity: usize,
-    kept: VecDeque<T>,
+    /// Each kept signal with its number, in order.
+    kept: VecDeque<(u64, T)>,
     /// How many were ever pushed: the next one's number.
     sent: u64,
-    /// Signals below this number were dropped on purpose (their sender left): not missing.
-    void_below: u64,
+    /// Signals below this number fell out of the log for want of room: a page that had fewer
+    /// missed some. (Those taken out on purpose, their sender gone, are not missing.)
+    lost_below: u64,
 }
 
 /// What a page gets back on resuming.
@@ -139,20 +141,25 @@ impl<T> ReplayLog<T> {
             capacity,
             kept: VecDeque::with_capacity(capacity.min(16)),
             sent: 0,
-            void_below: 0,
+            lost_below: 0,
         }
     }
 
     /// Logs one signal; returns its number.
     pub fn push(&mut self, signal: T) -> u64 {
-        if self.kept.len() == self.capacity {
-            self.kept.pop_front();
-        }
-        if self.capacity > 0 {
-            self.kept.push_back(signal);
-        }
+        let number = self.sent;
         self.sent += 1;
-        self.sent - 1
+        if self.capacity == 0 {
+            self.lost_below = self.sent;
+            return number;
+        }
+        if self.kept.len() == self.capacity {
+            if let Some((oldest, _)) = self.kept.pop_front() {
+                self.lost_below = oldest + 1;
+            }
+        }
+        self.kept.push_back((number, signal));
+        number
     }
 
     /// How many signals were relayed to this seat.
@@ -160,11 +167,10 @@ impl<T> ReplayLog<T> {
         self.sent
     }
 
-    /// Forgets what is logged because its sender left the room: a new peer starts over, and what
-    /// the old one said would only confuse the page. Not counted as lost.
-    pub fn discard(&mut self) {
-        self.kept.clear();
-        self.void_below = self.sent;
+    /// Forgets the signals `gone` picks, because their sender left the room: what it said would
+    /// only confuse the page. Not counted as lost.
+    pub fn discard(&mut self, gone: impl Fn(&T) -> bool) {
+        self.kept.retain(|(_, signal)| !gone(signal));
     }
 }
 
@@ -178,13 +184,14 @@ impl<T: Clone> ReplayLog<T> {
                 complete: false,
             };
         }
-        let first_kept = self.sent - self.kept.len() as u64;
-        let from = received.max(self.void_below);
-        let complete = from >= first_kept;
-        let skip = from.saturating_sub(first_kept) as usize;
         Replay {
-            signals: self.kept.iter().skip(skip).cloned().collect(),
-            complete,
+            signals: self
+                .kept
+                .iter()
+                .filter(|(number, _)| *number >= received)
+                .map(|(_, signal)| signal.clone())
+                .collect(),
+            complete: received >= self.lost_below,
         }
     }
 }
@@ -330,18 +337,19 @@ mod tests {
     #[test]
     fn what_a_departed_peer_said_is_dropped_not_lost() {
         let mut log = ReplayLog::default();
-        log.push("from the old peer");
-        log.push("from the old peer");
-        log.discard();
+        log.push((1, "from the one who left"));
+        log.push((2, "from one who stays"));
+        log.push((1, "from the one who left"));
+        log.discard(|(from, _)| *from == 1);
         assert_eq!(
             log.after(0),
             Replay {
-                signals: vec![],
+                signals: vec![(2, "from one who stays")],
                 complete: true
             }
         );
-        assert_eq!(log.push("from the new peer"), 2, "numbering goes on");
-        assert_eq!(log.after(1).signals, vec!["from the new peer"]);
-        assert!(log.after(1).complete);
+        assert_eq!(log.push((3, "from a newcomer")), 3, "numbering goes on");
+        assert_eq!(log.after(2).signals, vec![(3, "from a newcomer")]);
+        assert!(log.after(2).complete);
     }
 }

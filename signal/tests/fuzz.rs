@@ -10,19 +10,23 @@ fn templates() -> Vec<Value> {
     use serde_json::json;
     let candidate = json!({"kind": "candidate", "candidate": "candidate:1 1 udp 1 192.0.2.1 5000 typ host", "sdpMid": "0", "sdpMLineIndex": 0});
     vec![
-        json!({"type": "join", "room": "kitchen"}),
-        json!({"type": "join", "room": "kitchen", "polite": true}),
-        json!({"type": "resume", "room": "kitchen", "token": "AAAAAAAAAAAAAAAAAAAAAA", "received": 3}),
-        json!({"type": "signal", "signal": candidate}),
-        json!({"type": "signal", "signal": {"kind": "description", "type": "offer", "sdp": "v=0\r\n"}}),
-        json!({"type": "signal", "signal": {"kind": "end-of-candidates"}}),
+        json!({"type": "join", "v": 2, "room": "kitchen"}),
+        json!({"type": "join", "v": 2, "room": "kitchen", "name": "Ada", "polite": true}),
+        json!({"type": "resume", "v": 2, "room": "kitchen", "token": "AAAAAAAAAAAAAAAAAAAAAA", "received": 3}),
+        json!({"type": "signal", "to": 2, "signal": candidate}),
+        json!({"type": "signal", "to": 2, "signal": {"kind": "description", "type": "offer", "sdp": "v=0\r\n"}}),
+        json!({"type": "signal", "to": 3, "signal": {"kind": "end-of-candidates"}}),
+        json!({"type": "name", "name": "Bo"}),
         json!({"type": "ping"}),
         json!({"type": "leave"}),
         json!({"type": "hello", "from": 10}),
         json!({"type": "welcome", "from": 10, "to": 20}),
         json!({"type": "away", "from": 10, "to": 20}),
         json!({"type": "signal", "from": 10, "to": 20, "signal": {"kind": "restart-ice"}}),
-        json!({"type": "peer-joined", "iceServers": [{"urls": ["turn:192.0.2.1"], "username": "1:a", "credential": "x"}]}),
+        json!({"type": "peer-joined", "peer": 2, "name": "Bo", "polite": true, "iceServers": [{"urls": ["turn:192.0.2.1"], "username": "1:a", "credential": "x"}]}),
+        json!({"type": "joined", "v": 2, "peer": 3, "peers": [{"peer": 1, "name": "Ada", "polite": true, "away": true}], "size": 6, "iceServers": [], "resume": "AAAAAAAAAAAAAAAAAAAAAA", "grace": 30}),
+        json!({"type": "signal", "from": 1, "signal": {"kind": "restart-ice"}}),
+        json!({"type": "peer-left", "peer": 1}),
         json!({"type": "error", "problem": "room-full", "message": "full"}),
     ]
 }

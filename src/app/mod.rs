@@ -4,7 +4,6 @@
 mod tools;
 
 use crate::address::Mode;
-use crate::call::channel::Channels;
 use crate::call::loopback::Loopback;
 use crate::call::peer;
 use crate::call::room::{Report, RoomCall};
@@ -77,11 +76,26 @@ impl Call {
         }
     }
 
-    /// The data channel's ends here, once there are any.
-    fn with_channels<T>(&self, action: impl FnOnce(&Channels) -> T) -> Option<T> {
+    /// Whether a chat line or a ping can go out.
+    fn channel_open(&self) -> bool {
         match self {
-            Call::Loopback(call) => Some(action(call.channels())),
-            Call::Room(call) => call.channels().map(|c| action(&c)),
+            Call::Loopback(call) => call.channels().is_open(),
+            Call::Room(call) => call.channel_open(),
+        }
+    }
+
+    /// A chat line, to the other end (in a room: to everyone).
+    fn send_text(&self, text: &str) -> Result<(), Error> {
+        match self {
+            Call::Loopback(call) => call.channels().send_text(text),
+            Call::Room(call) => call.send_text(text),
+        }
+    }
+
+    fn ping(&self) {
+        match self {
+            Call::Loopback(call) => call.channels().ping(),
+            Call::Room(call) => call.ping(),
         }
     }
 }
@@ -120,6 +134,9 @@ impl App {
     pub fn mount_in(root: Root, source: Box<dyn MediaSource>, mode: Mode) -> Result<Self, Error> {
         let page = Rc::new(Page::find(&root)?);
         page.show_room_link(&mode);
+        if matches!(mode, Mode::Room { .. }) {
+            page.tools.show_room_fields();
+        }
         let inner = Rc::new(Inner {
             page,
             source,
@@ -211,11 +228,19 @@ impl App {
         }
     }
 
-    /// The room call's peer, once the other person is there.
+    /// The room call's peer shown in the stats panel, once someone is there.
     pub fn room_peer(&self) -> Option<web_sys::RtcPeerConnection> {
         match self.inner.state.borrow().call.as_ref()? {
             Call::Room(call) => call.connection(),
             Call::Loopback(_) => None,
+        }
+    }
+
+    /// Every peer of the room call, by the other person's id in the room.
+    pub fn room_peers(&self) -> Vec<(u64, web_sys::RtcPeerConnection)> {
+        match self.inner.state.borrow().call.as_ref() {
+            Some(Call::Room(call)) => call.connections(),
+            _ => Vec::new(),
         }
     }
 }
@@ -238,11 +263,7 @@ impl Inner {
         let state = self.state.borrow();
         let controls = &state.controls;
         self.page.show_buttons(controls.buttons());
-        let channel_open = state
-            .call
-            .as_ref()
-            .and_then(|call| call.with_channels(Channels::is_open))
-            .unwrap_or(false);
+        let channel_open = state.call.as_ref().is_some_and(Call::channel_open);
         self.page
             .tools
             .show(controls.tools(channel_open), controls.toggles());
@@ -375,7 +396,8 @@ impl Inner {
                         }
                     }
                 };
-                RoomCall::join(&setup, room.clone(), *relay_only, ended).map(Call::Room)
+                let name = self.page.tools.peer_name();
+                RoomCall::join(&setup, room.clone(), *relay_only, name, ended).map(Call::Room)
             }
         };
         match call {

@@ -50,6 +50,9 @@ pub(super) fn listen_to_tools(inner: &Rc<Inner>) -> Vec<EventListener> {
         on(&tools.chat_send, "click", Inner::chat_send),
         enter(&tools.chat_input, Inner::chat_send),
         on(&tools.ping, "click", Inner::ping),
+        on(&tools.name, "change", Inner::name_changed),
+        on(&tools.budget_button, "click", Inner::budget_set),
+        enter(&tools.budget, Inner::budget_set),
     ];
     if let Ok(devices) = media_devices() {
         listeners.push(on(&devices, "devicechange", Inner::refresh_devices));
@@ -443,7 +446,7 @@ impl Inner {
         let sent = state
             .call
             .as_ref()
-            .and_then(|call| call.with_channels(|c| c.send_text(&input.value())));
+            .map(|call| call.send_text(&input.value()));
         match sent {
             Some(Ok(())) => input.set_value(""),
             Some(Err(error)) => self.page.error(&error),
@@ -453,8 +456,45 @@ impl Inner {
 
     fn ping(self: &Rc<Self>) {
         if let Some(call) = &self.state.borrow().call {
-            call.with_channels(|c| c.ping());
+            call.ping();
         }
+    }
+
+    /// The person's name: kept for the next visit, and told to the room if in one.
+    fn name_changed(self: &Rc<Self>) {
+        let name = self.page.tools.peer_name();
+        if let Some(super::Call::Room(call)) = &self.state.borrow().call {
+            call.rename(&name);
+            self.page
+                .log
+                .step(&format!("this person is now called “{name}” in the room"));
+        }
+    }
+
+    /// The upload budget a group call splits between its calls.
+    fn budget_set(self: &Rc<Self>) {
+        let tools = &self.page.tools;
+        let kbps = match settings::upload_budget(&tools.budget.value()) {
+            Ok(kbps) => kbps,
+            Err(refused) => return self.page.error(&Error::BitrateRefused(refused.to_string())),
+        };
+        self.sending.set_budget_kbps(kbps);
+        let state = self.state.borrow();
+        if let Some(call) = &state.call {
+            call.cap_bitrate();
+        }
+        let share = match self.sending.cap_kbps() {
+            Some(share) if self.sending.senders() > 1 => format!(
+                ": each of the {} calls sends at most {share} kbit/s",
+                self.sending.senders()
+            ),
+            _ => String::new(),
+        };
+        self.page
+            .log
+            .step(&format!("upload budget: {kbps} kbit/s{share}"));
+        self.page
+            .status(&format!("Upload budget: {kbps} kbit/s{share}."));
     }
 }
 

@@ -31,6 +31,8 @@ struct Shared {
     sent_at: RefCell<HashMap<u32, f64>>,
     /// Told when the sending end opens or closes: the chat controls follow.
     changed: Rc<dyn Fn()>,
+    /// Who the other end is, on the chat lines it sends ("Them" in a call of two).
+    speaker: RefCell<String>,
 }
 
 struct End {
@@ -52,6 +54,7 @@ impl Channels {
                 lines: RefCell::default(),
                 sent_at: RefCell::default(),
                 changed,
+                speaker: RefCell::new("Them".to_owned()),
             }),
         }
     }
@@ -85,6 +88,26 @@ impl Channels {
             sends,
             _listeners: listeners,
         });
+    }
+
+    /// Names the other end on the lines it sends, and on the round trips to it.
+    pub fn set_speaker(&self, speaker: &str) {
+        if *self.shared.speaker.borrow() != speaker {
+            *self.shared.speaker.borrow_mut() = speaker.to_owned();
+        }
+    }
+
+    /// Sends a chat line that another call of the group shows: the same words to one more
+    /// person, without a line of its own.
+    pub fn send_text_unshown(&self, text: &str) {
+        let shared = &self.shared;
+        let Some(sender) = shared.sender() else {
+            return;
+        };
+        let wire = shared.outbox.borrow_mut().text(text, now());
+        if let Ok(wire) = wire {
+            shared.send(sender, &wire);
+        }
     }
 
     /// Whether a line or a ping can go out now.
@@ -186,7 +209,7 @@ impl Shared {
                         "{name} peer received “{text}” after {}",
                         ms((at - sent).max(0.0))
                     ),
-                    None => format!("Them: {text}"),
+                    None => format!("{}: {text}", self.speaker.borrow()),
                 };
                 self.page.tools.chat_line(&line);
             }
@@ -203,9 +226,16 @@ impl Shared {
             }
             Wire::Pong { .. } => {
                 if let Some(took) = self.outbox.borrow_mut().answered(&wire, at) {
-                    self.page
-                        .tools
-                        .show_ping(&format!("Round trip over the data channel: {}", ms(took)));
+                    let speaker = self.speaker.borrow();
+                    let text = if *speaker == "Them" {
+                        format!("Round trip over the data channel: {}", ms(took))
+                    } else {
+                        format!(
+                            "Round trip to {speaker} over the data channel: {}",
+                            ms(took)
+                        )
+                    };
+                    self.page.tools.show_ping(&speaker, &text);
                 }
             }
             Wire::Ping { .. } => {}

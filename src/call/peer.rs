@@ -855,7 +855,7 @@ impl Shared {
     }
 
     fn cap_bitrate(self: &Rc<Self>) {
-        let kbps = self.config.sending.max_kbps();
+        let kbps = self.config.sending.cap_kbps();
         let settings = match sending::cap_bitrate(&self.pc, kbps) {
             Ok(settings) => settings,
             Err(e) => {

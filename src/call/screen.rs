@@ -1,5 +1,7 @@
 //! What a call shows on the page, whatever its peers: the remote stream and its first frame, the
-//! timings since Call, the status line, and the stats panel once every peer is connected.
+//! timings since Call, the status line, and the stats panel once every peer is connected. In a
+//! group call each person's call has a screen of its own, on their tile; the one chosen shows in
+//! the stats panel and speaks on the status line.
 
 use crate::call::monitor::Monitor;
 use crate::page::Page;
@@ -37,6 +39,12 @@ pub struct Screen {
 
 struct Shared {
     page: Rc<Page>,
+    /// Where the remote stream shows.
+    video: HtmlVideoElement,
+    /// Whether this call is the one the stats panel and the status line are about.
+    panel: Cell<bool>,
+    /// Who is at the other end, for the step log of a group call (`None`: the only one).
+    label: RefCell<Option<String>>,
     /// How many peers must be connected for the call to be (two in the page, one in a room).
     peers: usize,
     connected: RefCell<Vec<&'static str>>,
@@ -51,9 +59,21 @@ struct Shared {
 impl Screen {
     /// A fresh view for a call of `peers` peers: the panel emptied, the remote video watched.
     pub fn new(page: Rc<Page>, peers: usize) -> Self {
-        page.stats.reset();
+        let video = page.remote_video.clone();
+        Self::on(page, peers, video, true)
+    }
+
+    /// A view of a call shown in `video`, about which the stats panel and the status line speak
+    /// if `panel`.
+    pub fn on(page: Rc<Page>, peers: usize, video: HtmlVideoElement, panel: bool) -> Self {
+        if panel {
+            page.stats.reset();
+        }
         let shared = Rc::new(Shared {
             page,
+            video,
+            panel: Cell::new(panel),
+            label: RefCell::default(),
             peers,
             connected: RefCell::default(),
             stats_peers: RefCell::default(),
@@ -61,14 +81,13 @@ impl Screen {
             timings: Cell::default(),
             monitor: RefCell::default(),
         });
-        let video = shared.page.remote_video.clone();
+        let video = shared.video.clone();
         let weak = Rc::downgrade(&shared);
         let resize = EventListener::new(&video, "resize", move |_| {
             if let Some(s) = weak.upgrade() {
-                let video = &s.page.remote_video;
-                let (w, h) = (video.video_width(), video.video_height());
+                let (w, h) = (s.video.video_width(), s.video.video_height());
                 if w > 0 && h > 0 {
-                    s.page.log.step(&format!("remote video size: {w}×{h}"));
+                    s.step(&format!("remote video size: {w}×{h}"));
                 }
             }
         });
@@ -77,6 +96,31 @@ impl Screen {
             shared,
             _resize: resize,
             _first_frame: first_frame,
+        }
+    }
+
+    /// Names the person at the other end in the step log (a group call's).
+    pub fn label(&self, label: Option<String>) {
+        *self.shared.label.borrow_mut() = label;
+    }
+
+    /// Makes this call the one the stats panel shows (`true`), or lets it go.
+    pub fn show_in_panel(&self, on: bool) {
+        let s = &self.shared;
+        if s.panel.replace(on) == on {
+            return;
+        }
+        if !on {
+            if s.monitor.take().is_some() {
+                s.page.stats.close();
+            }
+            return;
+        }
+        s.page.stats.reset();
+        let timings = s.timings.get();
+        s.page.stats.show(&timings.rows());
+        if s.connected.borrow().len() == s.peers {
+            s.start_monitor();
         }
     }
 
@@ -112,22 +156,11 @@ impl Screen {
             "connected" if all => {
                 // Under load the first frame can come before this event: keep its setup time.
                 if s.timings.get().setup_ms.is_none() {
-                    s.page.status(
-                        "Connected: the other peer is receiving your camera and microphone.",
-                    );
+                    s.status("Connected: the other peer is receiving your camera and microphone.");
                 }
-                let mut monitor = s.monitor.borrow_mut();
-                if let (None, Some((sender, receiver))) = (&*monitor, &*s.stats_peers.borrow()) {
-                    *monitor = Some(Monitor::start(
-                        sender.clone(),
-                        receiver.clone(),
-                        Rc::clone(&s.page),
-                    ));
-                }
+                s.start_monitor();
             }
-            "failed" => s
-                .page
-                .status("The connection failed: restarting ICE to find another path…"),
+            "failed" => s.status("The connection failed: restarting ICE to find another path…"),
             _ => {}
         }
     }
@@ -135,7 +168,7 @@ impl Screen {
     /// Logs every remote track, and shows the remote stream once, however many tracks it has.
     pub fn track(&self, event: &RtcTrackEvent) {
         let s = &self.shared;
-        s.page.log.step(&format!(
+        s.step(&format!(
             "remote peer received the {} track",
             event.track().kind()
         ));
@@ -144,16 +177,12 @@ impl Screen {
         }
         match event.streams().get(0).dyn_into::<MediaStream>() {
             Ok(stream) => {
-                s.page.remote_video.set_src_object(Some(&stream));
+                s.video.set_src_object(Some(&stream));
                 s.remote_stream_shown.set(true);
-                s.page
-                    .log
-                    .step("remote stream received and shown in the remote video");
+                s.step("remote stream received and shown in the remote video");
             }
             Err(_) => {
-                s.page
-                    .log
-                    .step("remote track came without a stream; not shown");
+                s.step("remote track came without a stream; not shown");
             }
         }
     }
@@ -168,6 +197,35 @@ impl Drop for Screen {
 }
 
 impl Shared {
+    /// A step in the log, naming the person in a group call; returns its time.
+    fn step(&self, text: &str) -> f64 {
+        match self.label.borrow().as_deref() {
+            Some(label) => self.page.log.step(&format!("{label}: {text}")),
+            None => self.page.log.step(text),
+        }
+    }
+
+    /// Says `text` on the status line, if this call is the one shown.
+    fn status(&self, text: &str) {
+        if self.panel.get() {
+            self.page.status(text);
+        }
+    }
+
+    fn start_monitor(&self) {
+        if !self.panel.get() {
+            return;
+        }
+        let mut monitor = self.monitor.borrow_mut();
+        if let (None, Some((sender, receiver))) = (&*monitor, &*self.stats_peers.borrow()) {
+            *monitor = Some(Monitor::start(
+                sender.clone(),
+                receiver.clone(),
+                Rc::clone(&self.page),
+            ));
+        }
+    }
+
     /// Records the first time of one moment of the call and shows the timings.
     fn time(&self, ms: f64, moment: impl FnOnce(&mut Timings) -> &mut Option<f64>) {
         let mut timings = self.timings.get();
@@ -175,20 +233,22 @@ impl Shared {
         if slot.is_none() {
             *slot = Some(ms);
             self.timings.set(timings);
-            self.page.stats.show(&timings.rows());
+            if self.panel.get() {
+                self.page.stats.show(&timings.rows());
+            }
         }
     }
 
     fn first_frame(&self) {
-        let ms = self.page.log.step("first remote frame decoded");
+        let ms = self.step("first remote frame decoded");
         self.time(ms, |t| &mut t.setup_ms);
         // The call is set up: a first reading now fills the panel a period sooner.
         if let Some(monitor) = self.monitor.borrow().as_ref() {
             monitor.read_now();
         }
         let text = format!("Setup time: {} ms", ms.round() as u64);
-        self.page.log.step(&text);
-        self.page.status(&format!(
+        self.step(&text);
+        self.status(&format!(
             "{text}. The call is running; press HangUp to end it."
         ));
     }

@@ -1,5 +1,6 @@
 //! The video codec and bitrate cap the page chose, applied to each peer's transceivers.
 
+use crate::call::room::roster::{share_kbps, DEFAULT_UPLOAD_KBPS};
 use crate::js::{self, get};
 use crate::settings::Codec;
 use js_sys::{Array, Object, Promise, Reflect};
@@ -8,10 +9,25 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::RtcPeerConnection;
 
 /// The choices, shared by the app and the peers of its calls.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Sending {
     codec: RefCell<Option<Codec>>,
     max_kbps: Cell<Option<u32>>,
+    /// The upload a group call splits between its calls, and how many calls send now (0 or 1
+    /// outside a group: nothing is split).
+    budget_kbps: Cell<u32>,
+    senders: Cell<usize>,
+}
+
+impl Default for Sending {
+    fn default() -> Self {
+        Self {
+            codec: RefCell::default(),
+            max_kbps: Cell::default(),
+            budget_kbps: Cell::new(DEFAULT_UPLOAD_KBPS),
+            senders: Cell::new(0),
+        }
+    }
 }
 
 impl Sending {
@@ -30,6 +46,29 @@ impl Sending {
 
     pub fn set_max_kbps(&self, kbps: Option<u32>) {
         self.max_kbps.set(kbps);
+    }
+
+    pub fn budget_kbps(&self) -> u32 {
+        self.budget_kbps.get()
+    }
+
+    pub fn set_budget_kbps(&self, kbps: u32) {
+        self.budget_kbps.set(kbps);
+    }
+
+    pub fn senders(&self) -> usize {
+        self.senders.get()
+    }
+
+    /// How many calls send this page's camera now.
+    pub fn set_senders(&self, senders: usize) {
+        self.senders.set(senders);
+    }
+
+    /// The cap each call's video is sent with: the person's own, or its share of the upload in
+    /// a group call, whichever is lower.
+    pub fn cap_kbps(&self) -> Option<u32> {
+        share_kbps(self.budget_kbps(), self.senders(), self.max_kbps())
     }
 }
 

@@ -25,6 +25,12 @@ pub const RESTART_ICE: &str = "restart-ice-btn";
 pub const CHAT_INPUT: &str = "chat-input";
 pub const CHAT_SEND: &str = "chat-send";
 pub const PING: &str = "ping-btn";
+pub const NAME: &str = "name-input";
+pub const BUDGET: &str = "budget-input";
+pub const BUDGET_BUTTON: &str = "budget-btn";
+
+/// Where the page keeps the name its person gave, for the next visit.
+const NAME_KEY: &str = "loopback-rtc name";
 
 /// Handles on the controls, looked up once.
 pub struct ToolsView {
@@ -45,6 +51,13 @@ pub struct ToolsView {
     pub chat_input: HtmlInputElement,
     pub chat_send: HtmlButtonElement,
     pub ping: HtmlButtonElement,
+    /// This person's name in a room, and its field (shown in rooms only).
+    pub name: HtmlInputElement,
+    name_field: HtmlElement,
+    /// The upload a group call splits between its calls.
+    pub budget: HtmlInputElement,
+    pub budget_button: HtmlButtonElement,
+    budget_field: HtmlElement,
     chat_log: Element,
     ping_result: Element,
 }
@@ -69,6 +82,11 @@ impl ToolsView {
             chat_input: by_id(root, CHAT_INPUT)?,
             chat_send: by_id(root, CHAT_SEND)?,
             ping: by_id(root, PING)?,
+            name: by_id(root, NAME)?,
+            name_field: by_id(root, "name-field")?,
+            budget: by_id(root, BUDGET)?,
+            budget_button: by_id(root, BUDGET_BUTTON)?,
+            budget_field: by_id(root, "budget-field")?,
             chat_log: by_id(root, "chat-log")?,
             ping_result: by_id(root, "ping-result")?,
         };
@@ -184,6 +202,24 @@ impl ToolsView {
         )
     }
 
+    /// Shows the room's own fields (a name, the upload budget), with the name given last time.
+    pub fn show_room_fields(&self) {
+        self.name_field.set_hidden(false);
+        self.budget_field.set_hidden(false);
+        if let Some(name) = local_storage().and_then(|s| s.get_item(NAME_KEY).ok().flatten()) {
+            self.name.set_value(&name);
+        }
+    }
+
+    /// The name typed, made a name (trimmed, cut to 32 characters), and kept for next time.
+    pub fn peer_name(&self) -> loopback_signal::PeerName {
+        let name = loopback_signal::PeerName::tidy(&self.name.value());
+        if let Some(storage) = local_storage() {
+            let _ = storage.set_item(NAME_KEY, name.as_str());
+        }
+        name
+    }
+
     /// Appends a line to the chat; returns it, to add the receipt to.
     pub fn chat_line(&self, text: &str) -> Option<Element> {
         let item = self.document.create_element("li").ok()?;
@@ -192,8 +228,24 @@ impl ToolsView {
         Some(item)
     }
 
-    pub fn show_ping(&self, text: &str) {
-        self.ping_result.set_text_content(Some(text));
+    /// Shows the last round trip to `who`: one line each in a group call.
+    pub fn show_ping(&self, who: &str, text: &str) {
+        let existing = std::iter::successors(self.ping_result.first_element_child(), |line| {
+            line.next_element_sibling()
+        })
+        .find(|line| line.get_attribute("data-who").as_deref() == Some(who));
+        let line = match existing {
+            Some(line) => line,
+            None => {
+                let Ok(line) = self.document.create_element("span") else {
+                    return;
+                };
+                let _ = line.set_attribute("data-who", who);
+                let _ = self.ping_result.append_child(&line);
+                line
+            }
+        };
+        line.set_text_content(Some(text));
     }
 
     /// A new call: an empty chat.
@@ -201,4 +253,9 @@ impl ToolsView {
         self.chat_log.set_text_content(None);
         self.ping_result.set_text_content(None);
     }
+}
+
+/// The page's `localStorage`, where the browser allows one.
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
 }

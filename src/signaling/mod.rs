@@ -1,6 +1,8 @@
-//! How a page in a room reaches the other page: a WebSocket to the signaling server at the page's
+//! How a page in a room reaches the others: a WebSocket to the signaling server at the page's
 //! own origin, or, when no server answers, a `BroadcastChannel` between tabs of this browser.
 
+/// A small map by peer id.
+pub mod by_peer;
 /// When the signaling server's socket is lost mid-call: the waits before each new try.
 pub mod reconnect;
 /// The WebSocket to the signaling server.
@@ -8,51 +10,58 @@ pub mod server;
 /// The `BroadcastChannel` between tabs.
 pub mod tabs;
 
-use loopback_signal::{IceServer, Signal};
+use loopback_signal::{IceServer, PeerId, PeerName, Signal};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::rc::Rc;
 use wasm_bindgen_futures::spawn_local;
 
-/// What the room tells the call, whichever way it is reached.
+/// What the room tells the call, whichever way it is reached. `peer` is the id the room gave
+/// another person (the server's, or the other tab's id).
 #[derive(Debug)]
 pub enum RoomEvent {
-    /// In the room; nobody else is there yet.
-    Joined { via: Via },
-    /// The other person is in the room: start the call with this role and these ICE servers.
+    /// In the room, of `size` people at most; whoever is there already follows, one
+    /// [`RoomEvent::PeerJoined`] each.
+    Joined { via: Via, size: usize },
+    /// Someone is in the room: start a call with them, with this page's role toward them and
+    /// these ICE servers.
     PeerJoined {
+        peer: PeerId,
+        name: PeerName,
         polite: bool,
         ice_servers: Vec<IceServer>,
     },
-    /// The other person left.
-    PeerLeft,
-    /// The other person's way to the room was lost; their seat is kept while they come back.
-    PeerAway,
-    /// The other person is back after [`RoomEvent::PeerAway`].
-    PeerBack,
-    /// The other tab's page went away, closed or reloading: its seat is kept for `grace_ms`,
+    /// `peer` is called `name` from now on.
+    PeerNamed { peer: PeerId, name: PeerName },
+    /// `peer` left.
+    PeerLeft { peer: PeerId },
+    /// `peer`'s way to the room was lost; their seat is kept while they come back.
+    PeerAway { peer: PeerId },
+    /// `peer` is back after [`RoomEvent::PeerAway`].
+    PeerBack { peer: PeerId },
+    /// The tab `peer`'s page went away, closed or reloading: its seat is kept for `grace_ms`,
     /// after which it is [`RoomEvent::PeerLeft`].
-    PeerPageAway { grace_ms: u32 },
-    /// The other tab is back as a new page (it reloaded): the old call went with the old page,
+    PeerPageAway { peer: PeerId, grace_ms: u32 },
+    /// The tab `peer` is back as a new page (it reloaded): the old call went with the old page,
     /// so a new one starts, with this page's role as before.
-    PeerReturned { polite: bool },
-    /// This page's way to the room was lost: it is coming back by itself, and the call goes on.
+    PeerReturned { peer: PeerId, polite: bool },
+    /// This page's way to the room was lost: it is coming back by itself, and the calls go on.
     Reconnecting,
-    /// This page is back in the room after `away_ms`, as the `polite` or impolite end. Every
-    /// signal in flight meanwhile was delivered, unless `complete` is false: then the call
-    /// resynchronizes its negotiation, now if `peer` says the other person is in the room, else
-    /// when they come.
+    /// This page is back in the room after `away_ms`. Every signal in flight meanwhile was
+    /// delivered, unless `complete` is false: then each call resynchronizes its negotiation.
+    /// `rejoined`: the server had forgotten this page (it restarted), which joined anew: the
+    /// people there come again as [`RoomEvent::PeerJoined`], with new ids, and the calls still
+    /// up are theirs to take back.
     Reconnected {
         away_ms: f64,
         complete: bool,
-        polite: bool,
-        peer: bool,
+        rejoined: bool,
     },
-    /// New TURN credentials, for the call to use from now on.
+    /// New TURN credentials, for the calls to use from now on.
     IceServers(Vec<IceServer>),
-    /// From the other person's peer.
-    Signal(Signal),
-    /// Two people are in the room already.
+    /// From `from`'s peer.
+    Signal { from: PeerId, signal: Signal },
+    /// The room holds as many people as it may.
     Full,
     /// Something went wrong that does not end the call (the sentence to log).
     Problem(String),
@@ -94,10 +103,19 @@ pub enum Link {
 }
 
 impl Link {
-    pub fn send(&self, signal: Signal) {
+    /// Sends `signal` to `to`'s page.
+    pub fn send(&self, to: PeerId, signal: Signal) {
         match self {
-            Link::Server(link) => link.send(signal),
-            Link::Tabs(link) => link.send(signal),
+            Link::Server(link) => link.send(to, signal),
+            Link::Tabs(link) => link.send(to, signal),
+        }
+    }
+
+    /// Tells the others this person's name.
+    pub fn rename(&self, name: &PeerName) {
+        match self {
+            Link::Server(link) => link.rename(name),
+            Link::Tabs(link) => link.rename(name),
         }
     }
 }

@@ -5,15 +5,18 @@
 //! again with backoff and jitter ([`Reconnect`]), shows the server its resume token and how many
 //! signals it got, and resends the ones the server had not taken (both sides number them). When
 //! the server no longer holds the seat (it restarted, or the grace ran out), the link joins the
-//! room anew and asks for its old role, so the call's negotiation roles stay as they were.
+//! room anew and, with one other person, asks for its old role, so that call's negotiation roles
+//! stay as they were. On a resume, the server shows the room as it is now; the link tells the
+//! call who left, came, went away or came back meanwhile.
 
+use super::by_peer::ByPeer;
 use super::reconnect::Reconnect;
 use super::{deliver, from_json, to_json, Events, RoomEvent, Via};
 use gloo_events::EventListener;
 use gloo_timers::callback::{Interval, Timeout};
 use loopback_signal::{
-    FromServer, IceServer, Problem, ReplayLog, ResumeToken, RoomName, Signal, ToServer,
-    CLOSE_MOVING,
+    FromServer, IceServer, PeerId, PeerName, Problem, ReplayLog, ResumeToken, RoomName, RoomPeer,
+    Signal, ToServer, CLOSE_MOVING, PROTOCOL,
 };
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -53,6 +56,10 @@ pub struct ServerLink {
 struct Inner {
     url: String,
     room: RoomName,
+    /// What the others see this person as.
+    name: RefCell<PeerName>,
+    /// The others in the room as this page last heard: each one's role and whether it is away.
+    peers: RefCell<ByPeer<Known>>,
     events: Events,
     /// Told if the very first socket never opens: then the page tries the tabs instead.
     unavailable: Box<dyn Fn()>,
@@ -61,13 +68,13 @@ struct Inner {
     seated_once: Cell<bool>,
     /// The current socket holds the seat (joined or resumed): signals go out at once.
     seated: Cell<bool>,
-    polite: Cell<bool>,
     ice_servers: RefCell<Vec<IceServer>>,
     token: RefCell<Option<ResumeToken>>,
     /// `signal` messages received for this seat, which a resume tells the server.
     received: Cell<u64>,
-    /// The signals sent for this seat, numbered, the last ones kept to resend after a resume.
-    sent: RefCell<ReplayLog<Signal>>,
+    /// The signals sent for this seat with who they are for, numbered, the last ones kept to
+    /// resend after a resume.
+    sent: RefCell<ReplayLog<(PeerId, Signal)>>,
     reconnect: RefCell<Reconnect>,
     retry: RefCell<Option<Timeout>>,
     /// Gives up on a socket that does not open (a reconnection during a network cut).
@@ -81,6 +88,13 @@ struct Inner {
     /// The call was told the way to the room is lost (and not yet that it is back).
     away: Cell<bool>,
     away_since: Cell<f64>,
+}
+
+/// Someone else in the room, as this page knows them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Known {
+    polite: bool,
+    away: bool,
 }
 
 /// One WebSocket and its listeners.
@@ -102,18 +116,20 @@ impl ServerLink {
     pub fn connect(
         url: &str,
         room: RoomName,
+        name: PeerName,
         events: Events,
         unavailable: impl Fn() + 'static,
     ) -> Result<Self, crate::Error> {
         let inner = Rc::new(Inner {
             url: url.to_owned(),
             room,
+            name: RefCell::new(name),
+            peers: RefCell::default(),
             events,
             unavailable: Box::new(unavailable),
             socket: RefCell::default(),
             seated_once: Cell::new(false),
             seated: Cell::new(false),
-            polite: Cell::new(false),
             ice_servers: RefCell::default(),
             token: RefCell::default(),
             received: Cell::new(0),
@@ -132,12 +148,22 @@ impl ServerLink {
         Ok(Self { inner })
     }
 
-    /// Sends `signal` to the other page, now if the seat is held, else once it is back.
-    pub fn send(&self, signal: Signal) {
+    /// Sends `signal` to `to`'s page, now if the seat is held, else once it is back.
+    pub fn send(&self, to: PeerId, signal: Signal) {
         let inner = &self.inner;
-        inner.sent.borrow_mut().push(signal.clone());
+        inner.sent.borrow_mut().push((to, signal.clone()));
         if inner.seated.get() {
-            inner.say(&ToServer::Signal { signal });
+            inner.say(&ToServer::Signal { to, signal });
+        }
+    }
+
+    /// This person is called `name` from now on; the others are told (at once if seated, else
+    /// with the next join).
+    pub fn rename(&self, name: &PeerName) {
+        let inner = &self.inner;
+        *inner.name.borrow_mut() = name.clone();
+        if inner.seated.get() {
+            inner.say(&ToServer::Name { name: name.clone() });
         }
     }
 }
@@ -236,6 +262,7 @@ impl Inner {
         let token = self.token.borrow().clone();
         match token {
             Some(token) => self.say(&ToServer::Resume {
+                v: Some(PROTOCOL),
                 room: self.room.clone(),
                 token,
                 received: self.received.get(),
@@ -245,10 +272,18 @@ impl Inner {
     }
 
     fn join(&self) {
-        // A page that had a seat asks for its old role: its call goes on with it.
-        let polite = self.seated_once.get().then(|| self.polite.get());
+        // A page that had a seat and one other person asks for its old role toward them: that
+        // call goes on with it. (With more, one role cannot say it: their calls start over.)
+        let peers = self.peers.borrow();
+        let polite = match (self.seated_once.get(), peers.values().next()) {
+            (true, Some(known)) if peers.len() == 1 => Some(known.polite),
+            _ => None,
+        };
+        drop(peers);
         self.say(&ToServer::Join {
+            v: Some(PROTOCOL),
             room: self.room.clone(),
+            name: self.name.borrow().clone(),
             polite,
         });
     }
@@ -326,9 +361,10 @@ impl Inner {
     }
 
     /// The seat is held on this socket again.
-    fn seated(self: &Rc<Self>, polite: bool, ice_servers: Vec<IceServer>, token: ResumeToken) {
-        self.polite.set(polite);
-        *self.ice_servers.borrow_mut() = ice_servers;
+    fn seated(self: &Rc<Self>, ice_servers: Vec<IceServer>, token: ResumeToken) {
+        if !ice_servers.is_empty() {
+            *self.ice_servers.borrow_mut() = ice_servers;
+        }
         *self.token.borrow_mut() = Some(token);
         self.seated.set(true);
         let weak = Rc::downgrade(self);
@@ -363,6 +399,55 @@ impl Inner {
         now() - self.away_since.get()
     }
 
+    /// The room as the server shows it on a join or a resume, told to the call as the changes
+    /// from what this page knew: who left, who came, who went away or came back.
+    fn room_now(&self, peers: Vec<RoomPeer>) -> Vec<RoomEvent> {
+        let mut known = self.peers.borrow_mut();
+        let mut events = Vec::new();
+        let present: Vec<PeerId> = peers.iter().map(|p| p.peer).collect();
+        known.retain(|peer, _| {
+            let stays = present.contains(&peer);
+            if !stays {
+                events.push(RoomEvent::PeerLeft { peer });
+            }
+            stays
+        });
+        for p in peers {
+            let now = Known {
+                polite: p.polite,
+                away: p.away,
+            };
+            match known.insert(p.peer, now) {
+                None => {
+                    events.push(RoomEvent::PeerJoined {
+                        peer: p.peer,
+                        name: p.name,
+                        polite: p.polite,
+                        ice_servers: self.ice_servers.borrow().clone(),
+                    });
+                    if p.away {
+                        events.push(RoomEvent::PeerAway { peer: p.peer });
+                    }
+                }
+                Some(before) if before.away != p.away => events.push(if p.away {
+                    RoomEvent::PeerAway { peer: p.peer }
+                } else {
+                    RoomEvent::PeerBack { peer: p.peer }
+                }),
+                Some(_) => {}
+            }
+        }
+        events
+    }
+
+    /// A server that does not speak this page's version of the messages: said plainly.
+    fn version_mismatch(&self, v: u32) -> RoomEvent {
+        RoomEvent::Lost(format!(
+            "The signaling server speaks version {v} of the signaling messages and this page \
+             version {PROTOCOL}: reload the page to get the server's own."
+        ))
+    }
+
     fn heard(self: &Rc<Self>, message: FromServer) {
         self.heard_at.set(now());
         let seat_message = matches!(
@@ -377,71 +462,106 @@ impl Inner {
                 RoomEvent::Reconnected {
                     away_ms,
                     complete: true,
-                    polite: self.polite.get(),
-                    peer: true,
+                    rejoined: false,
                 },
             );
         }
         let event = match message {
+            FromServer::Joined { v, .. } | FromServer::Resumed { v, .. } if v != PROTOCOL => {
+                self.version_mismatch(v)
+            }
             FromServer::Joined {
-                polite,
+                peers,
+                size,
                 ice_servers,
+                renew_in,
                 resume,
                 ..
             } => {
-                self.seated(polite, ice_servers, resume);
-                if self.seated_once.replace(true) {
+                self.seated(ice_servers, resume);
+                self.renew_after(renew_in);
+                let first = if self.seated_once.replace(true) {
                     // Joined anew after the server forgot the seat: whatever was in flight is
-                    // gone, and the call resynchronizes.
-                    let away_ms = self.back();
-                    // Whether the other person is here comes next, as `peer-joined`.
+                    // gone, and everyone in the room has a new id.
+                    *self.peers.borrow_mut() = ByPeer::default();
                     RoomEvent::Reconnected {
-                        away_ms,
+                        away_ms: self.back(),
                         complete: false,
-                        polite,
-                        peer: false,
+                        rejoined: true,
                     }
                 } else {
-                    RoomEvent::Joined { via: Via::Server }
+                    RoomEvent::Joined {
+                        via: Via::Server,
+                        size: usize::from(size),
+                    }
+                };
+                deliver(&self.events, first);
+                for event in self.room_now(peers) {
+                    deliver(&self.events, event);
                 }
+                return;
             }
             FromServer::Resumed {
-                polite,
+                peers,
                 ice_servers,
+                renew_in,
                 resume,
                 received,
                 complete,
-                peer,
                 ..
             } => {
-                self.seated(polite, ice_servers, resume);
-                // What the server had not taken from this page, again, in order.
+                self.seated(ice_servers, resume);
+                self.renew_after(renew_in);
+                let changes = self.room_now(peers);
+                // What the server had not taken from this page, again, in order, for those
+                // still there.
                 let replay = self.sent.borrow().after(received);
-                for signal in replay.signals {
-                    self.say(&ToServer::Signal { signal });
+                let peers = self.peers.borrow();
+                for (to, signal) in replay.signals {
+                    if peers.contains(to) {
+                        self.say(&ToServer::Signal { to, signal });
+                    }
                 }
+                drop(peers);
                 let away_ms = self.back();
-                RoomEvent::Reconnected {
-                    away_ms,
-                    complete: complete && replay.complete,
-                    polite,
-                    peer,
+                deliver(
+                    &self.events,
+                    RoomEvent::Reconnected {
+                        away_ms,
+                        complete: complete && replay.complete,
+                        rejoined: false,
+                    },
+                );
+                for event in changes {
+                    deliver(&self.events, event);
                 }
+                return;
             }
             FromServer::PeerJoined {
+                peer,
+                name,
+                polite,
                 ice_servers,
                 renew_in,
             } => {
-                // Credentials come with the peer (a server before them sent them with `joined`).
+                // Credentials come with the first person to call.
                 if !ice_servers.is_empty() {
                     *self.ice_servers.borrow_mut() = ice_servers;
                 }
                 self.renew_after(renew_in);
+                let known = Known {
+                    polite,
+                    away: false,
+                };
+                self.peers.borrow_mut().insert(peer, known);
                 RoomEvent::PeerJoined {
-                    polite: self.polite.get(),
+                    peer,
+                    name,
+                    polite,
                     ice_servers: self.ice_servers.borrow().clone(),
                 }
             }
+            FromServer::PeerNamed { peer, name } => RoomEvent::PeerNamed { peer, name },
             FromServer::Renewed {
                 ice_servers,
                 renew_in,
@@ -450,13 +570,26 @@ impl Inner {
                 self.renew_after(Some(renew_in));
                 RoomEvent::IceServers(ice_servers)
             }
-            FromServer::PeerLeft => RoomEvent::PeerLeft,
-            FromServer::PeerAway => RoomEvent::PeerAway,
-            FromServer::PeerBack => RoomEvent::PeerBack,
+            FromServer::PeerLeft { peer } => {
+                self.peers.borrow_mut().remove(peer);
+                RoomEvent::PeerLeft { peer }
+            }
+            FromServer::PeerAway { peer } => {
+                if let Some(known) = self.peers.borrow_mut().get_mut(peer) {
+                    known.away = true;
+                }
+                RoomEvent::PeerAway { peer }
+            }
+            FromServer::PeerBack { peer } => {
+                if let Some(known) = self.peers.borrow_mut().get_mut(peer) {
+                    known.away = false;
+                }
+                RoomEvent::PeerBack { peer }
+            }
             FromServer::Pong => return,
-            FromServer::Signal { signal } => {
+            FromServer::Signal { from, signal } => {
                 self.received.set(self.received.get() + 1);
-                RoomEvent::Signal(signal)
+                RoomEvent::Signal { from, signal }
             }
             FromServer::Error {
                 problem: Problem::RoomFull,
@@ -481,13 +614,18 @@ impl Inner {
                 problem: Problem::ResumeRefused,
                 message,
             } => {
-                // The seat is gone from the server: join anew on this socket, as the same role.
+                // The seat is gone from the server: join anew on this socket.
                 self.token.take();
                 self.received.set(0);
                 *self.sent.borrow_mut() = ReplayLog::default();
                 self.join();
                 RoomEvent::Problem(message)
             }
+            // A server before version 2 cannot read this page's join at all.
+            FromServer::Error {
+                problem: Problem::BadMessage,
+                ..
+            } if !self.seated_once.get() => self.version_mismatch(1),
             // The server closes next, and the page comes back (to the next process, after a
             // restart): the call goes on meanwhile.
             FromServer::Error {

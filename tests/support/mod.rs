@@ -106,6 +106,7 @@ impl Server {
             tls: false,
             hsts: false,
             signaling: true,
+            room_size: loopback_signal::room::DEFAULT_SIZE,
         };
         change(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

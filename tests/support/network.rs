@@ -33,6 +33,7 @@ fn config(turn: Option<&Coturn>) -> Config {
         tls: true,
         hsts: false,
         signaling: true,
+        room_size: loopback_signal::room::DEFAULT_SIZE,
     }
 }
 

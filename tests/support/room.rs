@@ -52,6 +52,21 @@ pub const RECORDER: &str = "
                 });
                 return out;
             },
+            // Per open peer (a group call has one per other person): video frames decoded and
+            // bytes received so far, and the candidate pair's type.
+            each: async () => Promise.all(peers.filter(p => p.connectionState !== 'closed').map(async p => {
+                const out = {frames: 0, bytes: 0, sent: 0, state: p.connectionState, local: null, remote: null};
+                const stats = await p.getStats();
+                stats.forEach(r => {
+                    if (r.type === 'inbound-rtp' && r.kind === 'video') { out.frames += r.framesDecoded || 0; out.bytes += r.bytesReceived || 0; }
+                    if (r.type === 'outbound-rtp' && r.kind === 'video') out.sent += r.bytesSent || 0;
+                    if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') {
+                        out.local = (stats.get(r.localCandidateId) || {}).candidateType || null;
+                        out.remote = (stats.get(r.remoteCandidateId) || {}).candidateType || null;
+                    }
+                });
+                return out;
+            })),
             live: () => streams.flatMap(s => s.getTracks()).filter(t => t.readyState !== 'ended').length,
             turnUser: () => current() ? (current().getConfiguration().iceServers || [])
                 .map(s => s.username).find(u => u) || null : null,

@@ -1,20 +1,24 @@
 //! Signaling between tabs of one browser, with no server: a `BroadcastChannel` named after the
-//! room, and the room rules of `loopback_signal::tabs` deciding who pairs with whom.
+//! room, a Web Lock per seat so that no more tabs come in than the room holds, and the room rules
+//! of `loopback_signal::tabs` deciding the calls (one with every other tab) and their roles.
 //!
-//! A tab in a call that reloads keeps its seat: the page going away asks the other tab to keep
-//! it ([`TAB_GRACE_MS`]) and leaves a ticket in the tab's `sessionStorage`, which survives the
+//! A tab in a call that reloads keeps its place: the page going away asks the others to keep it
+//! ([`TAB_GRACE_MS`]) and leaves a ticket in the tab's `sessionStorage`, which survives the
 //! reload; the new page finds it, opens the camera and calls again by itself, with the old
-//! tab's id, so that the other tab takes it back with the same negotiation role.
+//! tab's id, so that the others take it back with the same negotiation roles.
 
-/// Whether the other tab's page is still there.
+/// Whether another tab's page is still there.
 mod presence;
+/// A seat in the room, one Web Lock each.
+mod seat;
 
+use super::by_peer::ByPeer;
 use super::{deliver, Events, RoomEvent, Via};
 use crate::error::Error;
 use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
-use loopback_signal::tabs::{TabAction, TabId, TabMessage, TabRoom, TAB_GRACE_MS};
-use loopback_signal::{RoomName, Signal};
+use loopback_signal::tabs::{ReturnTicket, TabAction, TabId, TabMessage, TabRoom, TAB_GRACE_MS};
+use loopback_signal::{PeerId, PeerName, RoomName, Signal};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -25,13 +29,15 @@ use web_sys::{BroadcastChannel, MessageEvent};
 /// The `sessionStorage` key of the ticket a page going away leaves for its reload.
 const TICKET_KEY: &str = "loopback-rtc tab seat";
 
+/// How many tabs a room between tabs holds: as many as the server's rooms by default.
+pub const TAB_ROOM_SIZE: u8 = loopback_signal::room::DEFAULT_SIZE as u8;
+
 /// What a page in a call between tabs leaves for the page that reloads it.
 #[derive(Serialize, Deserialize)]
 struct Ticket {
     room: String,
-    me: TabId,
-    peer: TabId,
-    /// `Date.now()` when the old page went: past the other tab's grace, the seat is gone.
+    ticket: ReturnTicket,
+    /// `Date.now()` when the old page went: past the others' grace, the place is gone.
     at: f64,
 }
 
@@ -79,7 +85,7 @@ pub fn forget_return() {
     Ticket::forget();
 }
 
-/// This tab in a room; leaving (on drop, or when the page goes away) tells the other tab.
+/// This tab in a room; leaving (on drop, or when the page goes away) tells the others.
 pub struct TabLink {
     shared: Rc<Shared>,
     _listeners: [EventListener; 2],
@@ -90,34 +96,36 @@ struct Shared {
     room: RefCell<TabRoom>,
     name: RoomName,
     events: Events,
-    /// The room's one pending wake-up (a kept seat's grace, a return's wait).
-    wake: RefCell<Option<Timeout>>,
-    /// This tab's presence, for its peer to watch; `None` without Web Locks.
+    /// The pending wake-ups (a kept place's grace), by wait.
+    wakes: RefCell<Vec<(u32, Timeout)>>,
+    /// This tab's presence, for the others to watch; `None` without Web Locks.
     presence: Option<presence::Presence>,
-    /// Watches the page of the tab in a call with this one.
-    watch: RefCell<Option<(TabId, presence::Watch)>>,
+    /// This tab's seat in the room, once taken (or while being taken).
+    seat: RefCell<Option<seat::Seat>>,
+    /// Watches the page of each tab in a call with this one.
+    watches: RefCell<ByPeer<presence::Watch>>,
     this: Weak<Shared>,
 }
 
 impl TabLink {
-    /// Enters `room`: says hello on the room's channel and waits for the other tab, or, on a
-    /// page reloaded during a call there, asks that tab for the seat back.
+    /// Enters `room`: takes a seat, says hello on the room's channel, and every tab there calls
+    /// this one; on a page reloaded during a call there, comes back as the tab it was.
     pub fn join(room: RoomName, events: Events) -> Result<Self, Error> {
         let channel = BroadcastChannel::new(&format!("loopback-rtc room {room}"))?;
-        let ticket = Ticket::for_room(&room);
+        let ticket = Ticket::for_room(&room).map(|ticket| ticket.ticket);
         Ticket::forget();
         let id = match &ticket {
             Some(ticket) => ticket.me,
             None => random_u64()?,
         };
         let shared = Rc::new_cyclic(|this: &Weak<Shared>| {
-            let me = TabRoom::new(id);
-            // The tab says it is in the room only once its presence is held (see `presence`).
+            let me = TabRoom::new(id, usize::from(TAB_ROOM_SIZE));
+            // The tab takes a seat and says it is in the room only once its presence is held
+            // (see `presence`).
             let weak = Weak::clone(this);
-            let peer = ticket.as_ref().map(|ticket| ticket.peer);
             let enter = move || {
                 if let Some(shared) = weak.upgrade() {
-                    shared.enter(peer);
+                    shared.take_seat(ticket);
                 }
             };
             Shared {
@@ -126,8 +134,9 @@ impl TabLink {
                 room: RefCell::new(me),
                 name: room,
                 events,
-                wake: RefCell::default(),
-                watch: RefCell::default(),
+                wakes: RefCell::default(),
+                seat: RefCell::default(),
+                watches: RefCell::default(),
                 this: Weak::clone(this),
             }
         });
@@ -143,18 +152,17 @@ impl TabLink {
                 shared.carry_out(actions);
             }
         });
-        // A page going away says so, so the other is not left waiting on a dead call; it may be
-        // a reload (a page cannot tell), so the seat is kept for a while and a ticket left.
+        // A page going away says so, so the others are not left waiting on dead calls; it may be
+        // a reload (a page cannot tell), so its place is kept for a while and a ticket left.
         let weak = Rc::downgrade(&shared);
         let window: web_sys::EventTarget = web_sys::window().ok_or(Error::NoWebRtc)?.into();
         let on_pagehide = EventListener::new(&window, "pagehide", move |_| {
             if let Some(shared) = weak.upgrade() {
-                let (actions, peer) = shared.room.borrow_mut().go_away();
-                if let Some(peer) = peer {
+                let (actions, ticket) = shared.room.borrow_mut().go_away();
+                if let Some(ticket) = ticket {
                     Ticket {
                         room: shared.name.as_str().to_owned(),
-                        me: shared.room.borrow().me(),
-                        peer,
+                        ticket,
                         at: js_sys::Date::now(),
                     }
                     .write();
@@ -162,10 +170,16 @@ impl TabLink {
                 shared.carry_out(actions);
             }
         });
-        deliver(&shared.events, RoomEvent::Joined { via: Via::Tabs });
+        deliver(
+            &shared.events,
+            RoomEvent::Joined {
+                via: Via::Tabs,
+                size: usize::from(TAB_ROOM_SIZE),
+            },
+        );
         if shared.presence.is_none() {
-            // No Web Locks here: the room goes on without them.
-            shared.enter(ticket.map(|ticket| ticket.peer));
+            // No Web Locks here: the room goes on without them, with no seats to count.
+            shared.enter(0, ticket);
         }
         Ok(Self {
             shared,
@@ -173,39 +187,65 @@ impl TabLink {
         })
     }
 
-    /// To the other tab; dropped while there is none (nobody to call yet).
-    pub fn send(&self, signal: Signal) {
-        let message = self.shared.room.borrow().send(signal);
+    /// To the tab `to`; dropped if it is not in a call with this one.
+    pub fn send(&self, to: PeerId, signal: Signal) {
+        let message = self.shared.room.borrow().send(to, signal);
         if let Ok(message) = message {
             self.shared.post(&message);
         }
     }
+
+    /// Names travel through the signaling server only: between tabs, each tab is known by its
+    /// seat.
+    pub fn rename(&self, _name: &PeerName) {}
 }
 
 impl Drop for TabLink {
     fn drop(&mut self) {
         let actions = self.shared.room.borrow_mut().leave();
         self.shared.carry_out(actions);
+        // Given back after the goodbye: whoever takes it next comes after this tab left.
+        self.shared.seat.take();
         self.shared.channel.close();
     }
 }
 
 impl Shared {
-    /// Says hello in the room, or, on a page reloaded during a call with `back_to`, asks that
-    /// tab for the seat back.
-    fn enter(&self, back_to: Option<TabId>) {
-        let actions = match back_to {
-            Some(peer) => {
+    /// Takes the first free seat (the one held before a reload first), then enters; a room with
+    /// no seat free is full.
+    fn take_seat(&self, ticket: Option<ReturnTicket>) {
+        let this = Weak::clone(&self.this);
+        let first = ticket.map_or(0, |ticket| ticket.seat);
+        let taken = seat::Seat::take(&self.name, TAB_ROOM_SIZE, first, move |seat| {
+            let Some(shared) = this.upgrade() else {
+                return;
+            };
+            match seat {
+                Some(seat) => shared.enter(seat, ticket),
+                None => deliver(&shared.events, RoomEvent::Full),
+            }
+        });
+        match taken {
+            Some(taken) => *self.seat.borrow_mut() = Some(taken),
+            // Locks for presence but none for seats cannot happen; enter uncounted if it does.
+            None => self.enter(first, ticket),
+        }
+    }
+
+    /// Says hello in the room at `seat`, or, on a page reloaded during a call, as that tab.
+    fn enter(&self, seat: u8, ticket: Option<ReturnTicket>) {
+        let actions = match ticket {
+            Some(ticket) => {
                 deliver(
                     &self.events,
                     RoomEvent::Problem(
-                        "this tab was reloaded during a call: asking the other tab for its seat back"
+                        "this tab was reloaded during a call: coming back to the others as the tab it was"
                             .to_owned(),
                     ),
                 );
-                self.room.borrow_mut().rejoin(peer)
+                self.room.borrow_mut().rejoin(seat, ticket)
             }
-            None => self.room.borrow_mut().join(),
+            None => self.room.borrow_mut().join(seat),
         };
         self.carry_out(actions);
     }
@@ -217,6 +257,14 @@ impl Shared {
         }
     }
 
+    /// What a tab is called on the page: its seat, the same on every tab.
+    fn name_of(&self, tab: TabId) -> PeerName {
+        let seat = self.room.borrow().seat_of(tab);
+        seat.map_or_else(PeerName::default, |seat| {
+            PeerName::tidy(&format!("Tab {}", u32::from(seat) + 1))
+        })
+    }
+
     fn carry_out(&self, actions: Vec<TabAction>) {
         for action in actions {
             let event = match action {
@@ -224,43 +272,48 @@ impl Shared {
                     self.post(&message);
                     continue;
                 }
-                TabAction::PeerJoined { polite } => RoomEvent::PeerJoined {
+                TabAction::PeerJoined { peer, polite } => RoomEvent::PeerJoined {
+                    peer,
+                    name: self.name_of(peer),
                     polite,
                     ice_servers: Vec::new(),
                 },
-                TabAction::PeerLeft => RoomEvent::PeerLeft,
-                TabAction::Signal(signal) => RoomEvent::Signal(signal),
-                TabAction::RoomFull => RoomEvent::Full,
-                TabAction::PeerAway => RoomEvent::PeerPageAway {
+                TabAction::PeerLeft { peer } => RoomEvent::PeerLeft { peer },
+                TabAction::Signal { from, signal } => RoomEvent::Signal { from, signal },
+                TabAction::PeerAway { peer } => RoomEvent::PeerPageAway {
+                    peer,
                     grace_ms: TAB_GRACE_MS,
                 },
-                TabAction::PeerReturned { polite } => RoomEvent::PeerReturned { polite },
+                TabAction::PeerReturned { peer, polite } => {
+                    RoomEvent::PeerReturned { peer, polite }
+                }
                 TabAction::WakeUp { after_ms, wait } => {
                     let this = Weak::clone(&self.this);
                     let timeout = Timeout::new(after_ms, move || {
                         if let Some(shared) = this.upgrade() {
+                            shared.wakes.borrow_mut().retain(|(w, _)| *w != wait);
                             let actions = shared.room.borrow_mut().wake(wait);
                             shared.carry_out(actions);
                         }
                     });
-                    // One wait at a time: a new one makes the last one stale anyway.
-                    *self.wake.borrow_mut() = Some(timeout);
+                    self.wakes.borrow_mut().push((wait, timeout));
                     continue;
                 }
             };
             deliver(&self.events, event);
         }
-        self.watch_peer();
+        self.watch_peers();
     }
 
-    /// Watches the page of the tab in a call with this one, and only that one.
-    fn watch_peer(&self) {
-        let peer = self.room.borrow().in_call_with();
-        let mut watch = self.watch.borrow_mut();
-        if watch.as_ref().map(|(tab, _)| *tab) == peer {
-            return;
-        }
-        *watch = peer.and_then(|peer| {
+    /// Watches the page of each tab in a call with this one, and only those.
+    fn watch_peers(&self) {
+        let peers = self.room.borrow().peers();
+        let mut watches = self.watches.borrow_mut();
+        watches.retain(|tab, _| peers.contains(&tab));
+        for peer in peers {
+            if watches.contains(peer) {
+                continue;
+            }
             let this = Weak::clone(&self.this);
             let gone = move || {
                 // One task later: the callback's own closure goes with the watch.
@@ -271,8 +324,10 @@ impl Shared {
                     }
                 });
             };
-            presence::Watch::new(peer, gone).map(|watch| (peer, watch))
-        });
+            if let Some(watch) = presence::Watch::new(peer, gone) {
+                watches.insert(peer, watch);
+            }
+        }
     }
 }
 

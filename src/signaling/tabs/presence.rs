@@ -28,10 +28,11 @@ extern "C" {
     ) -> Result<Promise, JsValue>;
 }
 
-type Granted = Closure<dyn FnMut(JsValue) -> JsValue>;
+/// What runs when a lock is granted (or, asked for only if available, is not: then with `null`).
+pub(super) type Granted = Closure<dyn FnMut(JsValue) -> JsValue>;
 
-/// A request for one tab's lock, withdrawn (or the lock let go) when dropped.
-struct Request {
+/// A request for one lock, withdrawn (or the lock let go) when dropped.
+pub(super) struct Request {
     abort: AbortController,
     _granted: Granted,
 }
@@ -40,14 +41,24 @@ impl Request {
     /// Asks for the lock of `tab`; `granted` runs once the browser grants it, and the lock is
     /// held until what it returns settles. `None` where the browser has no Web Locks.
     fn new(tab: TabId, granted: Granted) -> Option<Self> {
+        Self::named(&format!("loopback-rtc tab {tab}"), false, granted)
+    }
+
+    /// Asks for the lock `name`; with `if_available`, `granted` runs at once, with `null` if
+    /// another page holds it.
+    pub(super) fn named(name: &str, if_available: bool, granted: Granted) -> Option<Self> {
         let navigator = web_sys::window()?.navigator();
         let locks: LockManager = present(&navigator, "locks")?.unchecked_into();
         let abort = AbortController::new().ok()?;
         let options = Object::new();
-        Reflect::set(&options, &"signal".into(), &abort.signal()).ok()?;
-        let name = format!("loopback-rtc tab {tab}");
+        if if_available {
+            // `ifAvailable` and `signal` may not go together: such a request settles at once.
+            Reflect::set(&options, &"ifAvailable".into(), &JsValue::TRUE).ok()?;
+        } else {
+            Reflect::set(&options, &"signal".into(), &abort.signal()).ok()?;
+        }
         let promise = locks
-            .request(&name, &options, granted.as_ref().unchecked_ref())
+            .request(name, &options, granted.as_ref().unchecked_ref())
             .ok()?;
         // A withdrawn request rejects, which nobody needs to hear. `Function.prototype` is a
         // function that does nothing, and unlike a closure it outlives this value.
