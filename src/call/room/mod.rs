@@ -366,9 +366,13 @@ impl Shared {
                 self.update();
             }
             RoomEvent::PeerAway { peer } => {
-                log.step(&format!(
-                    "{}'s connection to the signaling server was lost: their seat is kept",
+                let who = if self.pairs.borrow().len() <= 1 {
+                    "the other person".to_owned()
+                } else {
                     self.roster.borrow().label(peer)
+                };
+                log.step(&format!(
+                    "{who}'s connection to the signaling server was lost: their seat is kept"
                 ));
                 if let Some(person) = self.roster.borrow_mut().get_mut(peer) {
                     person.away = true;
@@ -381,8 +385,8 @@ impl Shared {
             }
             RoomEvent::PeerPageAway { peer, grace_ms } => {
                 log.step(&format!(
-                    "{}'s tab went away (closed, or reloading): its seat is kept for {}",
-                    self.roster.borrow().label(peer),
+                    "{}'s page went away (closed, or reloading): its seat is kept for {}",
+                    self.who_tab(peer),
                     crate::call::recovery::seconds(f64::from(grace_ms))
                 ));
                 if let Some(person) = self.roster.borrow_mut().get_mut(peer) {
@@ -395,8 +399,8 @@ impl Shared {
             }
             RoomEvent::PeerReturned { peer, polite } => {
                 log.step(&format!(
-                    "{}'s tab is back (it reloaded): a new call, each page in the role it had",
-                    self.roster.borrow().label(peer)
+                    "{} is back (it reloaded): a new call, each page in the role it had",
+                    self.who_tab(peer)
                 ));
                 let name = self
                     .roster
@@ -409,10 +413,12 @@ impl Shared {
                 self.start_pair(peer, polite, Vec::new());
             }
             RoomEvent::PeerBack { peer } => {
-                log.step(&format!(
-                    "{} is back on the signaling server",
+                let who = if self.pairs.borrow().len() <= 1 {
+                    "the other person".to_owned()
+                } else {
                     self.roster.borrow().label(peer)
-                ));
+                };
+                log.step(&format!("{who} is back on the signaling server"));
                 if let Some(person) = self.roster.borrow_mut().get_mut(peer) {
                     person.away = false;
                 }
@@ -642,7 +648,11 @@ impl Shared {
             Ok(tile) => tile,
             Err(error) => return (self.ended)(Report::Failed(error)),
         };
-        let panel = self.chosen.get().is_none();
+        // The stats panel shows the first call, until its person picks another tile or leaves.
+        let panel = self
+            .chosen
+            .get()
+            .is_none_or(|chosen| !self.pairs.borrow().contains(chosen));
         let screen = Screen::on(Rc::clone(&self.page), 1, tile.video().clone(), panel);
         let config = PeerConfig {
             name: "local",
@@ -801,6 +811,15 @@ impl Shared {
         }
         if let Some(link) = self.link.borrow().as_ref() {
             link.send(to, signal);
+        }
+    }
+
+    /// "the other tab", or in a group which one.
+    fn who_tab(&self, peer: PeerId) -> String {
+        if self.pairs.borrow().len() <= 1 {
+            "the other tab".to_owned()
+        } else {
+            self.roster.borrow().label(peer)
         }
     }
 
