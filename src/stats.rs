@@ -175,6 +175,20 @@ pub fn per_second(before: Option<&Entry>, now: Option<&Entry>, counter: &str) ->
     (seconds > 0.0 && delta >= 0.0).then(|| delta / seconds)
 }
 
+/// The share of packets lost between two readings of the same inbound stream, in %: lost over
+/// lost and received. `None` without an earlier reading of it or when nothing was due; a count of
+/// lost packets that went down (late packets counted after all) is no loss.
+pub fn loss_percent(before: Option<&Entry>, now: Option<&Entry>) -> Option<f64> {
+    let (before, now) = (before?, now?);
+    if before.text("id") != now.text("id") {
+        return None;
+    }
+    let delta = |key| Some(now.num(key)? - before.num(key)?);
+    let lost = delta("packetsLost")?.max(0.0);
+    let received = delta("packetsReceived")?.max(0.0);
+    (lost + received > 0.0).then(|| lost * 100.0 / (lost + received))
+}
+
 /// Everything the panel shows, from one reading of both peers (and the one before, for rates).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Summary {
@@ -186,6 +200,8 @@ pub struct Summary {
     pub video_kbps_sent: Option<f64>,
     pub video_kbps_received: Option<f64>,
     pub video_packets_lost: Option<f64>,
+    /// The share of video packets lost since the last reading, in %.
+    pub video_loss_percent: Option<f64>,
     pub video_jitter_ms: Option<f64>,
     pub video_frames_dropped: Option<f64>,
     /// NACKs the receiving end sent for lost video packets.
@@ -245,6 +261,7 @@ impl Stats {
             video_kbps_sent: kbps(was_video_out, video_out, "bytesSent"),
             video_kbps_received: kbps(was_video_in, video_in, "bytesReceived"),
             video_packets_lost: video_in.and_then(|e| e.num("packetsLost")),
+            video_loss_percent: loss_percent(was_video_in, video_in),
             video_jitter_ms: video_in.and_then(|e| e.num("jitter")).map(|s| s * 1000.0),
             video_frames_dropped: video_in.and_then(|e| e.num("framesDropped")),
             video_nacks_sent: video_in.and_then(|e| e.num("nackCount")),
@@ -334,6 +351,49 @@ impl Summary {
             ("rtt", unit(self.rtt_ms, 1, " ms")),
             ("dtls", text(&self.dtls_state)),
         ]
+    }
+}
+
+/// The columns of a person's row in a group call's table, keyed by `data-col`.
+pub const PERSON_COLUMNS: [&str; 5] = ["bitrate", "fps", "loss", "rtt", "path"];
+
+impl Summary {
+    /// One person's row in a group call's table: video bitrate sent / received, frames decoded
+    /// per second, the share of packets lost, the round trip and the path, in
+    /// [`PERSON_COLUMNS`]' order.
+    pub fn person(&self) -> [String; 5] {
+        [
+            pair(
+                num(self.video_kbps_sent, 0),
+                num(self.video_kbps_received, 0),
+                " kbit/s",
+            ),
+            num(self.video_fps_decoded, 0),
+            unit(self.video_loss_percent, 1, " %"),
+            unit(self.rtt_ms, 0, " ms"),
+            self.path(),
+        ]
+    }
+
+    /// How the media travels: "direct" or "relayed" (through a TURN server), then the two
+    /// candidates' types, local first ("relayed: relay ↔ srflx").
+    pub fn path(&self) -> String {
+        let kind = |c: &Option<String>| {
+            c.as_deref()
+                .and_then(|c| c.split_whitespace().next())
+                .map(str::to_owned)
+        };
+        match (kind(&self.local_candidate), kind(&self.remote_candidate)) {
+            (Some(local), Some(remote)) => {
+                let how = if local == "relay" || remote == "relay" {
+                    "relayed"
+                } else {
+                    "direct"
+                };
+                format!("{how}: {local} ↔ {remote}")
+            }
+            _ => MISSING.to_owned(),
+        }
     }
 }
 
@@ -669,5 +729,67 @@ mod tests {
             t.rows().map(|(_, v)| v),
             ["157 ms".to_owned(), MISSING.to_owned(), "100 ms".to_owned()]
         );
+    }
+
+    fn video_in_counts(id: &str, received: f64, lost: f64) -> Entry {
+        entry(&[
+            ("id", t(id)),
+            ("type", t("inbound-rtp")),
+            ("kind", t("video")),
+            ("packetsReceived", n(received)),
+            ("packetsLost", n(lost)),
+        ])
+    }
+
+    #[test]
+    fn loss_is_the_share_lost_since_the_last_reading() {
+        let before = video_in_counts("v", 1_000.0, 10.0);
+        let now = video_in_counts("v", 1_190.0, 20.0);
+        // 10 lost of 200 due.
+        assert_eq!(loss_percent(Some(&before), Some(&now)), Some(5.0));
+        // Late packets counted after all are no loss, and nothing due is no figure.
+        let late = video_in_counts("v", 1_290.0, 15.0);
+        assert_eq!(loss_percent(Some(&now), Some(&late)), Some(0.0));
+        assert_eq!(loss_percent(Some(&now), Some(&now)), None);
+        // A new stream or no earlier reading: no figure.
+        let other = video_in_counts("w", 1_290.0, 15.0);
+        assert_eq!(loss_percent(Some(&now), Some(&other)), None);
+        assert_eq!(loss_percent(None, Some(&now)), None);
+    }
+
+    #[test]
+    fn a_persons_row_says_the_path_in_words_and_every_figure_with_its_unit() {
+        let summary = Summary {
+            video_kbps_sent: Some(812.4),
+            video_kbps_received: Some(640.0),
+            video_fps_decoded: Some(29.6),
+            video_loss_percent: Some(1.25),
+            rtt_ms: Some(42.4),
+            local_candidate: Some("srflx udp 198.51.100.7:40000".into()),
+            remote_candidate: Some("relay udp 203.0.113.5:50000".into()),
+            ..Summary::default()
+        };
+        assert_eq!(
+            summary.person(),
+            [
+                "812 / 640 kbit/s".to_owned(),
+                "30".to_owned(),
+                "1.3 %".to_owned(),
+                "42 ms".to_owned(),
+                "relayed: srflx ↔ relay".to_owned(),
+            ]
+        );
+        let direct = Summary {
+            local_candidate: Some("host udp 192.168.1.2:40000".into()),
+            remote_candidate: Some("prflx udp 10.0.0.2:50000".into()),
+            ..Summary::default()
+        };
+        assert_eq!(direct.path(), "direct: host ↔ prflx");
+        // Before the first reading every cell says it has no figure yet.
+        assert!(Summary::default()
+            .person()
+            .iter()
+            .all(|cell| cell == MISSING));
+        assert_eq!(PERSON_COLUMNS.len(), Summary::default().person().len());
     }
 }

@@ -6,97 +6,10 @@
 mod support;
 
 use serde_json::Value;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use support::group::{captions, fps_per_call, join, set_name, tiles_playing};
 use support::room::{logs, room_url, rooms_empty, Side};
 use support::{dist, Browser, Engine, Server};
-
-/// `side`'s tiles of other people: how many there are, and whether every one plays.
-fn tiles_playing(count: usize) -> String {
-    format!(
-        "const tiles = [...document.querySelectorAll('.videos figure[data-peer]')]
-             .filter(f => !f.hidden);
-         return tiles.length === {count} && tiles.every(f => {{
-             const v = f.querySelector('video');
-             return v.videoWidth > 0 && !v.paused && v.currentTime > 0.2;
-         }});"
-    )
-}
-
-/// The captions of `side`'s tiles, as text.
-async fn captions(side: &Side<'_>) -> Vec<String> {
-    let value = side
-        .eval(
-            "return [...document.querySelectorAll('.videos figure[data-peer]')]
-                .filter(f => !f.hidden).map(f => f.querySelector('figcaption').textContent);",
-        )
-        .await;
-    let mut captions: Vec<String> = value
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    captions.sort();
-    captions
-}
-
-/// Frames decoded by each of `side`'s calls over `over`, per second, lowest first: what arrived
-/// from each other person, read from the receiving peers' own stats.
-async fn fps_per_call(side: &Side<'_>, over: Duration) -> Vec<f64> {
-    let frames = |value: &Value| -> Vec<f64> {
-        value
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|c| c["frames"].as_f64().unwrap_or(0.0))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let before = frames(&side.eval("return __calls.each();").await);
-    tokio::time::sleep(over).await;
-    let after = frames(&side.eval("return __calls.each();").await);
-    let mut fps: Vec<f64> = after
-        .iter()
-        .zip(before.iter().chain(std::iter::repeat(&0.0)))
-        .map(|(a, b)| (a - b) / over.as_secs_f64())
-        .collect();
-    fps.sort_by(f64::total_cmp);
-    fps
-}
-
-/// Types `name` as `side`'s name in the room.
-async fn set_name(side: &Side<'_>, name: &str) {
-    side.eval(&format!(
-        "const input = document.getElementById('name-input');
-         input.value = {name:?};
-         input.dispatchEvent(new Event('change'));"
-    ))
-    .await;
-}
-
-/// `side` presses Call and plays the `others` already there; returns how long that took.
-async fn join(side: &Side<'_>, others: usize) -> Duration {
-    let start = Instant::now();
-    side.click("call-btn").await;
-    if others == 0 {
-        side.wait_for(
-            "the room to be joined",
-            "return document.getElementById('status').textContent.includes('waiting for the other person');",
-        )
-        .await;
-    } else {
-        side.wait_for_within(
-            &format!("{others} tiles playing"),
-            Duration::from_secs(90),
-            &tiles_playing(others),
-        )
-        .await;
-    }
-    start.elapsed()
-}
 
 /// Busy share of the machine's CPU time between two readings of `/proc/stat`.
 fn cpu_busy(before: &[u64], after: &[u64]) -> f64 {

@@ -1,6 +1,7 @@
 //! Calls across real networks, in the network lab (`tests/support/lab.rs`): two machines on one
 //! LAN, one home behind a NAT, two homes behind symmetric NATs with and without TURN, loss, a
-//! narrow uplink, outages, a new public address and a restarted signaling server, each scenario
+//! narrow uplink, outages, a new public address, a restarted signaling server and a group call of
+//! three across a symmetric NAT with an outage, each scenario
 //! (`tests/support/network.rs`) a test, with Chromium and Firefox on both sides across them.
 //!
 //! The lab needs root and network namespaces. Where it cannot be built, one line says why and
@@ -98,6 +99,16 @@ mod scenarios {
             trial("server_restart_firefox_to_chromium_keeps_the_call", || {
                 run(server_restart(Engine::Firefox, Engine::Chromium))
             }),
+            trial(
+                "group_of_three_one_behind_a_symmetric_nat_relayed_and_an_outage_of_another",
+                || {
+                    run(group_of_three([
+                        Engine::Firefox,
+                        Engine::Chromium,
+                        Engine::Chromium,
+                    ]))
+                },
+            ),
         ];
         libtest_mimic::run(&args, trials).exit_code()
     }

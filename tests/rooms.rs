@@ -143,6 +143,49 @@ fn chat(f: &Fixture) -> Vec<String> {
         .collect()
 }
 
+/// A row of the table of people under `f`'s page: the name, the figures, whether it is chosen.
+struct Row {
+    name: String,
+    cells: Vec<String>,
+    chosen: bool,
+}
+
+/// The table of people under `f`'s page, if it shows.
+fn people(f: &Fixture) -> Option<Vec<Row>> {
+    let table: web_sys::HtmlElement = f.element_by_id("people").unchecked_into();
+    if table.hidden() {
+        return None;
+    }
+    let list = table.query_selector_all("tbody tr").unwrap();
+    let rows = (0..list.length())
+        .filter_map(|i| list.item(i))
+        .map(|n| n.unchecked_into::<web_sys::Element>())
+        .map(|row| {
+            let cells = row.query_selector_all("td").unwrap();
+            Row {
+                name: row
+                    .query_selector("th button")
+                    .unwrap()
+                    .and_then(|b| b.text_content())
+                    .unwrap_or_default(),
+                cells: (0..cells.length())
+                    .filter_map(|i| cells.item(i)?.text_content())
+                    .collect(),
+                chosen: row.has_attribute("data-chosen"),
+            }
+        })
+        .collect();
+    Some(rows)
+}
+
+/// The first number in `text` ("812 / 640 kbit/s" → 812), or 0.
+fn number(text: &str) -> f64 {
+    text.split(|c: char| !c.is_ascii_digit() && c != '.')
+        .find(|t| !t.is_empty())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0.0)
+}
+
 /// Every page plays the `others` with a call each, connected.
 async fn all_playing(pages: &[&Fixture], others: usize) {
     for (n, f) in pages.iter().enumerate() {
@@ -189,6 +232,46 @@ async fn three_pages_in_one_room_each_play_the_other_two() {
         );
     }
 
+    // The stats panel has a row per person, each with the figures of that person's call.
+    for (n, f) in [&a, &b, &c].into_iter().enumerate() {
+        wait_for(
+            &format!("page {n}'s table of people to fill"),
+            10_000,
+            || {
+                people(f).is_some_and(|rows| {
+                    rows.len() == 2
+                        && rows.iter().all(|r| {
+                            let received = r.cells[0].split(" / ").nth(1).map_or(0.0, number);
+                            r.name.starts_with("Tab ")
+                                && received > 0.0
+                                && number(&r.cells[1]) > 0.0
+                                && r.cells[4].starts_with("direct: host")
+                        })
+                })
+            },
+        )
+        .await;
+        let rows = people(f).unwrap_or_default();
+        assert_eq!(rows.iter().filter(|r| r.chosen).count(), 1, "one chosen");
+        assert_ne!(rows[0].name, rows[1].name, "two different people");
+    }
+    // Picking the other row makes it the one the panel shows, with its tile.
+    let chosen = |f: &Fixture| people(f).unwrap_or_default().iter().position(|r| r.chosen);
+    let other = 1 - chosen(&a).unwrap_or(0);
+    let buttons = a
+        .root()
+        .query_selector_all("#people-rows th button")
+        .unwrap();
+    let pick: web_sys::HtmlElement = buttons.item(other as u32).unwrap().unchecked_into();
+    pick.click();
+    assert_eq!(chosen(&a), Some(other), "the row picked is the one chosen");
+    let chosen_tiles = a
+        .root()
+        .query_selector_all(".videos figure[data-chosen]")
+        .unwrap()
+        .length();
+    assert_eq!(chosen_tiles, 1, "its tile is marked too");
+
     // A chat line goes to both others, with who said it (a tab is known by its seat).
     wait_for("the data channels", 10_000, || {
         !a.button("chat-send").disabled()
@@ -230,6 +313,7 @@ async fn three_pages_in_one_room_each_play_the_other_two() {
     c.click("hangup-btn");
     all_playing(&[&a, &b], 1).await;
     for f in [&a, &b] {
+        assert!(people(f).is_none(), "a call of two has no table of people");
         assert!(
             !f.status().starts_with("The other person left."),
             "{}",

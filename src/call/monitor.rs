@@ -1,7 +1,6 @@
-//! The stats panel's readings: `getStats()` on the sending and the receiving peer once a second
-//! during a call, turned into figures and graphs.
+//! A call's readings: `getStats()` on the sending and the receiving peer once a second during a
+//! call, turned into figures and the history the graphs draw, for whoever shows them.
 
-use crate::page::Page;
 use crate::stats::{History, Report, Stats, Summary, Value};
 use gloo_timers::callback::Interval;
 use js_sys::{Array, Object};
@@ -14,8 +13,12 @@ use web_sys::RtcPeerConnection;
 /// How often the panel reads the peers' stats.
 pub const PERIOD_MS: u32 = 1_000;
 
-/// Reads both peers' stats every [`PERIOD_MS`] (and once more on request), into the panel. Dropping it
-/// clears the interval; a reading still in flight finds the monitor gone and shows nothing.
+/// What a reading goes to: the stats panel, a person's row, or both.
+pub type Sink = Box<dyn Fn(&Summary, &History)>;
+
+/// Reads both peers' stats every [`PERIOD_MS`] (and once more on request) into its [`Sink`].
+/// Dropping it clears the interval; a reading still in flight finds the monitor gone and shows
+/// nothing.
 #[must_use = "dropping the monitor stops it"]
 pub struct Monitor {
     _interval: Interval,
@@ -25,21 +28,23 @@ pub struct Monitor {
 struct Reading {
     local: RtcPeerConnection,
     remote: RtcPeerConnection,
-    page: Rc<Page>,
+    sink: Sink,
     stats: RefCell<Stats>,
+    /// The last reading's figures, for a view that starts showing this call between readings.
+    last: RefCell<Summary>,
     history: RefCell<History>,
     /// A slow getStats() must not pile readings up.
     busy: Cell<bool>,
 }
 
 impl Monitor {
-    pub fn start(local: RtcPeerConnection, remote: RtcPeerConnection, page: Rc<Page>) -> Self {
-        page.stats.open();
+    pub fn start(local: RtcPeerConnection, remote: RtcPeerConnection, sink: Sink) -> Self {
         let state = Rc::new(Reading {
             local,
             remote,
-            page,
+            sink,
             stats: RefCell::default(),
+            last: RefCell::default(),
             history: RefCell::default(),
             busy: Cell::new(false),
         });
@@ -56,6 +61,13 @@ impl Monitor {
     /// One reading now, between the periodic ones.
     pub fn read_now(&self) {
         read(Rc::downgrade(&self.state));
+    }
+
+    /// Hands the last reading and the history to the sink again, for a view just switched to
+    /// this call.
+    pub fn replay(&self) {
+        let state = &self.state;
+        (state.sink)(&state.last.borrow(), &state.history.borrow());
     }
 }
 
@@ -82,10 +94,9 @@ fn read(reading: Weak<Reading>) {
             .stats
             .borrow_mut()
             .update(report(&local), report(&remote));
-        let mut history = state.history.borrow_mut();
-        history.push(&summary);
-        state.page.stats.show(&summary.rows());
-        state.page.stats.draw(&history);
+        state.history.borrow_mut().push(&summary);
+        *state.last.borrow_mut() = summary;
+        (state.sink)(&state.last.borrow(), &state.history.borrow());
     });
 }
 

@@ -1,11 +1,12 @@
 //! What a call shows on the page, whatever its peers: the remote stream and its first frame, the
 //! timings since Call, the status line, and the stats panel once every peer is connected. In a
-//! group call each person's call has a screen of its own, on their tile; the one chosen shows in
-//! the stats panel and speaks on the status line.
+//! group call each person's call has a screen of its own, on their tile, with a row of figures in
+//! the table of people; the one chosen shows in the stats panel and speaks on the status line.
 
 use crate::call::monitor::Monitor;
+use crate::page::stats_view::PersonRow;
 use crate::page::Page;
-use crate::stats::Timings;
+use crate::stats::{History, Summary, Timings};
 use gloo_events::EventListener;
 use js_sys::Function;
 use std::cell::{Cell, RefCell};
@@ -45,6 +46,8 @@ struct Shared {
     panel: Cell<bool>,
     /// Who is at the other end, for the step log of a group call (`None`: the only one).
     label: RefCell<Option<String>>,
+    /// This person's row in the table of people (a room call's).
+    row: Option<PersonRow>,
     /// How many peers must be connected for the call to be (two in the page, one in a room).
     peers: usize,
     connected: RefCell<Vec<&'static str>>,
@@ -60,12 +63,18 @@ impl Screen {
     /// A fresh view for a call of `peers` peers: the panel emptied, the remote video watched.
     pub fn new(page: Rc<Page>, peers: usize) -> Self {
         let video = page.remote_video.clone();
-        Self::on(page, peers, video, true)
+        Self::on(page, peers, video, true, None)
     }
 
     /// A view of a call shown in `video`, about which the stats panel and the status line speak
-    /// if `panel`.
-    pub fn on(page: Rc<Page>, peers: usize, video: HtmlVideoElement, panel: bool) -> Self {
+    /// if `panel`, its figures in `row` of the table of people throughout.
+    pub fn on(
+        page: Rc<Page>,
+        peers: usize,
+        video: HtmlVideoElement,
+        panel: bool,
+        row: Option<PersonRow>,
+    ) -> Self {
         if panel {
             page.stats.reset();
         }
@@ -74,6 +83,7 @@ impl Screen {
             video,
             panel: Cell::new(panel),
             label: RefCell::default(),
+            row,
             peers,
             connected: RefCell::default(),
             stats_peers: RefCell::default(),
@@ -104,6 +114,14 @@ impl Screen {
         *self.shared.label.borrow_mut() = label;
     }
 
+    /// Shows in this call's row of the table of people who it is with, whether it is
+    /// reconnecting and whether it is the one the panel shows.
+    pub fn describe(&self, name: &str, reconnecting: bool, chosen: bool) {
+        if let Some(row) = &self.shared.row {
+            row.describe(name, reconnecting, chosen);
+        }
+    }
+
     /// Makes this call the one the stats panel shows (`true`), or lets it go.
     pub fn show_in_panel(&self, on: bool) {
         let s = &self.shared;
@@ -111,7 +129,8 @@ impl Screen {
             return;
         }
         if !on {
-            if s.monitor.take().is_some() {
+            // A call with a row goes on reading for it.
+            if s.row.is_none() && s.monitor.take().is_some() {
                 s.page.stats.close();
             }
             return;
@@ -121,6 +140,11 @@ impl Screen {
         s.page.stats.show(&timings.rows());
         if s.connected.borrow().len() == s.peers {
             s.start_monitor();
+        }
+        // Its figures and graphs so far, rather than a period of dashes.
+        if let Some(monitor) = s.monitor.borrow().as_ref() {
+            s.page.stats.open();
+            monitor.replay();
         }
     }
 
@@ -190,7 +214,7 @@ impl Screen {
 
 impl Drop for Screen {
     fn drop(&mut self) {
-        if self.shared.monitor.take().is_some() {
+        if self.shared.monitor.take().is_some() && self.shared.panel.get() {
             self.shared.page.stats.close();
         }
     }
@@ -212,17 +236,30 @@ impl Shared {
         }
     }
 
-    fn start_monitor(&self) {
-        if !self.panel.get() {
+    /// Starts reading the call's stats, for the panel if it is the one shown and for its row.
+    fn start_monitor(self: &Rc<Self>) {
+        if !self.panel.get() && self.row.is_none() {
             return;
         }
         let mut monitor = self.monitor.borrow_mut();
         if let (None, Some((sender, receiver))) = (&*monitor, &*self.stats_peers.borrow()) {
-            *monitor = Some(Monitor::start(
-                sender.clone(),
-                receiver.clone(),
-                Rc::clone(&self.page),
-            ));
+            if self.panel.get() {
+                self.page.stats.open();
+            }
+            let weak = Rc::downgrade(self);
+            let sink = Box::new(move |summary: &Summary, history: &History| {
+                let Some(s) = weak.upgrade() else {
+                    return;
+                };
+                if let Some(row) = &s.row {
+                    row.show(summary);
+                }
+                if s.panel.get() {
+                    s.page.stats.show(&summary.rows());
+                    s.page.stats.draw(history);
+                }
+            });
+            *monitor = Some(Monitor::start(sender.clone(), receiver.clone(), sink));
         }
     }
 

@@ -1,11 +1,16 @@
-//! The stats panel's figures and graphs, shown from a reading or cleared for a new call.
+//! The stats panel's figures and graphs, shown from a reading or cleared for a new call, and in a
+//! group call a table with a row per person.
 
 use crate::error::Error;
 use crate::page::graph::Graph;
 use crate::page::{by_id, Root};
-use crate::stats::{History, MISSING};
+use crate::stats::{History, Summary, MISSING, PERSON_COLUMNS};
+use gloo_events::EventListener;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement};
+
+/// The id of a group call's table of people.
+const PEOPLE: &str = "people";
 
 /// The panel's id in the page.
 pub const PANEL: &str = "stats";
@@ -18,6 +23,9 @@ pub struct StatsView {
     bitrate: Graph,
     fps: Graph,
     rtt: Graph,
+    /// A group call's table of people, and where its rows go.
+    people: HtmlElement,
+    people_rows: Element,
 }
 
 impl StatsView {
@@ -35,6 +43,8 @@ impl StatsView {
             bitrate: Graph::new(by_id(root, "graph-bitrate")?, "kbit/s"),
             fps: Graph::new(by_id(root, "graph-fps")?, "frames/s"),
             rtt: Graph::new(by_id(root, "graph-rtt")?, "ms"),
+            people: by_id(root, PEOPLE)?,
+            people_rows: by_id(root, "people-rows")?,
             section,
             cells,
         })
@@ -72,10 +82,82 @@ impl StatsView {
         }
     }
 
+    /// Shows the table of people (in a call of more than two) or hides it.
+    pub fn show_people(&self, on: bool) {
+        self.people.set_hidden(!on);
+    }
+
+    /// A new row at the end of the table of people; `choose` hears that it was picked.
+    pub fn person_row(&self, choose: impl Fn() + 'static) -> Result<PersonRow, Error> {
+        let missing = Error::MissingElement(PEOPLE);
+        let document = self.people_rows.owner_document().ok_or(missing)?;
+        let row = document.create_element("tr")?;
+        let head = document.create_element("th")?;
+        head.set_attribute("scope", "row")?;
+        // A button: a row is picked with the keyboard as well as by a click.
+        let name = document.create_element("button")?;
+        name.set_attribute("type", "button")?;
+        name.set_text_content(Some(MISSING));
+        head.append_child(&name)?;
+        row.append_child(&head)?;
+        let mut cells = Vec::with_capacity(PERSON_COLUMNS.len());
+        for column in PERSON_COLUMNS {
+            let cell = document.create_element("td")?;
+            cell.set_attribute("data-col", column)?;
+            cell.set_text_content(Some(MISSING));
+            row.append_child(&cell)?;
+            cells.push(cell);
+        }
+        self.people_rows.append_child(&row)?;
+        let choose = EventListener::new(&name, "click", move |_| choose());
+        Ok(PersonRow {
+            row,
+            name,
+            cells,
+            _choose: choose,
+        })
+    }
+
     pub fn draw(&self, history: &History) {
         self.bitrate
             .draw(&[&history.kbps_sent, &history.kbps_received]);
         self.fps.draw(&[&history.fps_sent, &history.fps_decoded]);
         self.rtt.draw(&[&history.rtt_ms]);
+    }
+}
+
+/// One person's row in the table of people; dropping it takes it out of the table.
+pub struct PersonRow {
+    row: Element,
+    name: Element,
+    cells: Vec<Element>,
+    _choose: EventListener,
+}
+
+impl PersonRow {
+    /// Who this is, whether their call is reconnecting, and whether the panel's figures below are
+    /// theirs. The name is set as text: it is never read as HTML.
+    pub fn describe(&self, name: &str, reconnecting: bool, chosen: bool) {
+        self.name.set_text_content(Some(name));
+        let _ = self
+            .row
+            .toggle_attribute_with_force("data-reconnecting", reconnecting);
+        let _ = self.row.toggle_attribute_with_force("data-chosen", chosen);
+        let _ = self
+            .name
+            .set_attribute("aria-pressed", if chosen { "true" } else { "false" });
+    }
+
+    /// The figures of a reading of this person's call.
+    pub fn show(&self, summary: &Summary) {
+        for (cell, value) in self.cells.iter().zip(summary.person()) {
+            cell.set_text_content(Some(&value));
+        }
+    }
+}
+
+impl Drop for PersonRow {
+    fn drop(&mut self) {
+        self.row.remove();
     }
 }

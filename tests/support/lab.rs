@@ -16,6 +16,8 @@
 //!                   machine 192.168.1.2     machine 192.168.2.2
 //! ```
 //!
+//! A group call's lab has a third machine the same way (router 10.99.0.13, home 192.168.3.0/24).
+//!
 //! Only private addresses, only inside namespaces the lab made, and no route out of the lab:
 //! everything on the internet segment (the server's namespace, the routers, a machine right on
 //! it) routes what is not on the segment into a sink of its own namespace, where packets vanish
@@ -188,8 +190,15 @@ impl Lab {
         None
     }
 
-    /// Builds a lab with two machines, each reaching the internet segment as `homes` says.
-    pub fn build(homes: [Nat; 2]) -> Lab {
+    /// Builds a lab with a machine per entry of `homes` (two, or three for a group call), each
+    /// reaching the internet segment as its entry says.
+    pub fn build<const N: usize>(homes: [Nat; N]) -> Lab {
+        const {
+            assert!(
+                N >= 1 && N <= 9,
+                "home n is 192.168.n.0/24, router 10.99.0.1n"
+            )
+        };
         sweep_stale();
         let name = format!(
             "{PREFIX}{}x{}",
@@ -318,7 +327,7 @@ impl Lab {
         &self.namespaces[0]
     }
 
-    /// The namespace of machine `i` (0 or 1), where its browser runs.
+    /// The namespace of machine `i` (from 0), where its browser runs.
     pub fn machine(&self, i: usize) -> &str {
         &self.machines[i].netns
     }

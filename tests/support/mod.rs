@@ -2,6 +2,8 @@
 //! headless Chromium (Debian's chromedriver) or Firefox (geckodriver).
 #![allow(dead_code)] // each user takes only part of it
 
+/// A group call between browser pages.
+pub mod group;
 /// The network lab: machines in network namespaces, behind NATs.
 pub mod lab;
 /// Calls across the lab's networks, scenario by scenario.

@@ -4,6 +4,7 @@
 //! segment, drives a browser on each machine, and ends with HangUp, nothing left open on either
 //! side and no room left on the server. A scenario that returns a duration measured it.
 
+use super::group::{fps_per_call, frames_from, join, people, set_name, tile_reconnecting};
 use super::lab::{self, Lab, Nat, SERVER_IP};
 use super::room::{call, hang_up, logs, press_call, room_url, rooms_empty, Coturn, Side};
 use super::{dist, Browser, Engine};
@@ -37,32 +38,41 @@ fn config(turn: Option<&Coturn>) -> Config {
     }
 }
 
-/// One browser on each of the lab's two machines.
+/// One browser on each of the lab's machines.
 struct Browsers {
-    browsers: [Browser; 2],
+    browsers: Vec<Browser>,
 }
 
 impl Browsers {
-    async fn launch(lab: &Lab, engines: [Engine; 2]) -> Self {
+    async fn launch<const N: usize>(lab: &Lab, engines: [Engine; N]) -> Self {
         let prefs = json!({});
-        let one = Browser::launch_in(engines[0], Some(lab.machine(0)), &[], &prefs).await;
-        let two = Browser::launch_in(engines[1], Some(lab.machine(1)), &[], &prefs).await;
-        Self {
-            browsers: [one, two],
+        let mut browsers = Vec::with_capacity(N);
+        for (i, engine) in engines.into_iter().enumerate() {
+            browsers.push(Browser::launch_in(engine, Some(lab.machine(i)), &[], &prefs).await);
         }
+        Self { browsers }
     }
 
     /// The page of each machine, named after its browser and machine.
-    async fn sides(&self) -> (Side<'_>, Side<'_>) {
-        let [one, two] = &self.browsers;
-        let name = |browser: &Browser, n| format!("{} on machine {n}", browser.engine.name());
-        (
-            Side::of(one, name(one, 1)).await,
-            Side::of(two, name(two, 2)).await,
-        )
+    async fn every_side(&self) -> Vec<Side<'_>> {
+        let mut sides = Vec::with_capacity(self.browsers.len());
+        for (i, browser) in self.browsers.iter().enumerate() {
+            let name = format!("{} on machine {}", browser.engine.name(), i + 1);
+            sides.push(Side::of(browser, name).await);
+        }
+        sides
     }
 
-    /// Closes both browsers and stops `server`: the scenario is over.
+    /// The pages of a lab of two machines.
+    async fn sides(&self) -> (Side<'_>, Side<'_>) {
+        let mut sides = self.every_side().await.into_iter();
+        match (sides.next(), sides.next()) {
+            (Some(a), Some(b)) => (a, b),
+            _ => panic!("a call of two needs a lab of two machines"),
+        }
+    }
+
+    /// Closes every browser and stops `server`: the scenario is over.
     async fn close(self, server: Running) {
         for browser in self.browsers {
             browser.close().await;
@@ -537,4 +547,181 @@ pub async fn narrow_uplink(first: Engine, second: Engine) {
     }
     end(&a, &b, &server).await;
     browsers.close(server).await;
+}
+
+/// Scenario 11, a group call: three people, the first at home behind a symmetric NAT, the other
+/// two behind ordinary home routers, TURN offered. The symmetric home's two calls go through the
+/// relay and the call between the other two is direct, as each page's table of people says and
+/// its peers' own stats agree. Then the second home's uplink is cut for 10 s: the call between the
+/// other two never stops (frames decoded in every second of the cut), both show the cut person's
+/// tile as reconnecting and keep it, and both of its calls come back by themselves. Returns how
+/// long after the link's return every call decoded again.
+pub async fn group_of_three(engines: [Engine; 3]) -> Duration {
+    let lab = Lab::build([Nat::Symmetric, Nat::PortPreserving, Nat::PortPreserving]);
+    let turn = Coturn::start_in(Some(lab.internet()), SERVER_IP, 3478).await;
+    let (server, base) = lab::serve(&lab, config(Some(&turn))).await;
+    let browsers = Browsers::launch(&lab, engines).await;
+    let sides = browsers.every_side().await;
+    let url = room_url(&base, "");
+    for side in &sides {
+        side.open(&url).await;
+        set_name(side, &side.name).await;
+    }
+    for (n, side) in sides.iter().enumerate() {
+        let took = join(side, n).await;
+        println!(
+            "{} plays the {n} before it {} ms after Call",
+            side.name,
+            took.as_millis()
+        );
+    }
+    let all_logs = || async {
+        let mut text = String::new();
+        for side in &sides {
+            text += &format!("{} log: {}\n", side.name, side.log().await);
+        }
+        text
+    };
+    for side in &sides {
+        if let Err(e) = side
+            .try_wait_for("two tiles playing", &super::group::tiles_playing(2))
+            .await
+        {
+            panic!("{e}\n{}", all_logs().await);
+        }
+    }
+
+    // Relayed exactly where the symmetric NAT is, by the table of people's words…
+    let relayed = |i: usize, j: usize| i == 0 || j == 0;
+    for (i, side) in sides.iter().enumerate() {
+        let start = Instant::now();
+        loop {
+            let rows = people(side).await;
+            let right = rows.len() == 2
+                && sides
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .all(|(j, other)| {
+                        rows.iter().any(|(name, cells)| {
+                            let path = cells["path"].as_str().unwrap_or_default();
+                            let how = if relayed(i, j) {
+                                "relayed: "
+                            } else {
+                                "direct: "
+                            };
+                            *name == other.name && path.starts_with(how)
+                        })
+                    });
+            if right {
+                println!("{}: {rows:?}", side.name);
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "{}: the paths of its calls: {rows:?}",
+                side.name
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        // …and by the peers' own stats.
+        let each = side.eval("return __calls.each();").await;
+        let through_relay = each
+            .as_array()
+            .map(|calls| {
+                calls
+                    .iter()
+                    .filter(|c| c["local"] == "relay" || c["remote"] == "relay")
+                    .count()
+            })
+            .unwrap_or_default();
+        let expected = (0..3).filter(|j| *j != i && relayed(i, *j)).count();
+        assert_eq!(through_relay, expected, "{}: {each}", side.name);
+    }
+
+    // The second home's uplink is cut: the first and the third go on with each other.
+    let (first, cut, third) = (&sides[0], &sides[1], &sides[2]);
+    lab.cut(1);
+    let outage = Duration::from_secs(10);
+    let started = Instant::now();
+    let mut marked = [false; 2];
+    let mut slowest = f64::INFINITY;
+    while started.elapsed() < outage {
+        let before = [
+            frames_from(first, &third.name).await,
+            frames_from(third, &first.name).await,
+        ];
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let after = [
+            frames_from(first, &third.name).await,
+            frames_from(third, &first.name).await,
+        ];
+        for (k, (b, a)) in before.iter().zip(&after).enumerate() {
+            let fps = a.unwrap_or(0.0) - b.unwrap_or(0.0);
+            slowest = slowest.min(fps);
+            assert!(
+                fps >= 2.0,
+                "the call between the other two stopped during the cut: {fps} frames in a second on {}\n{}",
+                [first, third][k].name,
+                all_logs().await
+            );
+        }
+        for (k, side) in [first, third].into_iter().enumerate() {
+            let reconnecting = tile_reconnecting(side, &cut.name).await;
+            assert!(
+                reconnecting.is_some(),
+                "{}: the cut person's tile stays",
+                side.name
+            );
+            marked[k] |= reconnecting == Some(true);
+        }
+    }
+    println!("during the 10 s cut, the call between the other two decoded at least {slowest} frames in every second");
+    assert_eq!(
+        marked, [true; 2],
+        "both others showed the cut person as reconnecting"
+    );
+    lab.restore(1);
+    let restored = Instant::now();
+    loop {
+        let mut lowest = f64::INFINITY;
+        for side in &sides {
+            let fps = fps_per_call(side, Duration::from_secs(1)).await;
+            lowest = lowest.min(if fps.len() == 2 { fps[0] } else { 0.0 });
+        }
+        if lowest >= 2.0 {
+            break;
+        }
+        assert!(
+            restored.elapsed() < Duration::from_secs(20),
+            "the cut person's calls did not come back: lowest {lowest} fps\n{}",
+            all_logs().await
+        );
+    }
+    let took = restored.elapsed();
+    println!(
+        "group of three: every call decodes again {} ms after the cut home's link came back",
+        took.as_millis()
+    );
+    for side in [first, third] {
+        let start = Instant::now();
+        while tile_reconnecting(side, &cut.name).await != Some(false) {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "{}: the cut person's tile still says reconnecting",
+                side.name
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    // Everyone hangs up; nothing is left on any page or on the server.
+    for side in &sides {
+        side.click("hangup-btn").await;
+        assert_eq!(side.held().await, json!([0, 0]), "{} left open", side.name);
+    }
+    rooms_empty(&server.state.hub).await;
+    drop(sides);
+    browsers.close(server).await;
+    took
 }

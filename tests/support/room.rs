@@ -67,6 +67,19 @@ pub const RECORDER: &str = "
                 });
                 return out;
             })),
+            // Video frames decoded by the open peer whose tracks `video` plays (a group call's
+            // tile), or null if none does.
+            framesFor: async (video) => {
+                const ids = video && video.srcObject ? video.srcObject.getTracks().map(t => t.id) : [];
+                const p = peers.find(p => p.connectionState !== 'closed'
+                    && p.getReceivers().some(r => r.track && ids.includes(r.track.id)));
+                if (!p) return null;
+                let frames = 0;
+                (await p.getStats()).forEach(r => {
+                    if (r.type === 'inbound-rtp' && r.kind === 'video') frames += r.framesDecoded || 0;
+                });
+                return frames;
+            },
             live: () => streams.flatMap(s => s.getTracks()).filter(t => t.readyState !== 'ended').length,
             turnUser: () => current() ? (current().getConfiguration().iceServers || [])
                 .map(s => s.username).find(u => u) || null : null,

@@ -283,6 +283,11 @@ impl Shared {
                 group && chosen == Some(id),
             );
             pair.screen.label(group.then(|| roster.label(id)));
+            pair.screen.describe(
+                &roster.label(id),
+                roster.reconnecting(id),
+                chosen == Some(id),
+            );
             pair.channels.set_speaker(&roster.speaker(id));
         }
     }
@@ -292,6 +297,8 @@ impl Shared {
         let pairs = self.pairs.borrow();
         let primary_used = pairs.values().any(|pair| pair.tile.is_primary());
         tile::lay_out(&self.page, pairs.len(), primary_used);
+        // A call of two keeps the panel it always had; from three people on, a row each.
+        self.page.stats.show_people(pairs.len() > 1);
         let senders = pairs.len();
         drop(pairs);
         let sending = &self.setup.sending;
@@ -636,7 +643,8 @@ impl Shared {
         let id = Rc::new(Cell::new(peer));
         let primary_free = !self.pairs.borrow().values().any(|p| p.tile.is_primary());
         let weak = Rc::downgrade(self);
-        let choose = {
+        // A click on the person's tile or on their row of the table picks them for the panel.
+        let choose = || {
             let (weak, id) = (weak.clone(), Rc::clone(&id));
             move || {
                 if let Some(shared) = weak.upgrade() {
@@ -644,8 +652,12 @@ impl Shared {
                 }
             }
         };
-        let tile = match Tile::new(&self.page, peer, primary_free, choose) {
+        let tile = match Tile::new(&self.page, peer, primary_free, choose()) {
             Ok(tile) => tile,
+            Err(error) => return (self.ended)(Report::Failed(error)),
+        };
+        let row = match self.page.stats.person_row(choose()) {
+            Ok(row) => row,
             Err(error) => return (self.ended)(Report::Failed(error)),
         };
         // The stats panel shows the first call, until its person picks another tile or leaves.
@@ -653,7 +665,13 @@ impl Shared {
             .chosen
             .get()
             .is_none_or(|chosen| !self.pairs.borrow().contains(chosen));
-        let screen = Screen::on(Rc::clone(&self.page), 1, tile.video().clone(), panel);
+        let screen = Screen::on(
+            Rc::clone(&self.page),
+            1,
+            tile.video().clone(),
+            panel,
+            Some(row),
+        );
         let config = PeerConfig {
             name: "local",
             other: "remote",
