@@ -78,6 +78,16 @@ async fn two_pages_in_a_room_call_each_other_and_hang_up() {
         ] {
             assert!(f.logged(step) >= 1, "missing {step:?} in {:?}", f.log());
         }
+        // A call of two looks as the tutorial's: the other video is "Remote", no table of people.
+        let caption = f
+            .root()
+            .query_selector("#remoteStream + figcaption")
+            .unwrap();
+        assert_eq!(
+            caption.and_then(|c| c.text_content()).as_deref(),
+            Some("Remote")
+        );
+        assert!(people(f).is_none());
     }
     // One page is polite and the other not.
     assert_eq!(
@@ -308,6 +318,34 @@ async fn three_pages_in_one_room_each_play_the_other_two() {
         );
     }
     assert_eq!(chat(&a).len(), 1, "shown once where it was sent");
+
+    // A name set during the call reaches the other tabs, shown as text, never as markup.
+    let input: web_sys::HtmlInputElement = b.element_by_id("name-input").unchecked_into();
+    input.set_value("Bo <i>two</i>");
+    input
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    for f in [&a, &c] {
+        wait_for("the new name on the other tabs", 5_000, || {
+            let captions = f.root().query_selector_all(".videos figcaption").unwrap();
+            let captioned = (0..captions.length())
+                .filter_map(|i| captions.item(i)?.text_content())
+                .any(|t| t.starts_with("Bo <i>two</i>"));
+            let listed =
+                people(f).is_some_and(|rows| rows.iter().any(|r| r.name == "Bo <i>two</i>"));
+            captioned && listed
+        })
+        .await;
+        let markup = f
+            .root()
+            .query_selector_all(".videos figcaption i, #people i")
+            .unwrap();
+        assert_eq!(markup.length(), 0, "a name is never HTML");
+    }
+    // The name is kept in the page's storage for the next visit; not for the next test.
+    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = storage.remove_item("loopback-rtc name");
+    }
 
     // One leaves: the other two go on with each other.
     c.click("hangup-btn");

@@ -1,6 +1,6 @@
 //! Rooms between tabs of one browser, no server: up to `capacity` tabs, each pair its own call.
 
-use crate::message::Signal;
+use crate::message::{PeerName, Signal};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -42,15 +42,23 @@ const MAX_KNOWN: usize = 32;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum TabMessage {
-    /// `from` enters the room at `seat`, as a newcomer or back after a reload: every tab there
-    /// welcomes it and starts a call with it.
-    Hello { from: TabId, visit: u32, seat: u8 },
+    /// `from` enters the room at `seat`, as a newcomer or back after a reload, called `name` (or
+    /// nothing yet): every tab there welcomes it and starts a call with it.
+    Hello {
+        from: TabId,
+        visit: u32,
+        seat: u8,
+        #[serde(default, skip_serializing_if = "PeerName::is_empty")]
+        name: PeerName,
+    },
     /// `from`, in the room at `seat`, answers the hello of `to`'s visit `to_visit`: the two are in
     /// a call (`from` started its end on hearing the hello, `to` starts its own on this).
     Welcome {
         from: TabId,
         visit: u32,
         seat: u8,
+        #[serde(default, skip_serializing_if = "PeerName::is_empty")]
+        name: PeerName,
         to: TabId,
         #[serde(rename = "toVisit")]
         to_visit: u32,
@@ -63,6 +71,12 @@ pub enum TabMessage {
         #[serde(rename = "toVisit")]
         to_visit: u32,
         signal: Signal,
+    },
+    /// `from`'s person is called `name` from now on.
+    Named {
+        from: TabId,
+        visit: u32,
+        name: PeerName,
     },
     /// `from` left the room (its person hung up): its calls are over.
     Leave { from: TabId, visit: u32 },
@@ -78,6 +92,7 @@ impl TabMessage {
             TabMessage::Hello { from, visit, .. }
             | TabMessage::Welcome { from, visit, .. }
             | TabMessage::Signal { from, visit, .. }
+            | TabMessage::Named { from, visit, .. }
             | TabMessage::Leave { from, visit }
             | TabMessage::Away { from, visit } => (from, visit),
         }
@@ -89,7 +104,10 @@ impl TabMessage {
             TabMessage::Welcome { to, to_visit, .. } | TabMessage::Signal { to, to_visit, .. } => {
                 Some((to, to_visit))
             }
-            TabMessage::Hello { .. } | TabMessage::Leave { .. } | TabMessage::Away { .. } => None,
+            TabMessage::Hello { .. }
+            | TabMessage::Named { .. }
+            | TabMessage::Leave { .. }
+            | TabMessage::Away { .. } => None,
         }
     }
 }
@@ -106,6 +124,8 @@ pub enum TabAction {
     PeerLeft { peer: TabId },
     /// From `from`'s end of the call with it.
     Signal { from: TabId, signal: Signal },
+    /// `peer`'s person is called `name` from now on ([`TabRoom::name_of`] says so too).
+    PeerNamed { peer: TabId, name: PeerName },
     /// `peer`'s page went away: its place is kept, and its call waits, until it comes back
     /// ([`TabAction::PeerReturned`]) or the grace runs out ([`TabAction::PeerLeft`]).
     PeerAway { peer: TabId },
@@ -153,12 +173,14 @@ enum Link {
 }
 
 /// Another tab this one is in a call with, or keeps the place of.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Other {
     id: TabId,
     /// Its visit this tab knows of: its messages from earlier visits are stale.
     visit: u32,
     seat: u8,
+    /// What its person is called; empty until they say.
+    name: PeerName,
     link: Link,
 }
 
@@ -217,6 +239,8 @@ pub struct TabRoom {
     seat: Option<u8>,
     /// This tab's latest visit: its current one while in the room.
     visit: u32,
+    /// What this tab's person is called, told to every tab in the room.
+    name: PeerName,
     /// The tabs in a call with this one, or kept away, in the order they came.
     others: Vec<Other>,
     /// The last wake-up asked for: each wait has its own number, and a wake for one that has
@@ -234,6 +258,7 @@ impl TabRoom {
             capacity: capacity.clamp(MIN_CAPACITY, MAX_CAPACITY),
             seat: None,
             visit: 0,
+            name: PeerName::default(),
             others: Vec::new(),
             waits: 0,
         }
@@ -276,6 +301,33 @@ impl TabRoom {
             .map(|other| other.seat)
     }
 
+    /// What the person of `tab` said they are called: empty if they have not, or if this tab
+    /// does not know `tab`.
+    pub fn name_of(&self, tab: TabId) -> PeerName {
+        self.others
+            .iter()
+            .find(|other| other.id == tab)
+            .map(|other| other.name.clone())
+            .unwrap_or_default()
+    }
+
+    /// This tab's person is called `name`: said in its hello, and at once to the tabs in the
+    /// room if it is in one.
+    pub fn rename(&mut self, name: PeerName) -> Vec<TabAction> {
+        if name == self.name {
+            return Vec::new();
+        }
+        self.name = name;
+        if !self.is_joined() {
+            return Vec::new();
+        }
+        vec![TabAction::Post(TabMessage::Named {
+            from: self.me,
+            visit: self.visit,
+            name: self.name.clone(),
+        })]
+    }
+
     /// Enters the room at `seat`, which the page has taken (see [`TabRoom`]): says hello, and
     /// every tab there will start a call with this one. Nothing if already in the room, or if
     /// the room has no such seat (the page asked for a lock it should not have).
@@ -289,6 +341,7 @@ impl TabRoom {
             from: self.me,
             visit: self.visit,
             seat,
+            name: self.name.clone(),
         })]
     }
 
@@ -396,8 +449,17 @@ impl TabRoom {
             return Vec::new();
         }
         match message {
-            TabMessage::Hello { seat, .. } => self.announced(from, visit, seat, true),
-            TabMessage::Welcome { seat, .. } => self.announced(from, visit, seat, false),
+            TabMessage::Hello { seat, name, .. } => self.announced(from, visit, seat, name, true),
+            TabMessage::Welcome { seat, name, .. } => {
+                self.announced(from, visit, seat, name, false)
+            }
+            TabMessage::Named { name, .. } => match self.current(from, visit) {
+                Some(i) if self.others[i].name != name => {
+                    self.others[i].name = name.clone();
+                    vec![TabAction::PeerNamed { peer: from, name }]
+                }
+                _ => Vec::new(),
+            },
             TabMessage::Signal { signal, .. } => match self.current(from, visit) {
                 Some(i) if self.others[i].link == Link::Call => {
                     vec![TabAction::Signal { from, signal }]
@@ -418,8 +480,16 @@ impl TabRoom {
         }
     }
 
-    /// `from` says it is in the room on `visit`, by its hello (to be answered) or its welcome.
-    fn announced(&mut self, from: TabId, visit: u32, seat: u8, hello: bool) -> Vec<TabAction> {
+    /// `from` says it is in the room on `visit`, called `name`, by its hello (to be answered) or
+    /// its welcome.
+    fn announced(
+        &mut self,
+        from: TabId,
+        visit: u32,
+        seat: u8,
+        name: PeerName,
+        hello: bool,
+    ) -> Vec<TabAction> {
         if usize::from(seat) >= self.capacity {
             return Vec::new();
         }
@@ -428,6 +498,7 @@ impl TabRoom {
             id: from,
             visit,
             seat,
+            name,
             link: Link::Call,
         };
         let mut actions = Vec::new();
@@ -459,6 +530,7 @@ impl TabRoom {
                 from: self.me,
                 visit: self.visit,
                 seat: self.seat.unwrap_or_default(),
+                name: self.name.clone(),
                 to: from,
                 to_visit: visit,
             }));
@@ -546,7 +618,12 @@ mod tests {
     }
 
     fn hello(from: TabId, visit: u32, seat: u8) -> TabMessage {
-        TabMessage::Hello { from, visit, seat }
+        TabMessage::Hello {
+            from,
+            visit,
+            seat,
+            name: PeerName::default(),
+        }
     }
 
     fn welcome(from: TabId, visit: u32, seat: u8, to: TabId, to_visit: u32) -> TabMessage {
@@ -554,6 +631,7 @@ mod tests {
             from,
             visit,
             seat,
+            name: PeerName::default(),
             to,
             to_visit,
         }
@@ -661,6 +739,112 @@ mod tests {
             json!({"me": 10, "visit": 2, "seat": 5, "peer": 20})
         )
         .is_err());
+    }
+
+    fn named(name: &str) -> PeerName {
+        PeerName::try_from(name.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn names_travel_in_hellos_and_welcomes_and_on_their_own() {
+        // The wire: a name where there is one, nothing where there is none.
+        let hello_named = TabMessage::Hello {
+            from: A,
+            visit: 1,
+            seat: 0,
+            name: named("Ada <b>"),
+        };
+        let value = json!({"type": "hello", "from": 10, "visit": 1, "seat": 0, "name": "Ada <b>"});
+        assert_eq!(serde_json::to_value(&hello_named).unwrap(), value);
+        assert_eq!(
+            serde_json::from_value::<TabMessage>(value).unwrap(),
+            hello_named
+        );
+        let rename = TabMessage::Named {
+            from: A,
+            visit: 1,
+            name: named("Bo"),
+        };
+        let value = json!({"type": "named", "from": 10, "visit": 1, "name": "Bo"});
+        assert_eq!(serde_json::to_value(&rename).unwrap(), value);
+        assert_eq!(serde_json::from_value::<TabMessage>(value).unwrap(), rename);
+        for bad in [
+            json!({"type": "named", "from": 10, "visit": 1, "name": "x".repeat(33)}),
+            json!({"type": "named", "from": 10, "visit": 1, "name": "a\u{7}b"}),
+            json!({"type": "named", "from": 10, "visit": 1}),
+            json!({"type": "hello", "from": 10, "visit": 1, "seat": 0, "name": 5}),
+        ] {
+            assert!(
+                serde_json::from_value::<TabMessage>(bad.clone()).is_err(),
+                "{bad}"
+            );
+        }
+
+        // A tab named before it joins says so in its hello; the one there answers with its own.
+        let mut a = TabRoom::new(A, SIX);
+        assert_eq!(
+            a.rename(named("Ada")),
+            vec![],
+            "out of the room: nobody to tell"
+        );
+        let hello = a.join(0);
+        assert!(
+            matches!(&hello[..], [TabAction::Post(TabMessage::Hello { name, .. })] if name.as_str() == "Ada")
+        );
+        let mut b = TabRoom::new(B, SIX);
+        b.rename(named("Bo"));
+        b.join(1);
+        let TabAction::Post(message) = hello[0].clone() else {
+            unreachable!()
+        };
+        let answer = b.receive(message);
+        assert_eq!(b.name_of(A).as_str(), "Ada");
+        let welcome = answer
+            .into_iter()
+            .find_map(|action| match action {
+                TabAction::Post(message @ TabMessage::Welcome { .. }) => Some(message),
+                _ => None,
+            })
+            .expect("a welcome");
+        a.receive(welcome);
+        assert_eq!(a.name_of(B).as_str(), "Bo");
+
+        // A new name during the call goes to the room, once.
+        let renamed = b.rename(named("Bo B."));
+        assert_eq!(
+            b.rename(named("Bo B.")),
+            vec![],
+            "the same name again says nothing"
+        );
+        let TabAction::Post(message) = renamed[0].clone() else {
+            unreachable!()
+        };
+        assert_eq!(
+            a.receive(message.clone()),
+            vec![TabAction::PeerNamed {
+                peer: B,
+                name: named("Bo B.")
+            }]
+        );
+        assert_eq!(a.name_of(B).as_str(), "Bo B.");
+        assert_eq!(a.receive(message), vec![], "heard again: nothing new");
+        // A name from an earlier visit of the tab, or from a tab not in the room, is not taken.
+        for stale in [
+            TabMessage::Named {
+                from: B,
+                visit: 0,
+                name: named("old page"),
+            },
+            TabMessage::Named {
+                from: C,
+                visit: 1,
+                name: named("stranger"),
+            },
+        ] {
+            assert_eq!(a.receive(stale), vec![]);
+        }
+        assert_eq!(a.name_of(B).as_str(), "Bo B.");
+        assert!(a.name_of(C).is_empty());
     }
 
     #[test]
@@ -1899,6 +2083,10 @@ mod tests {
                     TabAction::PeerLeft { peer } => {
                         let calls = &mut self.pages[page].calls;
                         assert!(calls.remove(&peer).is_some(), "{me}: {peer} left no call");
+                    }
+                    TabAction::PeerNamed { peer, .. } => {
+                        let calls = &self.pages[page].calls;
+                        assert!(calls.contains_key(&peer), "{me}: {peer} named, no call");
                     }
                     TabAction::PeerAway { peer } => {
                         let call = self.pages[page].calls.get_mut(&peer);

@@ -20,6 +20,8 @@ fn templates() -> Vec<Value> {
         json!({"type": "ping"}),
         json!({"type": "leave"}),
         json!({"type": "hello", "from": 10, "visit": 1, "seat": 0}),
+        json!({"type": "hello", "from": 10, "visit": 1, "seat": 0, "name": "Ada"}),
+        json!({"type": "named", "from": 10, "visit": 1, "name": "Bo"}),
         json!({"type": "welcome", "from": 10, "visit": 1, "seat": 2, "to": 20, "toVisit": 3}),
         json!({"type": "away", "from": 10, "visit": 1}),
         json!({"type": "leave", "from": 10, "visit": 2}),

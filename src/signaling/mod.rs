@@ -28,6 +28,9 @@ pub enum RoomEvent {
     PeerJoined {
         peer: PeerId,
         name: PeerName,
+        /// What the page calls them while they have no name: "Person 3" by the server's
+        /// number, "Tab 2" by the tab's seat.
+        unnamed: String,
         polite: bool,
         ice_servers: Vec<IceServer>,
     },

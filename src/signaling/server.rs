@@ -422,6 +422,7 @@ impl Inner {
                     events.push(RoomEvent::PeerJoined {
                         peer: p.peer,
                         name: p.name,
+                        unnamed: format!("Person {}", p.peer),
                         polite: p.polite,
                         ice_servers: self.ice_servers.borrow().clone(),
                     });
@@ -557,6 +558,7 @@ impl Inner {
                 RoomEvent::PeerJoined {
                     peer,
                     name,
+                    unnamed: format!("Person {peer}"),
                     polite,
                     ice_servers: self.ice_servers.borrow().clone(),
                 }

@@ -69,6 +69,8 @@ struct Shared {
     reconnecting: Cell<bool>,
     /// Someone was in the call once: when the last one goes, the call ends.
     had_someone: Cell<bool>,
+    /// This person's name, for a link made later (between tabs, when no server answers).
+    name: RefCell<PeerName>,
 }
 
 /// The call with one other person.
@@ -109,6 +111,7 @@ impl RoomCall {
             signaling_up: Cell::new(true),
             reconnecting: Cell::new(false),
             had_someone: Cell::new(false),
+            name: RefCell::new(name.clone()),
         });
         let events = shared.events();
         // A tab reloaded during a call between tabs goes straight back to them: trying the
@@ -225,6 +228,7 @@ impl RoomCall {
 
     /// Tells the others this person's new name.
     pub fn rename(&self, name: &PeerName) {
+        *self.shared.name.borrow_mut() = name.clone();
         if let Some(link) = self.shared.link.borrow().as_ref() {
             link.rename(name);
         }
@@ -333,7 +337,8 @@ impl Shared {
     }
 
     fn join_tabs(self: &Rc<Self>) -> Result<(), Error> {
-        let link = TabLink::join(self.room.clone(), self.events())?;
+        let name = self.name.borrow().clone();
+        let link = TabLink::join(self.room.clone(), name, self.events())?;
         *self.link.borrow_mut() = Some(Link::Tabs(link));
         Ok(())
     }
@@ -355,13 +360,14 @@ impl Shared {
             RoomEvent::PeerJoined {
                 peer,
                 name,
+                unnamed,
                 polite,
                 ice_servers,
             } => {
                 if self.adopt_orphan(peer, &name, polite) {
                     return;
                 }
-                self.roster.borrow_mut().add(peer, name);
+                self.roster.borrow_mut().add(peer, name, unnamed);
                 self.start_pair(peer, polite, ice_servers);
             }
             RoomEvent::PeerNamed { peer, name } => {
@@ -409,14 +415,14 @@ impl Shared {
                     "{} is back (it reloaded): a new call, each page in the role it had",
                     self.who_tab(peer)
                 ));
-                let name = self
+                let (name, unnamed) = self
                     .roster
                     .borrow()
                     .get(peer)
-                    .map(|p| p.name.clone())
+                    .map(|p| (p.name.clone(), p.unnamed.clone()))
                     .unwrap_or_default();
                 self.pairs.borrow_mut().remove(peer);
-                self.roster.borrow_mut().add(peer, name);
+                self.roster.borrow_mut().add(peer, name, unnamed);
                 self.start_pair(peer, polite, Vec::new());
             }
             RoomEvent::PeerBack { peer } => {

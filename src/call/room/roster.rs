@@ -16,6 +16,8 @@ pub const MIN_SHARE_KBPS: u32 = 150;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Person {
     pub name: PeerName,
+    /// What the page calls them while they have no name ("Person 3", "Tab 2").
+    pub unnamed: String,
     /// Their way to the room is lost; their seat is kept meanwhile.
     pub away: bool,
     /// The media's path to them is lost and being restored.
@@ -31,11 +33,12 @@ pub struct Roster {
 }
 
 impl Roster {
-    pub fn add(&mut self, peer: PeerId, name: PeerName) {
+    pub fn add(&mut self, peer: PeerId, name: PeerName, unnamed: String) {
         self.people.insert(
             peer,
             Person {
                 name,
+                unnamed,
                 state: "new".to_owned(),
                 ..Person::default()
             },
@@ -73,10 +76,12 @@ impl Roster {
         self.people.ids()
     }
 
-    /// What `peer` is called on the page: their name, else "Person N" (the room's number).
+    /// What `peer` is called on the page: their name, else what the room calls them ("Person N"
+    /// by the server's number, "Tab N" by the tab's seat).
     pub fn label(&self, peer: PeerId) -> String {
         match self.people.get(peer) {
             Some(p) if !p.name.is_empty() => p.name.to_string(),
+            Some(p) if !p.unnamed.is_empty() => p.unnamed.clone(),
             _ => format!("Person {peer}"),
         }
     }
@@ -161,7 +166,7 @@ mod tests {
     #[test]
     fn a_call_of_two_reads_as_it_always_did() {
         let mut roster = Roster::default();
-        roster.add(1, PeerName::default());
+        roster.add(1, PeerName::default(), "Person 1".into());
         assert_eq!(roster.speaker(1), "Them");
         assert_eq!(roster.caption(1), "Remote · connecting…");
         roster.get_mut(1).unwrap().state = "connected".into();
@@ -171,10 +176,14 @@ mod tests {
     #[test]
     fn in_a_group_people_are_named_or_numbered() {
         let mut roster = Roster::default();
-        roster.add(1, name("Ada"));
-        roster.add(4, PeerName::default());
+        roster.add(1, name("Ada"), "Person 1".into());
+        roster.add(4, PeerName::default(), "Person 4".into());
         assert_eq!(roster.speaker(1), "Ada");
         assert_eq!(roster.speaker(4), "Person 4");
+        // Between tabs an unnamed person is known by their tab's seat.
+        roster.add(9, PeerName::default(), "Tab 3".into());
+        assert_eq!(roster.label(9), "Tab 3");
+        roster.remove(9);
         for peer in [1, 4] {
             roster.get_mut(peer).unwrap().state = "connected".into();
         }
@@ -184,7 +193,7 @@ mod tests {
         assert!(roster.reconnecting(1) && !roster.reconnecting(4));
         // A name with markup is text: the caption holds it as typed, and the page sets it as
         // text content.
-        roster.add(5, name("<img src=x onerror=alert(1)>"));
+        roster.add(5, name("<img src=x onerror=alert(1)>"), "Person 5".into());
         assert_eq!(roster.label(5), "<img src=x onerror=alert(1)>");
         roster.rename_id(5, 7);
         assert_eq!(roster.label(7), "<img src=x onerror=alert(1)>");
@@ -196,8 +205,8 @@ mod tests {
         let mut roster = Roster::default();
         assert!(!roster.call_reconnecting(true));
         assert!(roster.call_reconnecting(false), "the signaling is lost");
-        roster.add(1, PeerName::default());
-        roster.add(2, PeerName::default());
+        roster.add(1, PeerName::default(), "Person 1".into());
+        roster.add(2, PeerName::default(), "Person 2".into());
         roster.get_mut(1).unwrap().trouble = true;
         assert!(!roster.call_reconnecting(true), "one of two: only its tile");
         roster.get_mut(2).unwrap().state = "disconnected".into();

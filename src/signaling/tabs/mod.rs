@@ -108,9 +108,9 @@ struct Shared {
 }
 
 impl TabLink {
-    /// Enters `room`: takes a seat, says hello on the room's channel, and every tab there calls
-    /// this one; on a page reloaded during a call there, comes back as the tab it was.
-    pub fn join(room: RoomName, events: Events) -> Result<Self, Error> {
+    /// Enters `room` as `name`: takes a seat, says hello on the room's channel, and every tab
+    /// there calls this one; on a page reloaded during a call there, comes back as the tab it was.
+    pub fn join(room: RoomName, name: PeerName, events: Events) -> Result<Self, Error> {
         let channel = BroadcastChannel::new(&format!("loopback-rtc room {room}"))?;
         let ticket = Ticket::for_room(&room).map(|ticket| ticket.ticket);
         Ticket::forget();
@@ -119,7 +119,9 @@ impl TabLink {
             None => random_u64()?,
         };
         let shared = Rc::new_cyclic(|this: &Weak<Shared>| {
-            let me = TabRoom::new(id, usize::from(TAB_ROOM_SIZE));
+            let mut me = TabRoom::new(id, usize::from(TAB_ROOM_SIZE));
+            // Out of the room yet: the name waits for the hello, and nothing is posted now.
+            let _ = me.rename(name);
             // The tab takes a seat and says it is in the room only once its presence is held
             // (see `presence`).
             let weak = Weak::clone(this);
@@ -195,9 +197,11 @@ impl TabLink {
         }
     }
 
-    /// Names travel through the signaling server only: between tabs, each tab is known by its
-    /// seat.
-    pub fn rename(&self, _name: &PeerName) {}
+    /// Tells the other tabs this person's name (and says it in the hello if not in yet).
+    pub fn rename(&self, name: &PeerName) {
+        let actions = self.shared.room.borrow_mut().rename(name.clone());
+        self.shared.carry_out(actions);
+    }
 }
 
 impl Drop for TabLink {
@@ -257,12 +261,10 @@ impl Shared {
         }
     }
 
-    /// What a tab is called on the page: its seat, the same on every tab.
-    fn name_of(&self, tab: TabId) -> PeerName {
+    /// What an unnamed tab is called on the page: by its seat, the same on every tab.
+    fn unnamed(&self, tab: TabId) -> String {
         let seat = self.room.borrow().seat_of(tab);
-        seat.map_or_else(PeerName::default, |seat| {
-            PeerName::tidy(&format!("Tab {}", u32::from(seat) + 1))
-        })
+        seat.map_or_else(String::new, |seat| format!("Tab {}", u32::from(seat) + 1))
     }
 
     fn carry_out(&self, actions: Vec<TabAction>) {
@@ -274,12 +276,14 @@ impl Shared {
                 }
                 TabAction::PeerJoined { peer, polite } => RoomEvent::PeerJoined {
                     peer,
-                    name: self.name_of(peer),
+                    name: self.room.borrow().name_of(peer),
+                    unnamed: self.unnamed(peer),
                     polite,
                     ice_servers: Vec::new(),
                 },
                 TabAction::PeerLeft { peer } => RoomEvent::PeerLeft { peer },
                 TabAction::Signal { from, signal } => RoomEvent::Signal { from, signal },
+                TabAction::PeerNamed { peer, name } => RoomEvent::PeerNamed { peer, name },
                 TabAction::PeerAway { peer } => RoomEvent::PeerPageAway {
                     peer,
                     grace_ms: TAB_GRACE_MS,
