@@ -17,9 +17,10 @@ const BUDGET: u64 = 27_128;
 /// Web Locks that tell a closed tab, TURN renewal and the hardened server's answers (163,429
 /// before them); then with group calls (rooms of six: a call per person, their tiles, the
 /// roster, seats between tabs, the upload split), 172,309 before them. The room's maps are
-/// `Vec`s: each `BTreeMap` instance cost about 4 KB gzip, 17 KB for the four.
-const FIRST_REACHED: u64 = 19_829;
-const REACHED: u64 = 191_228;
+/// `Vec`s: each `BTreeMap` instance cost about 4 KB gzip, 17 KB for the four. The group call's
+/// table of people added its markup and style to what loads first (19,829 before it).
+const FIRST_REACHED: u64 = 20_354;
+const REACHED: u64 = 195_700;
 const FIRST_LIMIT: u64 = FIRST_REACHED + FIRST_REACHED / 20;
 const LIMIT: u64 = REACHED + REACHED / 20;
 const _: () = assert!(
