@@ -36,6 +36,7 @@ use hub::Hub;
 use loopback_signal::room::{DEFAULT_SIZE, MAX_SIZE};
 use loopback_signal::MAX_MESSAGE_BYTES;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -43,6 +44,11 @@ use tower_http::services::ServeDir;
 
 /// The path of the WebSocket endpoint.
 pub const SIGNAL_PATH: &str = "/signal";
+/// Answers 200 while the process serves: for a load balancer's or an orchestrator's liveness check.
+pub const HEALTH_PATH: &str = "/healthz";
+/// Answers 200 while this instance takes new connections, 503 once it drains (before a shutdown):
+/// a load balancer sends new pages elsewhere from then on.
+pub const READY_PATH: &str = "/readyz";
 
 /// What a WebSocket reads into at a time; messages longer than that are read in several.
 const READ_BUFFER_BYTES: usize = 4096;
@@ -204,6 +210,8 @@ pub struct AppState {
     denied: Arc<[inspect::Cidr]>,
     config: Arc<Config>,
     shutdown: watch::Receiver<bool>,
+    /// Set once the instance drains: [`READY_PATH`] answers 503 from then on.
+    draining: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -221,6 +229,7 @@ impl AppState {
             denied: config.denied_candidates.clone().into(),
             config: Arc::new(config),
             shutdown: rx,
+            draining: Arc::default(),
         };
         (state, tx)
     }
@@ -232,7 +241,10 @@ pub fn router(state: AppState) -> Router {
     let page = Router::new()
         .fallback_service(page)
         .layer(axum::middleware::from_fn(assets::cache_policy));
-    let router = Router::new();
+    // The checks answer whether or not the server signals: a static host is balanced too.
+    let router = Router::new()
+        .route(HEALTH_PATH, get(healthz))
+        .route(READY_PATH, get(readyz));
     let router = if state.config.signaling {
         router.route(SIGNAL_PATH, get(signal))
     } else {
@@ -245,6 +257,28 @@ pub fn router(state: AppState) -> Router {
             headers::add(hsts, request, next)
         }))
         .with_state(state)
+}
+
+/// The process is up and answering.
+async fn healthz() -> Response {
+    check_answer(StatusCode::OK, "ok")
+}
+
+/// Whether new pages should come here: not while draining or shutting down.
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.draining.load(Ordering::Relaxed) || *state.shutdown.borrow() {
+        check_answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "draining: new pages go to another instance",
+        )
+    } else {
+        check_answer(StatusCode::OK, "ready")
+    }
+}
+
+/// A check's answer: a word for a person reading it, never cached by anything in between.
+fn check_answer(status: StatusCode, text: &'static str) -> Response {
+    (status, [(header::CACHE_CONTROL, "no-store")], text).into_response()
 }
 
 async fn signal(
@@ -372,9 +406,17 @@ impl Running {
         (&mut self.task).await.unwrap_or(Ok(()))
     }
 
+    /// Stops taking new pages as far as a load balancer is concerned: [`READY_PATH`] answers
+    /// 503 from now on. Everything else goes on as before, new connections included (one may
+    /// still come before the balancer's next check).
+    pub fn drain(&self) {
+        self.state.draining.store(true, Ordering::Relaxed);
+    }
+
     /// Tells every connection to close, and waits for the server and every connection to end,
     /// for [`Limits::shutdown`] at most: a client that never reads its response cannot hold it.
     pub async fn shut_down(mut self) -> std::io::Result<()> {
+        self.drain();
         let _ = self.shutdown.send(true);
         // Each connection's graceful shutdown is bounded, and so is the wait for all of them.
         let wait = self.state.config.limits.shutdown;

@@ -76,6 +76,10 @@ struct Args {
     /// Seconds a connection may stay silent before it is closed.
     #[arg(long, default_value_t = 60)]
     idle_timeout: u64,
+    /// Seconds between SIGTERM (or Ctrl-C) and the shutdown during which /readyz answers 503, so
+    /// that a load balancer checking it stops sending new pages here first; 0 to stop at once.
+    #[arg(long, default_value_t = 0)]
+    drain: u64,
     /// Seconds a page's seat is kept after its connection is lost (not closed), for the page to
     /// resume it on a new connection; the call's media flows on meanwhile.
     #[arg(long, default_value_t = 30)]
@@ -280,6 +284,20 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     tokio::select! {
         stopped = running.stopped() => return Ok(stopped?),
         () = shutdown_signal() => {}
+    }
+    // Out of the balancer first, then the pages are told: each reconnects, and a page sent to
+    // this instance meanwhile is not lost.
+    let drain = Duration::from_secs(args.drain);
+    if !drain.is_zero() {
+        running.drain();
+        tracing::info!(
+            "draining: /readyz answers 503 for {} s before the shutdown",
+            drain.as_secs()
+        );
+        tokio::select! {
+            stopped = running.stopped() => return Ok(stopped?),
+            () = tokio::time::sleep(drain) => {}
+        }
     }
     tracing::info!("shutting down");
     running.shut_down().await?;

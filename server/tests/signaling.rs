@@ -4,7 +4,7 @@
 
 use futures_util::{SinkExt, StreamExt};
 use loopback_server::turn::Turn;
-use loopback_server::{Config, Limits, Running, ROOM_SIZE, SIGNAL_PATH};
+use loopback_server::{Config, Limits, Running, HEALTH_PATH, READY_PATH, ROOM_SIZE, SIGNAL_PATH};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -1634,6 +1634,37 @@ async fn files_named_by_content_are_kept_and_the_page_is_asked_for_again() {
 }
 
 #[tokio::test]
+async fn health_says_up_and_readiness_turns_away_new_pages_while_draining() {
+    let server = start(config()).await;
+    let (mut a, mut b) = pair(&server).await;
+    let status = |response: &str| response.lines().next().unwrap_or_default().to_owned();
+    for (path, word) in [(HEALTH_PATH, "ok"), (READY_PATH, "ready")] {
+        let response = get(&server, path).await;
+        assert_eq!(status(&response), "HTTP/1.1 200 OK", "{response}");
+        assert!(response.ends_with(word), "{response}");
+        assert_eq!(cache_control(&response), Some("no-store"), "{response}");
+    }
+    server.drain();
+    let ready = get(&server, READY_PATH).await;
+    assert_eq!(
+        status(&ready),
+        "HTTP/1.1 503 Service Unavailable",
+        "{ready}"
+    );
+    assert!(ready.contains("draining"), "{ready}");
+    assert!(get(&server, HEALTH_PATH).await.starts_with("HTTP/1.1 200"));
+    // Draining is for the balancer: the calls here go on, and a page that comes anyway is served.
+    signal(&mut a, 2, 1).await;
+    expect_signal(&mut b, 1, 1).await;
+    let (mut late, joined) = join(&server, "late-comer-room-0123456789", None).await;
+    assert_eq!(joined["type"], "joined", "{joined}");
+    for page in [&mut a, &mut b, &mut late] {
+        bye(page).await;
+    }
+    server.shut_down().await.unwrap();
+}
+
+#[tokio::test]
 async fn without_signaling_the_server_is_a_static_host() {
     let mut config = config();
     config.signaling = false;
@@ -1643,6 +1674,8 @@ async fn without_signaling_the_server_is_a_static_host() {
         .await
         .expect_err("no signaling");
     assert!(error.contains("404"), "{error}");
+    // A static host is balanced too.
+    assert!(get(&server, READY_PATH).await.starts_with("HTTP/1.1 200"));
 }
 
 /// A WebSocket over `stream`, as the server's own page opens it, with `headers` set on top

@@ -222,6 +222,10 @@ impl Peer {
             shared.listen("connectionstatechange", |s, _| s.connection_changed()),
             shared.listen("signalingstatechange", |s, _| {
                 let stable = s.pc.signaling_state() == RtcSignalingState::Stable;
+                // An exchange completed (not a rollback): ICE has both ends' descriptions.
+                if stable && s.pc.current_remote_description().is_some() {
+                    s.recovery.borrow_mut().negotiated(now());
+                }
                 if s.negotiation.get().may_offer(stable) && s.offer_when_stable.replace(false) {
                     s.step(&format!(
                         "{} peer renegotiates: the video codec changed",

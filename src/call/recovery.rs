@@ -15,7 +15,17 @@
 /// working network is found in a second or two and a relayed one in a few more; browsers wait
 /// about 30 s before saying `failed`, which is longer than anyone watches a spinner. Without a
 /// TURN server this is when the page gives up, and it must be well within 20 s.
+///
+/// It counts from the moment the first offer and answer are both in place ([`Recovery::negotiated`]):
+/// before that ICE has nothing to check, and the time is signaling's. In a room of six a newcomer's
+/// five calls are set up at once, each other page answering its own five, and on a loaded machine
+/// an offer took 8 s to come and the answer 6 s more: a clock from the call's creation gave up on
+/// a path it never had the time to look for.
 pub const CONNECT_TIMEOUT_MS: f64 = 15_000.0;
+
+/// How long the first offer and answer may take before the connect timeout runs anyway: a call
+/// whose negotiation never completes (the other end's page stuck) is not left waiting for ever.
+pub const NEGOTIATION_TIMEOUT_MS: f64 = 15_000.0;
 
 /// How long a connection may stay `disconnected` (or `connecting` again) before it counts as
 /// trouble: ICE's consent checks miss a beat on a busy Wi-Fi, and such a blip heals by itself.
@@ -134,6 +144,8 @@ pub fn seconds(ms: f64) -> String {
 pub struct Recovery {
     options: Options,
     started: f64,
+    /// When the first offer and answer were both in place, if they are.
+    negotiated: Option<f64>,
     state: Connection,
     ever_connected: bool,
     /// When the state last left `connected`.
@@ -163,6 +175,7 @@ impl Recovery {
         Self {
             options,
             started: now,
+            negotiated: None,
             state: Connection::New,
             ever_connected: false,
             left_at: now,
@@ -182,6 +195,12 @@ impl Recovery {
     /// seats): the impolite end restarts first.
     pub fn set_initiator(&mut self, initiator: bool) {
         self.options.initiator = initiator;
+    }
+
+    /// The first offer and answer are both in place: ICE may look for a path, and the connect
+    /// timeout runs from `now` (only the first time counts).
+    pub fn negotiated(&mut self, now: f64) {
+        self.negotiated.get_or_insert(now);
     }
 
     /// `connectionState` changed to `state`.
@@ -337,8 +356,15 @@ impl Recovery {
             Connection::Failed => true,
             Connection::Connected => now - self.moved_at >= STALL_MS,
             _ if self.ever_connected => now - self.left_at >= DISCONNECTED_MS,
-            _ => now - self.started >= CONNECT_TIMEOUT_MS,
+            _ => now - self.connect_clock() >= CONNECT_TIMEOUT_MS,
         }
+    }
+
+    /// Where the connect timeout of a call that never connected counts from: its negotiation's
+    /// end, or the most its negotiation may take.
+    fn connect_clock(&self) -> f64 {
+        self.negotiated
+            .unwrap_or(self.started + NEGOTIATION_TIMEOUT_MS)
     }
 
     /// Whether the path works: connected, and the bytes grew lately.
@@ -389,7 +415,15 @@ mod tests {
     }
 
     impl Call {
+        /// A call whose offer and answer crossed at once, as on an idle machine.
         fn new(initiator: bool, relay_configured: bool) -> Self {
+            let mut call = Self::slow(initiator, relay_configured);
+            call.r.negotiated(0.0);
+            call
+        }
+
+        /// A call whose offer and answer are yet to cross.
+        fn slow(initiator: bool, relay_configured: bool) -> Self {
             Self {
                 r: Recovery::new(
                     0.0,
@@ -532,6 +566,40 @@ mod tests {
             );
             assert!(call.actions[0].0 <= 15_000.0, "well within 20 s");
         }
+    }
+
+    #[test]
+    fn the_connect_timeout_counts_from_the_negotiations_end() {
+        // A room of six on a loaded machine: the offer and answer took 14 s to cross.
+        let mut call = Call::slow(false, false);
+        call.run(14_000.0);
+        call.r.negotiated(14_000.0);
+        call.state(Connection::Connecting);
+        // A later renegotiation does not move the clock.
+        call.run(20_000.0);
+        call.r.negotiated(20_000.0);
+        call.run(40_000.0);
+        assert_eq!(
+            call.actions,
+            vec![(
+                14_000.0 + CONNECT_TIMEOUT_MS,
+                Action::GiveUp(GiveUp::NoPath {
+                    relay_configured: false
+                })
+            )]
+        );
+        // One that never completes its negotiation is not left waiting for ever.
+        let mut call = Call::slow(true, false);
+        call.run(60_000.0);
+        assert_eq!(
+            call.actions,
+            vec![(
+                NEGOTIATION_TIMEOUT_MS + CONNECT_TIMEOUT_MS,
+                Action::GiveUp(GiveUp::NoPath {
+                    relay_configured: false
+                })
+            )]
+        );
     }
 
     #[test]
