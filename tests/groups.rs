@@ -6,7 +6,7 @@
 mod support;
 
 use serde_json::Value;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use support::group::{captions, fps_per_call, join, set_name, tiles_playing};
 use support::room::{logs, room_url, rooms_empty, Side};
 use support::{dist, Browser, Engine, Server};
@@ -44,12 +44,14 @@ async fn measure(sides: &[Side<'_>]) -> (f64, f64, f64) {
     let mut all = Vec::new();
     for side in sides {
         let fps = fps_per_call(side, Duration::from_secs(3)).await;
-        assert_eq!(
-            fps.len(),
-            sides.len() - 1,
-            "{}: one call per other person",
-            side.name
-        );
+        if fps.len() != sides.len() - 1 {
+            panic!(
+                "{}: one call per other person, not {}; log {}",
+                side.name,
+                fps.len(),
+                side.log().await
+            );
+        }
         all.extend(fps);
     }
     let busy = cpu_busy(&before, &cpu_reading());
@@ -166,12 +168,20 @@ async fn four_pages_two_chromium_two_firefox_share_a_room() {
     sides[3].click("hangup-btn").await;
     for side in &sides[..3] {
         side.wait_for("two tiles", &tiles_playing(2)).await;
-        let fps = fps_per_call(side, Duration::from_secs(2)).await;
-        assert!(
-            fps.len() == 2 && fps[0] > 5.0,
-            "{}: the calls go on: {fps:?}",
-            side.name
-        );
+        // Each call gets a larger share of the upload now, which its encoder takes up: a
+        // moment's dip, measured past it.
+        let start = Instant::now();
+        loop {
+            let fps = fps_per_call(side, Duration::from_secs(2)).await;
+            if fps.len() == 2 && fps[0] > 5.0 {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{}: the calls go on: {fps:?}",
+                side.name
+            );
+        }
         assert!(
             !side.status().await.starts_with("The other person left."),
             "{}",

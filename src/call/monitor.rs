@@ -30,8 +30,6 @@ struct Reading {
     remote: RtcPeerConnection,
     sink: Sink,
     stats: RefCell<Stats>,
-    /// The last reading's figures, for a view that starts showing this call between readings.
-    last: RefCell<Summary>,
     history: RefCell<History>,
     /// A slow getStats() must not pile readings up.
     busy: Cell<bool>,
@@ -44,7 +42,6 @@ impl Monitor {
             remote,
             sink,
             stats: RefCell::default(),
-            last: RefCell::default(),
             history: RefCell::default(),
             busy: Cell::new(false),
         });
@@ -61,13 +58,6 @@ impl Monitor {
     /// One reading now, between the periodic ones.
     pub fn read_now(&self) {
         read(Rc::downgrade(&self.state));
-    }
-
-    /// Hands the last reading and the history to the sink again, for a view just switched to
-    /// this call.
-    pub fn replay(&self) {
-        let state = &self.state;
-        (state.sink)(&state.last.borrow(), &state.history.borrow());
     }
 }
 
@@ -95,13 +85,12 @@ fn read(reading: Weak<Reading>) {
             .borrow_mut()
             .update(report(&local), report(&remote));
         state.history.borrow_mut().push(&summary);
-        *state.last.borrow_mut() = summary;
-        (state.sink)(&state.last.borrow(), &state.history.borrow());
+        (state.sink)(&summary, &state.history.borrow());
     });
 }
 
 /// An `RTCStatsReport` as plain Rust: each entry's number, string and boolean fields.
-fn report(stats: &JsValue) -> Report {
+pub fn report(stats: &JsValue) -> Report {
     let entries = js_sys::try_iter(stats)
         .ok()
         .flatten()

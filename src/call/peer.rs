@@ -97,6 +97,9 @@ pub enum PeerEvent {
     Trouble,
     /// The path is back after `after_ms`.
     Recovered { after_ms: f64 },
+    /// A `getStats()` report, read once a second for the recovery: whoever shows figures of
+    /// every call (a group call's table of people) takes them from here instead of reading again.
+    Stats(JsValue),
 }
 
 /// Where a peer's outgoing signals go.
@@ -745,7 +748,10 @@ impl Shared {
                 }
                 Some(init)
             }
-            Signal::EndOfCandidates => None,
+            Signal::EndOfCandidates => {
+                self.recovery.borrow_mut().candidates_in(now());
+                None
+            }
             Signal::Description { .. } | Signal::NoPath | Signal::RestartIce => return,
         };
         let adding = self
@@ -792,6 +798,7 @@ impl Shared {
                         .recovery
                         .borrow_mut()
                         .bytes_received(bytes_received(&report), now());
+                    (shared.events)(PeerEvent::Stats(report));
                 }
             });
         }

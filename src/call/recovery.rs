@@ -16,16 +16,18 @@
 /// about 30 s before saying `failed`, which is longer than anyone watches a spinner. Without a
 /// TURN server this is when the page gives up, and it must be well within 20 s.
 ///
-/// It counts from the moment the first offer and answer are both in place ([`Recovery::negotiated`]):
-/// before that ICE has nothing to check, and the time is signaling's. In a room of six a newcomer's
-/// five calls are set up at once, each other page answering its own five, and on a loaded machine
-/// an offer took 8 s to come and the answer 6 s more: a clock from the call's creation gave up on
-/// a path it never had the time to look for.
+/// It counts from the moment ICE has what it needs: the first offer and answer in place
+/// ([`Recovery::negotiated`]) and the other end's candidates in ([`Recovery::candidates_in`]).
+/// Before that the time is signaling's, not the path's. In a room of six a newcomer's five calls
+/// are set up at once, each other page answering its own five; on a loaded 2-core machine an
+/// offer took 8 s to come, the answer 6 s more and the other end's candidates 27 s after the
+/// answer: a clock from the call's creation gave up on a path it never had the time to look for.
 pub const CONNECT_TIMEOUT_MS: f64 = 15_000.0;
 
-/// How long the first offer and answer may take before the connect timeout runs anyway: a call
-/// whose negotiation never completes (the other end's page stuck) is not left waiting for ever.
-pub const NEGOTIATION_TIMEOUT_MS: f64 = 15_000.0;
+/// How long the first offer and answer, and the other end's candidates, may take to arrive
+/// before the connect timeout runs anyway: a call whose signaling never completes (the other
+/// end's page stuck) is not left waiting for ever.
+pub const SIGNALING_TIMEOUT_MS: f64 = 30_000.0;
 
 /// How long a connection may stay `disconnected` (or `connecting` again) before it counts as
 /// trouble: ICE's consent checks miss a beat on a busy Wi-Fi, and such a blip heals by itself.
@@ -146,6 +148,8 @@ pub struct Recovery {
     started: f64,
     /// When the first offer and answer were both in place, if they are.
     negotiated: Option<f64>,
+    /// When the other end's first end-of-candidates came, if it did.
+    candidates_in: Option<f64>,
     state: Connection,
     ever_connected: bool,
     /// When the state last left `connected`.
@@ -153,6 +157,10 @@ pub struct Recovery {
     /// When the received bytes last grew, or when the state last became `connected`: the stall
     /// clock runs from here.
     moved_at: f64,
+    /// When the last reading of the bytes came. A stall is what readings show, not the time
+    /// since the last growth: on a machine too busy to answer `getStats()` for seconds, no
+    /// reading is no evidence, and restarting ICE then only adds to the load.
+    read_at: f64,
     /// The bytes have grown since the state last became `connected`.
     flowing: bool,
     bytes: f64,
@@ -176,10 +184,12 @@ impl Recovery {
             options,
             started: now,
             negotiated: None,
+            candidates_in: None,
             state: Connection::New,
             ever_connected: false,
             left_at: now,
             moved_at: now,
+            read_at: now,
             flowing: false,
             bytes: 0.0,
             signaling_up: true,
@@ -201,6 +211,12 @@ impl Recovery {
     /// timeout runs from `now` (only the first time counts).
     pub fn negotiated(&mut self, now: f64) {
         self.negotiated.get_or_insert(now);
+    }
+
+    /// The other end said it has no more candidates: with the negotiation done, ICE knows every
+    /// path there is to try (only the first time counts).
+    pub fn candidates_in(&mut self, now: f64) {
+        self.candidates_in.get_or_insert(now);
     }
 
     /// `connectionState` changed to `state`.
@@ -235,6 +251,7 @@ impl Recovery {
             self.moved_at = now;
         }
         self.bytes = total;
+        self.read_at = self.read_at.max(now);
     }
 
     /// Signaling went down or came back. A restart is an offer through it: while it is down no
@@ -354,22 +371,29 @@ impl Recovery {
     fn trouble(&self, now: f64) -> bool {
         match self.state {
             Connection::Failed => true,
-            Connection::Connected => now - self.moved_at >= STALL_MS,
+            Connection::Connected => self.stalled(),
             _ if self.ever_connected => now - self.left_at >= DISCONNECTED_MS,
             _ => now - self.connect_clock() >= CONNECT_TIMEOUT_MS,
         }
     }
 
-    /// Where the connect timeout of a call that never connected counts from: its negotiation's
-    /// end, or the most its negotiation may take.
+    /// Where the connect timeout of a call that never connected counts from: the later of its
+    /// negotiation's end and the other end's last candidate, each at the latest when signaling
+    /// has had all the time it may take.
     fn connect_clock(&self) -> f64 {
-        self.negotiated
-            .unwrap_or(self.started + NEGOTIATION_TIMEOUT_MS)
+        let by = |moment: Option<f64>| moment.unwrap_or(self.started + SIGNALING_TIMEOUT_MS);
+        by(self.negotiated).max(by(self.candidates_in))
     }
 
     /// Whether the path works: connected, and the bytes grew lately.
-    fn healthy(&self, now: f64) -> bool {
-        self.state == Connection::Connected && self.flowing && now - self.moved_at < STALL_MS
+    fn healthy(&self, _now: f64) -> bool {
+        self.state == Connection::Connected && self.flowing && !self.stalled()
+    }
+
+    /// Whether the readings show the bytes standing still for [`STALL_MS`]: one came that long
+    /// after the last growth (or after the state became `connected`) and found none.
+    fn stalled(&self) -> bool {
+        self.read_at - self.moved_at >= STALL_MS
     }
 
     /// When the path that is in trouble now was lost.
@@ -419,6 +443,7 @@ mod tests {
         fn new(initiator: bool, relay_configured: bool) -> Self {
             let mut call = Self::slow(initiator, relay_configured);
             call.r.negotiated(0.0);
+            call.r.candidates_in(0.0);
             call
         }
 
@@ -569,32 +594,78 @@ mod tests {
     }
 
     #[test]
-    fn the_connect_timeout_counts_from_the_negotiations_end() {
-        // A room of six on a loaded machine: the offer and answer took 14 s to cross.
+    fn no_reading_is_no_stall_and_readings_that_stand_still_are() {
+        let options = Options {
+            initiator: true,
+            relay_configured: true,
+        };
+        let mut r = Recovery::new(0.0, options);
+        r.negotiated(0.0);
+        r.candidates_in(0.0);
+        r.connection(Connection::Connected, 1_000.0);
+        r.bytes_received(5_000.0, 2_000.0);
+        // A machine too busy to answer getStats for 6 s: nothing read, nothing restarted.
+        for now in [3_000.0, 5_000.0, 8_000.0] {
+            assert_eq!(r.tick(now), Action::None, "at {now}");
+        }
+        // The late reading shows the bytes grew: still fine.
+        r.bytes_received(9_000.0, 8_500.0);
+        assert_eq!(r.tick(8_500.0), Action::None);
+        assert!(!r.is_reconnecting());
+        // Readings that come and find the bytes standing still for 3 s are a stall.
+        r.bytes_received(9_000.0, 10_000.0);
+        assert_eq!(r.tick(10_000.0), Action::None);
+        r.bytes_received(9_000.0, 11_500.0);
+        assert_eq!(r.tick(11_500.0), Action::RestartIce { attempt: 1 });
+        assert_eq!(r.trouble_since(), Some(8_500.0), "since the last growth");
+    }
+
+    #[test]
+    fn the_connect_timeout_counts_from_when_ice_has_what_it_needs() {
+        // A room of six on a loaded machine: the offer and answer took 7 s to cross, the other
+        // end's candidates 27 s more.
         let mut call = Call::slow(false, false);
-        call.run(14_000.0);
-        call.r.negotiated(14_000.0);
+        call.run(7_000.0);
+        call.r.negotiated(7_000.0);
         call.state(Connection::Connecting);
         // A later renegotiation does not move the clock.
-        call.run(20_000.0);
+        call.run(13_000.0);
         call.r.negotiated(20_000.0);
-        call.run(40_000.0);
+        call.run(14_000.0);
+        call.r.candidates_in(34_000.0);
+        call.run(26_000.0);
         assert_eq!(
             call.actions,
             vec![(
-                14_000.0 + CONNECT_TIMEOUT_MS,
+                34_000.0 + CONNECT_TIMEOUT_MS,
                 Action::GiveUp(GiveUp::NoPath {
                     relay_configured: false
                 })
             )]
         );
-        // One that never completes its negotiation is not left waiting for ever.
+        // On a quick network the page still says within 20 s that there is no direct path.
         let mut call = Call::slow(true, false);
+        call.r.negotiated(800.0);
+        call.r.candidates_in(1_200.0);
+        call.run(30_000.0);
+        assert_eq!(
+            call.actions,
+            vec![(
+                // The first tick after 1.2 s + 15 s.
+                16_500.0,
+                Action::GiveUp(GiveUp::NoPath {
+                    relay_configured: false
+                })
+            )]
+        );
+        // One whose signaling never completes is not left waiting for ever.
+        let mut call = Call::slow(true, false);
+        call.r.negotiated(1_000.0);
         call.run(60_000.0);
         assert_eq!(
             call.actions,
             vec![(
-                NEGOTIATION_TIMEOUT_MS + CONNECT_TIMEOUT_MS,
+                SIGNALING_TIMEOUT_MS + CONNECT_TIMEOUT_MS,
                 Action::GiveUp(GiveUp::NoPath {
                     relay_configured: false
                 })

@@ -3,10 +3,10 @@
 //! group call each person's call has a screen of its own, on their tile, with a row of figures in
 //! the table of people; the one chosen shows in the stats panel and speaks on the status line.
 
-use crate::call::monitor::Monitor;
+use crate::call::monitor::{self, Monitor};
 use crate::page::stats_view::PersonRow;
 use crate::page::Page;
-use crate::stats::{History, Summary, Timings};
+use crate::stats::{History, Stats, Summary, Timings};
 use gloo_events::EventListener;
 use js_sys::Function;
 use std::cell::{Cell, RefCell};
@@ -46,8 +46,10 @@ struct Shared {
     panel: Cell<bool>,
     /// Who is at the other end, for the step log of a group call (`None`: the only one).
     label: RefCell<Option<String>>,
-    /// This person's row in the table of people (a room call's).
+    /// This person's row in the table of people (a room call's), and the readings it is shown
+    /// from while the panel's monitor is not reading this call.
     row: Option<PersonRow>,
+    row_stats: RefCell<Stats>,
     /// How many peers must be connected for the call to be (two in the page, one in a room).
     peers: usize,
     connected: RefCell<Vec<&'static str>>,
@@ -84,6 +86,7 @@ impl Screen {
             panel: Cell::new(panel),
             label: RefCell::default(),
             row,
+            row_stats: RefCell::default(),
             peers,
             connected: RefCell::default(),
             stats_peers: RefCell::default(),
@@ -129,8 +132,7 @@ impl Screen {
             return;
         }
         if !on {
-            // A call with a row goes on reading for it.
-            if s.row.is_none() && s.monitor.take().is_some() {
+            if s.monitor.take().is_some() {
                 s.page.stats.close();
             }
             return;
@@ -141,11 +143,21 @@ impl Screen {
         if s.connected.borrow().len() == s.peers {
             s.start_monitor();
         }
-        // Its figures and graphs so far, rather than a period of dashes.
-        if let Some(monitor) = s.monitor.borrow().as_ref() {
-            s.page.stats.open();
-            monitor.replay();
+    }
+
+    /// A reading of the call's stats made for its recovery: shown in its row of the table of
+    /// people, unless the panel's monitor reads this call already (its readings go there too).
+    pub fn stats_read(&self, report: &JsValue) {
+        let s = &self.shared;
+        let Some(row) = &s.row else {
+            return;
+        };
+        if s.monitor.borrow().is_some() || !s.page.stats.people_shown() {
+            return;
         }
+        let report = monitor::report(report);
+        let summary = s.row_stats.borrow_mut().update(report.clone(), report);
+        row.show(&summary);
     }
 
     /// The peers whose stats the panel reads: the sender's outbound and the receiver's inbound
@@ -236,16 +248,15 @@ impl Shared {
         }
     }
 
-    /// Starts reading the call's stats, for the panel if it is the one shown and for its row.
+    /// Starts reading the call's stats for the panel, if it is the one shown (its row shows the
+    /// same readings meanwhile).
     fn start_monitor(self: &Rc<Self>) {
-        if !self.panel.get() && self.row.is_none() {
+        if !self.panel.get() {
             return;
         }
         let mut monitor = self.monitor.borrow_mut();
         if let (None, Some((sender, receiver))) = (&*monitor, &*self.stats_peers.borrow()) {
-            if self.panel.get() {
-                self.page.stats.open();
-            }
+            self.page.stats.open();
             let weak = Rc::downgrade(self);
             let sink = Box::new(move |summary: &Summary, history: &History| {
                 let Some(s) = weak.upgrade() else {

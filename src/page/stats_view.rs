@@ -87,6 +87,11 @@ impl StatsView {
         self.people.set_hidden(!on);
     }
 
+    /// Whether the table of people shows: its rows need no figures while it does not.
+    pub fn people_shown(&self) -> bool {
+        !self.people.hidden()
+    }
+
     /// A new row at the end of the table of people; `choose` hears that it was picked.
     pub fn person_row(&self, choose: impl Fn() + 'static) -> Result<PersonRow, Error> {
         let missing = Error::MissingElement(PEOPLE);

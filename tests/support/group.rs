@@ -17,7 +17,8 @@ pub fn tiles_playing(count: usize) -> String {
     )
 }
 
-/// The captions of `side`'s tiles, as text.
+/// The names on `side`'s tiles, as text, sorted: each caption without the call's state that may
+/// follow it (" · reconnecting…" while a call on a loaded machine misses a beat).
 pub async fn captions(side: &Side<'_>) -> Vec<String> {
     let value = side
         .eval(
@@ -29,7 +30,8 @@ pub async fn captions(side: &Side<'_>) -> Vec<String> {
         .as_array()
         .map(|a| {
             a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
+                .filter_map(|v| v.as_str())
+                .map(|caption| caption.split(" · ").next().unwrap_or(caption).to_owned())
                 .collect()
         })
         .unwrap_or_default();

@@ -802,6 +802,7 @@ impl Shared {
                 self.update();
             }
             PeerEvent::Track(track) => pair.screen.track(&track),
+            PeerEvent::Stats(report) => pair.screen.stats_read(&report),
             PeerEvent::Failed(_)
             | PeerEvent::Channel(_)
             | PeerEvent::Trouble
