@@ -57,14 +57,22 @@ pub const RECORDER: &str = "
             each: async () => Promise.all(peers.filter(p => p.connectionState !== 'closed').map(async p => {
                 const out = {frames: 0, bytes: 0, sent: 0, state: p.connectionState, local: null, remote: null};
                 const stats = await p.getStats();
+                // The pair in use, as the page's own stats find it: Chromium keeps an earlier
+                // pair's `nominated` flag after ICE moves to a better one (a relay pair first,
+                // then the direct one), so only the transport's selected pair says which it is.
+                let pair = null, nominated = null;
                 stats.forEach(r => {
                     if (r.type === 'inbound-rtp' && r.kind === 'video') { out.frames += r.framesDecoded || 0; out.bytes += r.bytesReceived || 0; }
                     if (r.type === 'outbound-rtp' && r.kind === 'video') out.sent += r.bytesSent || 0;
-                    if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') {
-                        out.local = (stats.get(r.localCandidateId) || {}).candidateType || null;
-                        out.remote = (stats.get(r.remoteCandidateId) || {}).candidateType || null;
-                    }
+                    if (r.type === 'transport' && r.selectedCandidatePairId) pair = pair || stats.get(r.selectedCandidatePairId);
+                    if (r.type === 'candidate-pair' && r.selected) pair = pair || r;
+                    if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') nominated = r;
                 });
+                pair = pair || nominated;
+                if (pair) {
+                    out.local = (stats.get(pair.localCandidateId) || {}).candidateType || null;
+                    out.remote = (stats.get(pair.remoteCandidateId) || {}).candidateType || null;
+                }
                 return out;
             })),
             // Video frames decoded by the open peer whose tracks `video` plays (a group call's
