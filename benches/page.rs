@@ -15,9 +15,12 @@
 //! depends on how old its files happen to be (without a `Cache-Control`, a browser guesses from
 //! the file's age whether to ask the server again, and the two pages' files differ in age).
 
+#[path = "common/machine.rs"]
+mod machine;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use machine::machine;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -616,18 +619,4 @@ fn sizes_json(sizes: &[FileSize]) -> Value {
         "files": sizes.iter().map(|f| json!({"name": f.name, "raw": f.raw, "gzip": f.gzip})).collect::<Vec<_>>(),
         "total_raw": raw, "total_gzip": gzip,
     })
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cpu}, {cores} cores, {}", std::env::consts::OS)
 }

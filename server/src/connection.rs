@@ -226,7 +226,7 @@ impl Connection {
                     Some(Outgoing::Message { seat, .. })
                         if self.seat.as_ref().map(|(held, _)| *held) != Some(seat) => {}
                     Some(Outgoing::Message { message, .. }) => {
-                        if !self.say(message).await {
+                        if !self.say(*message).await {
                             return (End::Lost, "could not write");
                         }
                     }
