@@ -190,7 +190,7 @@ fn candidate_line(line: &str) -> Result<Option<IpAddr>, &'static str> {
         .ok_or(BAD)?
         .split(' ')
         .collect();
-    if fields.len() < 8 || fields.len() % 2 != 0 || fields.len() > 40 {
+    if fields.len() < 8 || !fields.len().is_multiple_of(2) || fields.len() > 40 {
         return Err(BAD);
     }
     let number = |text: &str, max: u64| text.parse::<u64>().ok().filter(|n| *n <= max).is_some();

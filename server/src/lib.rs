@@ -21,6 +21,8 @@ pub mod hub;
 pub mod inspect;
 /// Rooms told apart in the log without their names; log lines a client causes, rationed.
 pub mod logtag;
+/// Rooms shared by several instances through Redis (the room part; not yet what the server runs on).
+pub mod shared;
 /// HTTPS: a certificate from files, or one made on the spot for a LAN.
 pub mod tls;
 /// TURN credentials for coturn's `use-auth-secret`.

@@ -17,6 +17,6 @@ pub use message::{
     FromServer, IceServer, PeerName, Problem, RoomPeer, SdpType, Signal, ToServer, CLOSE_MOVING,
     MAX_MESSAGE_BYTES, PROTOCOL,
 };
-pub use room::{JoinError, Joined, Other, PeerId, RoomName, Rooms};
+pub use room::{polite, JoinError, Joined, Other, PeerId, RoomName, Rooms};
 pub use seat::{BadToken, Replay, ReplayLog, ResumeToken};
 pub use tabs::{NoPeer, TabAction, TabId, TabMessage, TabRoom, MAX_TAB_ID};

@@ -140,10 +140,17 @@ impl<S: Copy + Eq> Room<S> {
             .map(|s| Other {
                 seat: s.seat,
                 peer: s.peer,
-                polite: me.rank > s.rank,
+                polite: polite(me.rank, s.rank),
             })
             .collect()
     }
+}
+
+/// The role of the seat ranked `mine` toward the one ranked `theirs` (ranks are distinct within a
+/// room): the higher is the polite end, so both ends read opposite roles from the same two numbers.
+/// Rooms in one server's memory and rooms shared through Redis rank seats alike.
+pub fn polite(mine: i64, theirs: i64) -> bool {
+    mine > theirs
 }
 
 /// Every room with a seat in it, by name. `S` identifies a seat: a place in a room that outlives
