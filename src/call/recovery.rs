@@ -150,6 +150,10 @@ pub struct Recovery {
     negotiated: Option<f64>,
     /// When the other end's first end-of-candidates came, if it did.
     candidates_in: Option<f64>,
+    /// When the bytes last grew before the state first said `connected`: on a loaded machine the
+    /// media can flow for seconds before that state change is dispatched, and bytes arriving are
+    /// a path working, not one to give up on.
+    arriving_at: Option<f64>,
     state: Connection,
     ever_connected: bool,
     /// When the state last left `connected`.
@@ -185,6 +189,7 @@ impl Recovery {
             started: now,
             negotiated: None,
             candidates_in: None,
+            arriving_at: None,
             state: Connection::New,
             ever_connected: false,
             left_at: now,
@@ -246,9 +251,13 @@ impl Recovery {
         if self.over || !total.is_finite() {
             return;
         }
-        if total > self.bytes && self.state == Connection::Connected {
-            self.flowing = true;
-            self.moved_at = now;
+        if total > self.bytes {
+            if self.state == Connection::Connected {
+                self.flowing = true;
+                self.moved_at = now;
+            } else if !self.ever_connected {
+                self.arriving_at = Some(now);
+            }
         }
         self.bytes = total;
         self.read_at = self.read_at.max(now);
@@ -379,10 +388,11 @@ impl Recovery {
 
     /// Where the connect timeout of a call that never connected counts from: the later of its
     /// negotiation's end and the other end's last candidate, each at the latest when signaling
-    /// has had all the time it may take.
+    /// has had all the time it may take, or the bytes' last growth if that came later.
     fn connect_clock(&self) -> f64 {
         let by = |moment: Option<f64>| moment.unwrap_or(self.started + SIGNALING_TIMEOUT_MS);
-        by(self.negotiated).max(by(self.candidates_in))
+        let ready = by(self.negotiated).max(by(self.candidates_in));
+        self.arriving_at.map_or(ready, |at| ready.max(at))
     }
 
     /// Whether the path works: connected, and the bytes grew lately.
@@ -618,6 +628,37 @@ mod tests {
         r.bytes_received(9_000.0, 11_500.0);
         assert_eq!(r.tick(11_500.0), Action::RestartIce { attempt: 1 });
         assert_eq!(r.trouble_since(), Some(8_500.0), "since the last growth");
+    }
+
+    #[test]
+    fn bytes_arriving_before_the_state_says_connected_are_a_path_not_a_timeout() {
+        // A room of six on a loaded machine (CI): the media flowed for seconds before the page
+        // was told `connected`, and the call was given up as having no path at 15 s.
+        let mut call = Call::new(false, false);
+        call.state(Connection::Connecting);
+        call.run(12_000.0);
+        call.flowing = true;
+        call.run(8_000.0);
+        assert!(call.actions.is_empty(), "{:?}", call.actions);
+        call.state(Connection::Connected);
+        call.run(30_000.0);
+        assert!(call.actions.is_empty(), "{:?}", call.actions);
+        // Bytes that stop before it connects: the timeout counts from the last of them.
+        let mut call = Call::new(false, false);
+        call.state(Connection::Connecting);
+        call.flowing = true;
+        call.run(5_000.0);
+        call.flowing = false;
+        call.run(30_000.0);
+        assert_eq!(
+            call.actions,
+            vec![(
+                5_000.0 + CONNECT_TIMEOUT_MS,
+                Action::GiveUp(GiveUp::NoPath {
+                    relay_configured: false
+                })
+            )]
+        );
     }
 
     #[test]
