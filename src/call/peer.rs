@@ -220,6 +220,9 @@ impl Peer {
             shared.listen("iceconnectionstatechange", |s, _| {
                 let state = s.state("iceConnectionState");
                 s.step(&format!("{} peer ICE connection: {state}", s.config.name));
+                if state == "connected" || state == "completed" {
+                    s.recovery.borrow_mut().ice_connected(now());
+                }
                 (s.events)(PeerEvent::IceConnection(state));
             }),
             shared.listen("connectionstatechange", |s, _| s.connection_changed()),

@@ -150,9 +150,10 @@ pub struct Recovery {
     negotiated: Option<f64>,
     /// When the other end's first end-of-candidates came, if it did.
     candidates_in: Option<f64>,
-    /// When the bytes last grew before the state first said `connected`: on a loaded machine the
-    /// media can flow for seconds before that state change is dispatched, and bytes arriving are
-    /// a path working, not one to give up on.
+    /// The last sign of a path before the state first said `connected`: ICE found one
+    /// (`iceConnectionState` connected), or the bytes grew. On a loaded machine the DTLS
+    /// handshake after ICE took 6 s, and the media flowed for seconds before the state change was
+    /// dispatched: a path found is not one to give up on as missing.
     arriving_at: Option<f64>,
     state: Connection,
     ever_connected: bool,
@@ -222,6 +223,14 @@ impl Recovery {
     /// path there is to try (only the first time counts).
     pub fn candidates_in(&mut self, now: f64) {
         self.candidates_in.get_or_insert(now);
+    }
+
+    /// `iceConnectionState` became `connected` or `completed`: ICE found a path, so the connect
+    /// timeout of a call not yet connected counts from now (DTLS is still to come).
+    pub fn ice_connected(&mut self, now: f64) {
+        if !self.ever_connected {
+            self.arriving_at = Some(self.arriving_at.map_or(now, |at| at.max(now)));
+        }
     }
 
     /// `connectionState` changed to `state`.
@@ -642,6 +651,17 @@ mod tests {
         assert!(call.actions.is_empty(), "{:?}", call.actions);
         call.state(Connection::Connected);
         call.run(30_000.0);
+        assert!(call.actions.is_empty(), "{:?}", call.actions);
+        // ICE found a path and DTLS takes its time (6 s on a loaded machine): no give-up.
+        let mut call = Call::new(false, false);
+        call.state(Connection::Connecting);
+        call.run(10_000.0);
+        call.r.ice_connected(call.now);
+        call.run(14_000.0);
+        assert!(call.actions.is_empty(), "{:?}", call.actions);
+        call.state(Connection::Connected);
+        call.flowing = true;
+        call.run(10_000.0);
         assert!(call.actions.is_empty(), "{:?}", call.actions);
         // Bytes that stop before it connects: the timeout counts from the last of them.
         let mut call = Call::new(false, false);
