@@ -250,7 +250,7 @@ async fn two_browsers_through_the_server(first: Engine, second: Engine) {
         );
     }
     hang_up(&b, &a).await;
-    rooms_empty(&server.running.state.hub).await;
+    rooms_empty(&server.running.state.store).await;
     one.close().await;
     two.close().await;
 }
@@ -320,7 +320,7 @@ async fn relay_only_through_coturn(engine: Engine) {
         .await;
     }
     hang_up(&a, &b).await;
-    rooms_empty(&server.running.state.hub).await;
+    rooms_empty(&server.running.state.store).await;
     one.close().await;
     two.close().await;
 }

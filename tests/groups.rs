@@ -218,7 +218,7 @@ async fn four_pages_two_chromium_two_firefox_share_a_room() {
             side.name
         );
     }
-    rooms_empty(&server.running.state.hub).await;
+    rooms_empty(&server.running.state.store).await;
     chromium.close().await;
     firefox.close().await;
 }
@@ -265,6 +265,6 @@ async fn six_chromium_pages_in_a_room_measured() {
     for side in &sides {
         side.click("hangup-btn").await;
     }
-    rooms_empty(&server.running.state.hub).await;
+    rooms_empty(&server.running.state.store).await;
     chromium.close().await;
 }

@@ -8,7 +8,7 @@
 //! waits, away, for the page to resume it on a new connection.
 
 use crate::guard::{Idle, RateLimit};
-use crate::hub::{self, ConnId, End, Hub, Outgoing, Refusal, SeatId};
+use crate::store::{ConnId, End, Outgoing, Refusal, SeatId, Store, IN_USE};
 use crate::inspect::{self, Verdict};
 use crate::logtag;
 use crate::Limits;
@@ -31,7 +31,7 @@ const PROBE_SLACK: Duration = Duration::from_secs(1);
 
 /// What a connection needs from the server.
 pub struct Context {
-    pub hub: Arc<Hub>,
+    pub store: Arc<dyn Store>,
     pub limits: Limits,
     pub turn: Option<crate::turn::Turn>,
     pub shutdown: watch::Receiver<bool>,
@@ -49,7 +49,7 @@ pub struct Context {
 
 /// Runs one connection to its end.
 pub async fn run(socket: WebSocket, context: Context) {
-    let (id, outbox, overflowed) = context.hub.connect();
+    let (id, outbox, overflowed) = context.store.connect();
     tracing::debug!(conn = id, "connected");
     let mut connection = Connection {
         socket,
@@ -120,28 +120,21 @@ impl Connection {
     /// Tells the hub this connection ended, `end` deciding what becomes of its seat.
     fn end(&mut self, end: End, reason: &'static str) {
         self.ended = true;
-        let (id, hub) = (self.id, Arc::clone(&self.context.hub));
+        let (id, store) = (self.id, Arc::clone(&self.context.store));
         let room = self.seat.as_ref().map(|(_, room)| logtag::room(room));
         tracing::debug!(conn = id, ?room, reason, ?end, "disconnected");
         let seat = self.seat.as_ref().map(|(seat, _)| *seat);
-        if let Some(expiry) = hub.disconnect(id, seat, end) {
+        if seat.is_some() && end == End::Lost {
             tracing::info!(conn = id, ?room, reason, "connection lost: seat kept away");
-            let grace = self.context.limits.grace;
-            // Outside a runtime (a drop at the process's end) nobody waits for the expiry.
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(async move {
-                    tokio::time::sleep(grace).await;
-                    hub.expire(expiry);
-                });
-            }
         }
+        store.disconnect(id, seat, end, self.context.limits.grace);
     }
 
     /// Serves until the connection ends; returns how, and why for the log.
     async fn serve(&mut self, mut outbox: mpsc::Receiver<Outgoing>) -> (End, &'static str) {
         let limits = self.context.limits;
         // A newcomer sets up a call with everyone in the room at once: the bursts grow with it.
-        let room_size = self.context.hub.room_size();
+        let room_size = self.context.store.room_size();
         let (burst, bytes_burst) = (
             limits.messages_at_once(room_size),
             limits.bytes_at_once(room_size),
@@ -299,7 +292,7 @@ impl Connection {
                 return self.refuse_version(*v).await;
             }
         }
-        let hub = Arc::clone(&self.context.hub);
+        let store = Arc::clone(&self.context.store);
         let reply = match (message, &self.seat) {
             (ToServer::Join { .. } | ToServer::Resume { .. }, Some(_)) => {
                 Some(FromServer::error(Problem::AlreadyInRoom, None))
@@ -320,7 +313,7 @@ impl Connection {
                 let Some(token) = self.fresh_token() else {
                     return Flow::Break((End::Deliberate, "no random bits"));
                 };
-                match hub.join(&room, self.id, name, polite, token.clone()) {
+                match store.join(&room, self.id, name, polite, token.clone()).await {
                     Ok(seated) => {
                         // Never the name, nor the room's: the room's tag and the seat's id.
                         tracing::info!(conn = self.id, room = %logtag::room(&room), peer = seated.peer, others = seated.peers.len(), "joined");
@@ -333,7 +326,7 @@ impl Connection {
                             v: PROTOCOL,
                             peer: seated.peer,
                             peers: seated.peers,
-                            size: u8::try_from(hub.room_size()).unwrap_or(u8::MAX),
+                            size: u8::try_from(store.room_size()).unwrap_or(u8::MAX),
                             ice_servers,
                             renew_in,
                             resume: token,
@@ -359,21 +352,22 @@ impl Connection {
                 return self.resume(room, token, received).await;
             }
             (ToServer::Ping, _) => Some(FromServer::Pong),
-            (ToServer::Renew, Some(_)) => self.renew(),
+            (ToServer::Renew, Some(_)) => self.renew().await,
             (
                 ToServer::Signal { .. } | ToServer::Name { .. } | ToServer::Leave | ToServer::Renew,
                 None,
             ) => Some(FromServer::error(Problem::NotInRoom, None)),
             (ToServer::Signal { to, signal }, Some((seat, _))) => {
                 match inspect::inspect(signal, &self.context.denied) {
-                    Verdict::Relay(signal) => hub
+                    Verdict::Relay(signal) => store
                         .relay(*seat, self.id, to, signal)
+                        .await
                         .err()
                         .map(|problem| FromServer::error(problem, None)),
                     // Taken all the same: the page counts what it sent, and resends after a
                     // resume what the server did not take.
                     Verdict::Drop => {
-                        hub.discard(*seat, self.id);
+                        store.discard(*seat, self.id).await;
                         static DROPPED: logtag::Sparse = logtag::Sparse::new();
                         if let Some(dropped) = DROPPED.count() {
                             tracing::info!(dropped, "candidates at forbidden addresses dropped");
@@ -381,23 +375,34 @@ impl Connection {
                         None
                     }
                     Verdict::Refuse(why) => {
-                        hub.discard(*seat, self.id);
+                        store.discard(*seat, self.id).await;
                         Some(FromServer::error(Problem::BadMessage, Some(why)))
                     }
                 }
             }
-            (ToServer::Name { name }, Some((seat, _))) => hub
+            (ToServer::Name { name }, Some((seat, _))) => store
                 .rename(*seat, self.id, name)
+                .await
                 .err()
                 .map(|problem| FromServer::error(problem, None)),
             (ToServer::Leave, Some((seat, room))) => {
                 tracing::info!(conn = self.id, room = %logtag::room(room), "left");
-                hub.leave(*seat, self.id);
+                store.leave(*seat, self.id).await;
                 self.seat = None;
                 None
             }
         };
         match reply {
+            // The rooms' store (Redis) is out of reach mid-call: what this page sent was not
+            // taken, so end this connection as lost. The page comes back, resumes once the store
+            // is back, and resends what the server did not take.
+            Some(FromServer::Error {
+                problem: Problem::Unavailable,
+                ..
+            }) if self.seat.is_some() => {
+                self.close(Problem::Unavailable, close_code::AWAY).await;
+                Flow::Break((End::Lost, "the rooms' store cannot be reached"))
+            }
             Some(reply) => written(self.say(reply).await),
             None => Flow::Continue(()),
         }
@@ -430,10 +435,13 @@ impl Connection {
         let Some(fresh) = self.fresh_token() else {
             return Flow::Break((End::Deliberate, "no random bits"));
         };
-        let hub = Arc::clone(&self.context.hub);
+        let store = Arc::clone(&self.context.store);
         let mut dead = None;
         let refusal = loop {
-            match hub.resume(&room, &token, received, self.id, fresh.clone(), dead) {
+            match store
+                .resume(&room, &token, received, self.id, fresh.clone(), dead)
+                .await
+            {
                 Ok(resumption) => {
                     tracing::info!(
                         conn = self.id,
@@ -463,12 +471,15 @@ impl Connection {
                 }
                 Err(Refusal::Refused(why)) => break why,
                 // Probed once already, and another connection holds it now.
-                Err(Refusal::Probe { .. }) if dead.is_some() => break hub::IN_USE,
+                Err(Refusal::Probe { .. }) if dead.is_some() => break IN_USE,
+                Err(Refusal::Unavailable) => {
+                    return written(self.say(FromServer::error(Problem::Unavailable, None)).await);
+                }
                 Err(Refusal::Probe { holder, answer }) => {
                     let wait = self.context.limits.probe + PROBE_SLACK;
                     let alive = matches!(tokio::time::timeout(wait, answer).await, Ok(Ok(true)));
                     if alive {
-                        break hub::IN_USE;
+                        break IN_USE;
                     }
                     // Silent, or gone meanwhile: ask again, with that holder known dead.
                     dead = Some(holder);
@@ -477,7 +488,7 @@ impl Connection {
         };
         tracing::info!(conn = self.id, room = %logtag::room(&room), why = refusal, "resume refused");
         // A seat in use is not gone: its page may try again once that connection ends.
-        let problem = if refusal == hub::IN_USE {
+        let problem = if refusal == IN_USE {
             Problem::SeatInUse
         } else {
             Problem::ResumeRefused
@@ -533,14 +544,14 @@ impl Connection {
 
     /// New TURN credentials, no sooner than halfway to the next renewal: a page cannot mint
     /// them faster than it needs them.
-    fn renew(&mut self) -> Option<FromServer> {
+    async fn renew(&mut self) -> Option<FromServer> {
         let (Some(renew_in), Some((seat, _))) = (self.renew_in(), &self.seat) else {
             return Some(FromServer::error(
                 Problem::NoPeer,
                 Some("no TURN server here"),
             ));
         };
-        if !self.context.hub.has_peer(*seat) {
+        if !self.context.store.has_peer(*seat).await {
             return Some(FromServer::error(Problem::NoPeer, None));
         }
         let now = Instant::now();

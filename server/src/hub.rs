@@ -14,15 +14,16 @@ use loopback_signal::{
     FromServer, JoinError, PeerId, PeerName, Problem, ReplayLog, ResumeToken, RoomName, RoomPeer,
     Rooms, Signal,
 };
+use crate::store::{
+    ConnId, End, Outgoing, Refusal, Resumption, SeatId, Seated, Store, GRACE_RAN_OUT, OTHER_ROOM,
+    UNKNOWN_TOKEN,
+};
+use async_trait::async_trait;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Notify};
-
-/// A connection's identity for as long as it lasts (not the room's [`PeerId`] of its seat).
-pub type ConnId = u64;
-/// A seat's identity for as long as it lasts, across the connections that hold it.
-pub type SeatId = u64;
 
 /// How many messages may wait for one page's socket for each call it may have: more than the
 /// page at the other end's rate limit lets through at once (see `Limits::outbox_for`, which
@@ -45,36 +46,6 @@ pub fn replay_capacity(room_size: usize) -> usize {
     REPLAY_CAPACITY.max(REPLAY_PER_PEER * room_size.saturating_sub(1))
 }
 
-/// What the hub asks of a connection's task.
-#[derive(Debug)]
-pub enum Outgoing {
-    /// A message for the page about `seat`'s room. A connection that left that seat since (and
-    /// joined again) drops it: peer ids start from 1 in every room, so what came from peer 2 of
-    /// the old room would read as from peer 2 of the new.
-    /// Boxed: an outbox's channel allocates room for 32 of these up front, for every page, and
-    /// a `FromServer` is 120 bytes where its box is 8 (3.8 KiB of an idle page's 16 before).
-    Message {
-        seat: SeatId,
-        message: Box<FromServer>,
-    },
-    /// Another connection shows this connection's seat token: is this page still there? The
-    /// task pings, answers `true` as soon as any frame arrives, or `false` once the probe time
-    /// passes in silence, and then closes as dead.
-    Probe(oneshot::Sender<bool>),
-}
-
-/// How a connection ended, which decides what becomes of its seat.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum End {
-    /// The page left on purpose (`leave`, a Close frame) or was closed for misbehaving: the seat
-    /// goes at once.
-    Deliberate,
-    /// The connection was lost (no Close frame, an error, idleness): the seat is kept, away.
-    Lost,
-    /// The server is shutting down: seats die with the process, and every page is told so.
-    Shutdown,
-}
-
 /// A lost seat's deadline: once the grace has passed, [`Hub::expire`] removes the seat unless it
 /// was resumed (or lost again, which sets a new deadline) meanwhile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,48 +53,6 @@ pub struct Expiry {
     seat: SeatId,
     loss: u64,
 }
-
-/// A connection's seat, as the hub gave it: what `joined` or `resumed` tells the page.
-#[derive(Debug)]
-pub struct Seated {
-    pub seat: SeatId,
-    /// The seat's id in its room, which the others know it by.
-    pub peer: PeerId,
-    /// Everyone else in the room now, oldest first, with this seat's role toward each.
-    pub peers: Vec<RoomPeer>,
-}
-
-/// A seat taken back by a new connection.
-#[derive(Debug)]
-pub struct Resumption {
-    pub seated: Seated,
-    /// The signals the page missed, from those still in the room, in order: for after `resumed`.
-    pub missed: Vec<FromServer>,
-    /// Signals the server took from this seat so far.
-    pub received: u64,
-    /// Whether `missed` holds every signal the page missed.
-    pub complete: bool,
-}
-
-/// Why a resume did not (yet) give the seat back.
-#[derive(Debug)]
-pub enum Refusal {
-    /// Refused, for this reason (a detail for the page, never the token).
-    Refused(&'static str),
-    /// The seat's connection still counts as live: `answer` says whether it is. If it is not,
-    /// ask again with it as `dead`.
-    Probe {
-        holder: ConnId,
-        answer: oneshot::Receiver<bool>,
-    },
-}
-
-/// The refusals' details.
-pub const UNKNOWN_TOKEN: &str =
-    "this token was never issued by this server process, or it was used already";
-pub const OTHER_ROOM: &str = "this token is for a seat in another room";
-pub const GRACE_RAN_OUT: &str = "the seat was away longer than the grace period and is gone";
-pub const IN_USE: &str = "another live connection holds this seat";
 
 pub struct Hub {
     /// How many messages may wait for one page (see [`OUTBOX`]).
@@ -603,6 +532,105 @@ impl Hub {
     /// consistent enough (each change to `Rooms` is one call): keep serving.
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The store kept in this process's memory: every method is the hub's own, answered at once.
+#[async_trait]
+impl Store for Hub {
+    fn room_size(&self) -> usize {
+        Hub::room_size(self)
+    }
+
+    fn connect(&self) -> (ConnId, mpsc::Receiver<Outgoing>, Arc<Notify>) {
+        Hub::connect(self)
+    }
+
+    fn disconnect(self: Arc<Self>, conn: ConnId, seat: Option<SeatId>, end: End, grace: Duration) {
+        let Some(expiry) = Hub::disconnect(&self, conn, seat, end) else {
+            return;
+        };
+        // Outside a runtime (a drop at the process's end) nobody waits for the expiry.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                tokio::time::sleep(grace).await;
+                self.expire(expiry);
+            });
+        }
+    }
+
+    async fn join(
+        &self,
+        room: &RoomName,
+        conn: ConnId,
+        name: PeerName,
+        wish: Option<bool>,
+        token: ResumeToken,
+    ) -> Result<Seated, Problem> {
+        Hub::join(self, room, conn, name, wish, token)
+    }
+
+    async fn resume(
+        &self,
+        room: &RoomName,
+        token: &ResumeToken,
+        received: u64,
+        conn: ConnId,
+        fresh: ResumeToken,
+        dead: Option<ConnId>,
+    ) -> Result<Resumption, Refusal> {
+        Hub::resume(self, room, token, received, conn, fresh, dead)
+    }
+
+    async fn relay(
+        &self,
+        seat: SeatId,
+        conn: ConnId,
+        to: PeerId,
+        signal: Signal,
+    ) -> Result<(), Problem> {
+        Hub::relay(self, seat, conn, to, signal)
+    }
+
+    async fn rename(&self, seat: SeatId, conn: ConnId, name: PeerName) -> Result<(), Problem> {
+        Hub::rename(self, seat, conn, name)
+    }
+
+    async fn has_peer(&self, seat: SeatId) -> bool {
+        Hub::has_peer(self, seat)
+    }
+
+    async fn discard(&self, seat: SeatId, conn: ConnId) {
+        Hub::discard(self, seat, conn);
+    }
+
+    async fn leave(&self, seat: SeatId, conn: ConnId) {
+        Hub::leave(self, seat, conn);
+    }
+
+    async fn ready(&self) -> bool {
+        true
+    }
+
+    async fn all_gone(&self) {
+        Hub::all_gone(self).await;
+    }
+
+    async fn close(&self) {
+        // Seats away at the end die with the process; the next one knows none of them.
+        self.clear_seats();
+    }
+
+    fn rooms(&self) -> usize {
+        Hub::rooms(self)
+    }
+
+    fn peers(&self) -> usize {
+        Hub::peers(self)
+    }
+
+    fn away(&self) -> usize {
+        Hub::away(self)
     }
 }
 

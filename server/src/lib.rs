@@ -2,8 +2,9 @@
 //! so that browsers anywhere can call each other, every pair its own call; TURN is left to
 //! coturn, with short-lived credentials from here.
 //!
-//! The shape is mini-redis's: a listener, one task per connection owning its socket, shared state
-//! (the [`hub::Hub`]) behind one lock, and a shutdown signal every task listens to.
+//! The shape is mini-redis's: a listener, one task per connection owning its socket, the rooms
+//! behind one [`store::Store`] (in this process's memory, [`hub::Hub`], or shared by several
+//! instances through Redis, [`shared::SharedHub`]), and a shutdown signal every task listens to.
 
 /// How the page's files are served: how long a browser may keep each one.
 pub mod assets;
@@ -15,14 +16,17 @@ pub mod door;
 pub mod guard;
 /// What every response tells the browser: no sniffing, no referrer, no framing, HSTS.
 pub mod headers;
-/// Rooms, their seats (kept a while for a page whose connection was lost) and the pages' outboxes.
+/// Rooms in this process's memory: their seats (kept a while for a page whose connection was
+/// lost) and the pages' outboxes.
 pub mod hub;
 /// Relayed signals checked: SDP and candidates that parse, no candidate at a forbidden address.
 pub mod inspect;
 /// Rooms told apart in the log without their names; log lines a client causes, rationed.
 pub mod logtag;
-/// Rooms shared by several instances through Redis (the room part; not yet what the server runs on).
+/// Rooms shared by several instances through Redis: any instance serves any room.
 pub mod shared;
+/// The rooms as a connection sees them, wherever they live.
+pub mod store;
 /// HTTPS: a certificate from files, or one made on the spot for a LAN.
 pub mod tls;
 /// TURN credentials for coturn's `use-auth-secret`.
@@ -35,6 +39,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use hub::Hub;
+use store::Store;
 use loopback_signal::room::{DEFAULT_SIZE, MAX_SIZE};
 use loopback_signal::MAX_MESSAGE_BYTES;
 use std::path::PathBuf;
@@ -204,7 +209,8 @@ pub struct Config {
 /// What the routes share.
 #[derive(Clone)]
 pub struct AppState {
-    pub hub: Arc<Hub>,
+    /// The rooms: in memory, or shared through Redis.
+    pub store: Arc<dyn Store>,
     /// The connections open, and those refused.
     pub door: door::Door,
     /// Rooms joined per client address.
@@ -219,14 +225,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state and the sender whose `true` tells every connection to close.
-    pub fn new(config: Config) -> (Self, watch::Sender<bool>) {
+    /// The state with `store`'s rooms, and the sender whose `true` tells every connection to
+    /// close.
+    pub fn new(config: Config, store: Arc<dyn Store>) -> (Self, watch::Sender<bool>) {
         let (tx, rx) = watch::channel(false);
         let state = Self {
-            hub: Arc::new(Hub::new(
-                config.room_size,
-                config.limits.outbox_for(config.room_size),
-            )),
+            store,
             door: door::Door::default(),
             joins: Arc::default(),
             forwarded: door::Door::default(),
@@ -268,12 +272,18 @@ async fn healthz() -> Response {
     check_answer(StatusCode::OK, "ok")
 }
 
-/// Whether new pages should come here: not while draining or shutting down.
+/// Whether new pages should come here: not while draining or shutting down, nor while the rooms'
+/// store (Redis) cannot be reached.
 async fn readyz(State(state): State<AppState>) -> Response {
     if state.draining.load(Ordering::Relaxed) || *state.shutdown.borrow() {
         check_answer(
             StatusCode::SERVICE_UNAVAILABLE,
             "draining: new pages go to another instance",
+        )
+    } else if !state.store.ready().await {
+        check_answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the rooms' store (Redis) cannot be reached: no one can join here until it is back",
         )
     } else {
         check_answer(StatusCode::OK, "ready")
@@ -334,7 +344,7 @@ async fn signal(
         None => None,
     };
     let context = connection::Context {
-        hub: Arc::clone(&state.hub),
+        store: Arc::clone(&state.store),
         limits: config.limits,
         turn: config.turn.clone(),
         shutdown: state.shutdown.clone(),
@@ -366,20 +376,41 @@ pub struct Running {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
+/// The rooms of one process's memory, for `config`: the embedded default.
+pub fn memory_store(config: &Config) -> Arc<dyn Store> {
+    Arc::new(Hub::new(
+        config.room_size,
+        config.limits.outbox_for(config.room_size),
+    ))
+}
+
 impl Running {
-    /// Serves `config` on `listener` over plain HTTP until [`Running::shut_down`].
+    /// Serves `config` on `listener` over plain HTTP, rooms in memory, until
+    /// [`Running::shut_down`].
     pub fn start(listener: tokio::net::TcpListener, config: Config) -> std::io::Result<Self> {
-        Self::serve(listener, config, None)
+        let store = memory_store(&config);
+        Self::serve(listener, config, store, None)
+    }
+
+    /// Serves `config` on `listener` over plain HTTP with the rooms of `store` (shared through
+    /// Redis, say), until [`Running::shut_down`].
+    pub fn start_with(
+        listener: tokio::net::TcpListener,
+        config: Config,
+        store: Arc<dyn Store>,
+    ) -> std::io::Result<Self> {
+        Self::serve(listener, config, store, None)
     }
 
     fn serve(
         listener: tokio::net::TcpListener,
         config: Config,
+        store: Arc<dyn Store>,
         tls: Option<tokio_rustls::TlsAcceptor>,
     ) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
         let limits = config.limits;
-        let (state, shutdown) = AppState::new(config);
+        let (state, shutdown) = AppState::new(config, store);
         let app = router(state.clone());
         let (door, stop) = (state.door.clone(), shutdown.subscribe());
         let proxies = state.config.trusted_proxies.clone();
@@ -400,9 +431,21 @@ impl Running {
         config: Config,
         tls: Arc<rustls::ServerConfig>,
     ) -> std::io::Result<Self> {
+        let store = memory_store(&config);
+        Self::start_tls_with(listener, config, store, tls)
+    }
+
+    /// Like [`Running::start_tls`], with the rooms of `store`.
+    pub fn start_tls_with(
+        listener: std::net::TcpListener,
+        config: Config,
+        store: Arc<dyn Store>,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> std::io::Result<Self> {
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        Self::serve(listener, config, Some(tokio_rustls::TlsAcceptor::from(tls)))
+        let tls = Some(tokio_rustls::TlsAcceptor::from(tls));
+        Self::serve(listener, config, store, tls)
     }
 
     /// Returns if the server stops by itself (its listener failed), with why.
@@ -434,9 +477,9 @@ impl Running {
         };
         // Upgraded connections outlive the HTTP server: wait for them (each closes within its
         // closing handshake's timeout).
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.state.hub.all_gone()).await;
-        // Seats away at the end die with the process; the next one knows none of them.
-        self.state.hub.clear_seats();
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.state.store.all_gone()).await;
+        // In memory the seats die with the process; shared, they are handed back.
+        self.state.store.close().await;
         served
     }
 }

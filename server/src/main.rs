@@ -3,6 +3,7 @@
 
 use clap::Parser;
 use loopback_server::tls::{self, Certificate};
+use loopback_server::shared::SharedHub;
 use loopback_server::turn::Turn;
 use loopback_server::{Config, Limits, Running, ROOM_SIZE, SIGNAL_PATH};
 use std::net::SocketAddr;
@@ -146,6 +147,19 @@ struct Args {
     /// so past six a home uplink struggles.
     #[arg(long, default_value_t = ROOM_SIZE as u8, value_parser = clap::value_parser!(u8).range(2..=8))]
     room_size: u8,
+    /// Share the rooms with other instances through the Redis at this URL
+    /// (`redis://host:6379/`), so that any instance serves any room; without it the rooms live
+    /// in this process's memory.
+    #[arg(long, env = "LOOPBACK_REDIS_URL")]
+    redis: Option<String>,
+    /// This instance's name among those sharing a Redis (a random one if not given): unique,
+    /// and new at every start, so that a restarted instance never takes a dead one's seats.
+    #[arg(long, env = "LOOPBACK_INSTANCE", requires = "redis")]
+    instance: Option<String>,
+    /// Milliseconds a seat in Redis outlives its instance: an instance renews its seats three
+    /// times in that span, and those of an instance that died free themselves within it.
+    #[arg(long, default_value_t = 10_000, requires = "redis", value_parser = clap::value_parser!(u64).range(300..=600_000))]
+    seat_ttl_ms: u64,
 }
 
 #[tokio::main]
@@ -259,8 +273,25 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     } else {
         "without signaling (--no-signaling)".to_owned()
     };
+    let store = match &args.redis {
+        None => loopback_server::memory_store(&config),
+        Some(url) => {
+            let instance = match &args.instance {
+                Some(name) => name.clone(),
+                None => random_instance()?,
+            };
+            let ttl = Duration::from_millis(args.seat_ttl_ms);
+            let outbox = config.limits.outbox_for(config.room_size);
+            let hub = SharedHub::start(url, instance.clone(), config.room_size, ttl, outbox).await?;
+            tracing::info!(instance, "rooms shared through Redis");
+            hub
+        }
+    };
     let mut running = match certificate {
-        None => Running::start(tokio::net::TcpListener::bind(args.listen).await?, config)?,
+        None => {
+            let listener = tokio::net::TcpListener::bind(args.listen).await?;
+            Running::start_with(listener, config, store)?
+        }
         Some(certificate) => {
             let tls = tls::config(&certificate)?;
             if let Certificate::SelfSigned { names } = &certificate {
@@ -274,7 +305,7 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                     args.listen.port()
                 );
             }
-            Running::start_tls(std::net::TcpListener::bind(args.listen)?, config, tls)?
+            Running::start_tls_with(std::net::TcpListener::bind(args.listen)?, config, store, tls)?
         }
     };
     tracing::info!(
@@ -302,6 +333,13 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!("shutting down");
     running.shut_down().await?;
     Ok(())
+}
+
+/// A name for this instance, new at every start: 64 random bits.
+fn random_instance() -> Result<String, getrandom::Error> {
+    let mut bits = [0u8; 8];
+    getrandom::fill(&mut bits)?;
+    Ok(bits.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Ctrl-C, or SIGTERM where there is one.

@@ -78,6 +78,13 @@ fn room(name: &str) -> RoomName {
     RoomName::try_from(name.to_owned()).unwrap()
 }
 
+/// A seat for connection 0 of `store`, with no name and a token of its own.
+async fn join(store: &SharedRooms, room: &RoomName, wish: Option<bool>) -> Result<Joined, StoreError> {
+    static TOKENS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let token = TOKENS.fetch_add(1, std::sync::atomic::Ordering::Relaxed).to_string();
+    store.join(room, 0, "", wish, &token).await
+}
+
 async fn instance(redis: &Redis, name: &str, size: usize, ttl: Duration) -> SharedRooms {
     SharedRooms::connect(&redis.url(), name.to_owned(), size, ttl)
         .await
@@ -117,7 +124,7 @@ async fn six_racing_into_a_room_of_four_across_three_instances_never_overfill_it
             .map(|client| {
                 let store = instances[client % 3].clone();
                 let name = name.clone();
-                tokio::spawn(async move { store.join(&name, None).await })
+                tokio::spawn(async move { join(&store, &name, None).await })
             })
             .collect();
         let mut seated = Vec::new();
@@ -141,9 +148,11 @@ async fn six_racing_into_a_room_of_four_across_three_instances_never_overfill_it
         );
         assert_eq!(ids, (1..=4).collect(), "peer ids in join order from 1");
         for (me, others) in &seated {
-            for (other, polite) in others {
+            for other in others {
+                let other = &other.member;
                 // The newcomer is polite toward everyone already there, who is its opposite.
-                assert!(*polite, "round {round}: {me:?} toward {other:?}");
+                let polite = loopback_signal::polite(me.rank, other.rank);
+                assert!(polite, "round {round}: {me:?} toward {other:?}");
                 assert!(other.peer < me.peer && other.rank < me.rank);
                 let theirs = seated.iter().find(|(m, _)| m.peer == other.peer).unwrap();
                 assert_eq!(theirs.0, *other);
@@ -168,16 +177,18 @@ async fn a_first_seats_wish_sets_the_roles_of_those_who_come() {
     let redis = Redis::start();
     let store = instance(&redis, "i", 6, Duration::from_secs(30)).await;
     let r = room("wish");
-    let Joined::Seated { me: first, .. } = store.join(&r, Some(true)).await.unwrap() else {
+    let Joined::Seated { me: first, .. } = join(&store, &r, Some(true)).await.unwrap() else {
         panic!("a seat in an empty room");
     };
     // The first wished to be polite toward whoever comes: they come in below it, impolite.
-    let Joined::Seated { others, .. } = store.join(&r, Some(true)).await.unwrap() else {
-        panic!("a second seat");
-    };
-    assert_eq!(others.len(), 1);
-    assert_eq!(others[0].0, first);
-    assert!(!others[0].1);
+    for _ in 0..2 {
+        let Joined::Seated { me, others, .. } = join(&store, &r, Some(true)).await.unwrap() else {
+            panic!("a later seat");
+        };
+        assert_eq!(others[0].member, first);
+        assert!(!loopback_signal::polite(me.rank, first.rank));
+        assert!(loopback_signal::polite(first.rank, me.rank));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -187,22 +198,22 @@ async fn a_dead_instances_seats_free_themselves_within_their_expiry() {
     let dying = instance(&redis, "dying", 2, ttl).await;
     let other = instance(&redis, "other", 2, ttl).await;
     let r = room("expiry");
-    let Joined::Seated { me, .. } = dying.join(&r, None).await.unwrap() else {
+    let Joined::Seated { me, .. } = join(&dying, &r, None).await.unwrap() else {
         panic!("a seat");
     };
-    let Joined::Seated { me: mine, .. } = other.join(&r, None).await.unwrap() else {
+    let Joined::Seated { me: mine, .. } = join(&other, &r, None).await.unwrap() else {
         panic!("a second seat");
     };
     // Renewed, the seats stay past their expiry, and only its own instance renews each.
     for _ in 0..6 {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        assert!(dying.renew(&r, me.peer).await.unwrap());
-        assert!(other.renew(&r, mine.peer).await.unwrap());
+        assert!(dying.renew(&r, me.peer, 0).await.unwrap());
+        assert!(other.renew(&r, mine.peer, 0).await.unwrap());
     }
-    assert!(!other.renew(&r, me.peer).await.unwrap());
-    assert!(!other.leave(&r, me.peer).await.unwrap());
+    assert!(!other.renew(&r, me.peer, 0).await.unwrap());
+    assert!(!other.leave(&r, me.peer, 0).await.unwrap());
     assert!(matches!(
-        other.join(&r, None).await.unwrap(),
+        join(&other, &r, None).await.unwrap(),
         Joined::Full { .. }
     ));
     // It stops renewing (as an instance killed with -9 would): within the expiry the seat is
@@ -214,14 +225,14 @@ async fn a_dead_instances_seats_free_themselves_within_their_expiry() {
             break swept.gone;
         }
         assert!(stopped.elapsed() < ttl + Duration::from_millis(400));
-        assert!(other.renew(&r, mine.peer).await.unwrap());
+        assert!(other.renew(&r, mine.peer, 0).await.unwrap());
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(gone, vec![me.peer]);
     assert!(stopped.elapsed() >= ttl - Duration::from_millis(250));
     assert!(other.sweep(&r).await.unwrap().gone.is_empty());
-    assert!(!dying.renew(&r, me.peer).await.unwrap());
-    let Joined::Seated { me: newcomer, .. } = other.join(&r, None).await.unwrap() else {
+    assert!(!dying.renew(&r, me.peer, 0).await.unwrap());
+    let Joined::Seated { me: newcomer, .. } = join(&other, &r, None).await.unwrap() else {
         panic!("the freed seat is taken");
     };
     assert_eq!(
@@ -236,12 +247,12 @@ async fn a_room_left_empty_starts_again() {
     let store = instance(&redis, "i", 2, Duration::from_secs(30)).await;
     let r = room("again");
     for _ in 0..3 {
-        let Joined::Seated { me, .. } = store.join(&r, None).await.unwrap() else {
+        let Joined::Seated { me, .. } = join(&store, &r, None).await.unwrap() else {
             panic!("a seat");
         };
         assert_eq!(me.peer, 1);
-        assert!(store.leave(&r, me.peer).await.unwrap());
-        assert!(!store.leave(&r, me.peer).await.unwrap(), "left once");
+        assert!(store.leave(&r, me.peer, 0).await.unwrap());
+        assert!(!store.leave(&r, me.peer, 0).await.unwrap(), "left once");
     }
 }
 
@@ -250,7 +261,7 @@ async fn connections_killed_by_redis_lose_no_seat() {
     let redis = Redis::start();
     let store = instance(&redis, "i", 2, Duration::from_secs(30)).await;
     let r = room("killed");
-    let Joined::Seated { me, .. } = store.join(&r, None).await.unwrap() else {
+    let Joined::Seated { me, .. } = join(&store, &r, None).await.unwrap() else {
         panic!("a seat");
     };
     for _ in 0..3 {
@@ -259,15 +270,15 @@ async fn connections_killed_by_redis_lose_no_seat() {
             .query(&mut redis.admin())
             .unwrap();
         assert!(killed >= 1, "the store's connection was killed");
-        let kept = once_back(Duration::from_secs(5), || store.renew(&r, me.peer)).await;
+        let kept = once_back(Duration::from_secs(5), || store.renew(&r, me.peer, 0)).await;
         assert!(kept, "the seat outlived its instance's connection");
     }
     assert!(matches!(
-        once_back(Duration::from_secs(5), || store.join(&r, None)).await,
+        once_back(Duration::from_secs(5), || join(&store, &r, None)).await,
         Joined::Seated { .. }
     ));
     assert!(matches!(
-        store.join(&r, None).await.unwrap(),
+        join(&store, &r, None).await.unwrap(),
         Joined::Full { .. }
     ));
 }
@@ -280,7 +291,7 @@ async fn redis_stopped_refuses_joins_in_words_and_started_again_serves_them() {
     assert!(store.reachable().await);
     redis.stop();
     let asked = Instant::now();
-    match store.join(&r, None).await {
+    match join(&store, &r, None).await {
         Err(e @ StoreError::Unreachable(_)) => {
             assert!(e.to_string().contains("no one can join until it is back"));
         }
@@ -294,7 +305,7 @@ async fn redis_stopped_refuses_joins_in_words_and_started_again_serves_them() {
     assert!(!store.reachable().await);
     redis.run();
     assert!(matches!(
-        once_back(Duration::from_secs(10), || store.join(&r, None)).await,
+        once_back(Duration::from_secs(10), || join(&store, &r, None)).await,
         Joined::Seated { .. }
     ));
     assert!(store.reachable().await);

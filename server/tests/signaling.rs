@@ -154,12 +154,12 @@ fn problem(message: &Value) -> &str {
 /// Waits until no room is left.
 async fn rooms_back_to_zero(server: &Running) {
     let start = std::time::Instant::now();
-    while server.state.hub.rooms() != 0 || server.state.hub.peers() != 0 {
+    while server.state.store.rooms() != 0 || server.state.store.peers() != 0 {
         assert!(
             start.elapsed() < WAIT,
             "{} rooms and {} peers left",
-            server.state.hub.rooms(),
-            server.state.hub.peers()
+            server.state.store.rooms(),
+            server.state.store.peers()
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -292,7 +292,7 @@ async fn group_with_tokens(server: &Running, room: &str, n: u64) -> Vec<(Socket,
 
 /// The size of the server's rooms.
 fn server_size(server: &Running) -> usize {
-    server.state.hub.room_size()
+    server.state.store.room_size()
 }
 
 /// A description's SDP as browsers write it, shortened.
@@ -374,7 +374,7 @@ async fn settled(socket: &mut Socket) -> Vec<Value> {
 async fn two_pages_meet_exchange_signals_and_part() {
     let server = start(config()).await;
     let (mut a, mut b) = pair(&server).await;
-    assert_eq!(server.state.hub.rooms(), 1);
+    assert_eq!(server.state.store.rooms(), 1);
 
     let offer = json!({"kind": "description", "type": "offer", "sdp": SDP});
     send(&mut a, json!({"type": "signal", "to": 2, "signal": offer})).await;
@@ -405,7 +405,7 @@ async fn two_pages_meet_exchange_signals_and_part() {
     // HangUp on one side: the other is told, and may wait for someone new.
     send(&mut a, json!({"type": "leave"})).await;
     assert_eq!(recv(&mut b).await, json!({"type": "peer-left", "peer": 1}));
-    assert_eq!(server.state.hub.rooms(), 1, "b is still in the room");
+    assert_eq!(server.state.store.rooms(), 1, "b is still in the room");
     send(&mut a, json!({"type": "join", "v": V, "room": "r"})).await;
     let again = recv(&mut a).await;
     joined(&again);
@@ -501,7 +501,7 @@ async fn a_room_of_six_gives_every_pair_its_own_call() {
     let server = start(group_config()).await;
     // Everyone learns everyone, by the same ids, with opposite roles in every pair.
     let mut pages = group(&server, "r", 6).await;
-    assert_eq!(server.state.hub.rooms(), 1);
+    assert_eq!(server.state.store.rooms(), 1);
     // A signal from each to each reaches only its target, as from its true sender.
     for from in 1..=6u64 {
         for to in (1..=6u64).filter(|&to| to != from) {
@@ -1026,7 +1026,7 @@ async fn a_lost_page_resumes_its_seat_and_misses_no_signal() {
     // changes; signal 1 was on its way.
     drop(a);
     assert_eq!(recv(&mut b).await, json!({"type": "peer-away", "peer": 1}));
-    assert_eq!(server.state.hub.away(), 1);
+    assert_eq!(server.state.store.away(), 1);
     // The call goes on: what b says meanwhile is kept for a, and b hears no error.
     signal(&mut b, 1, 2).await;
     signal(&mut b, 1, 3).await;
@@ -1049,8 +1049,8 @@ async fn a_lost_page_resumes_its_seat_and_misses_no_signal() {
     expect_signal(&mut a, 2, 4).await;
     signal(&mut a, 2, 102).await;
     expect_signal(&mut b, 1, 102).await;
-    assert_eq!(server.state.hub.away(), 0);
-    assert_eq!(server.state.hub.rooms(), 1);
+    assert_eq!(server.state.store.away(), 0);
+    assert_eq!(server.state.store.rooms(), 1);
     // Lost again: the new token works, once more.
     drop(a);
     assert_eq!(recv(&mut b).await, json!({"type": "peer-away", "peer": 1}));
@@ -1071,7 +1071,7 @@ async fn a_close_frame_or_a_leave_ends_the_seat_at_once() {
     bye(&mut a).await;
     // At once: well within the grace of 30 s.
     assert_eq!(recv(&mut b).await, json!({"type": "peer-left", "peer": 1}));
-    assert_eq!(server.state.hub.away(), 0);
+    assert_eq!(server.state.store.away(), 0);
     let (mut c, answer) = resume(&server, "r", &a_token, 0).await;
     refused(&answer, "never issued", &a_token);
     send(&mut b, json!({"type": "leave"})).await;
@@ -1114,7 +1114,7 @@ async fn a_page_moving_to_a_new_socket_keeps_its_seat_and_pings_are_answered() {
 /// Waits until no room is left and `peers` are connected.
 async fn rooms_back_to_zero_but(server: &Running, peers: usize) {
     let start = std::time::Instant::now();
-    while server.state.hub.rooms() != 0 || server.state.hub.peers() != peers {
+    while server.state.store.rooms() != 0 || server.state.store.peers() != peers {
         assert!(start.elapsed() < WAIT, "rooms or peers left");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -1181,7 +1181,7 @@ async fn bad_tokens_are_refused_and_the_connection_stays_usable() {
     let (a, a_joined) = join(&server, "r", None).await;
     let a_token = token_of(&a_joined);
     drop(a);
-    while server.state.hub.away() != 1 {
+    while server.state.store.away() != 1 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     send(
@@ -1255,7 +1255,7 @@ async fn a_token_shown_while_its_owner_answers_is_refused() {
     expect_signal(&mut a, 2, 0).await;
     signal(&mut a, 2, 1).await;
     expect_signal(&mut b, 1, 1).await;
-    assert_eq!(server.state.hub.peers(), 3);
+    assert_eq!(server.state.store.peers(), 3);
     drop(a);
     assert_eq!(recv(&mut b).await, json!({"type": "peer-away", "peer": 1}));
     send(
@@ -1299,8 +1299,8 @@ async fn a_silent_owner_is_closed_as_dead_and_its_seat_resumed() {
     );
     // The old connection was closed.
     let _ = closed(&mut a).await;
-    assert_eq!(server.state.hub.peers(), 2);
-    assert_eq!(server.state.hub.away(), 0);
+    assert_eq!(server.state.store.peers(), 2);
+    assert_eq!(server.state.store.away(), 0);
     for mut page in [a2, b] {
         bye(&mut page).await;
     }
@@ -1451,7 +1451,7 @@ async fn pages_get_turn_credentials_of_their_own_once_there_is_someone_to_call()
     // Back alone: none.
     let (solo, solo_joined) = join(&server, "solo", None).await;
     drop(solo);
-    until("the lone seat away", WAIT, || server.state.hub.away() == 1).await;
+    until("the lone seat away", WAIT, || server.state.store.away() == 1).await;
     let (mut solo, resumed) = resume(&server, "solo", &token_of(&solo_joined), 0).await;
     assert_eq!(resumed["iceServers"], json!([]), "{resumed}");
     assert!(resumed.get("renewIn").is_none(), "{resumed}");
@@ -1541,7 +1541,7 @@ async fn a_page_away_in_a_group_gets_every_signal_once_in_order_from_those_still
 async fn shutting_down_tells_every_page() {
     let server = start(config()).await;
     let (mut a, mut b) = pair(&server).await;
-    let hub = std::sync::Arc::clone(&server.state.hub);
+    let hub = std::sync::Arc::clone(&server.state.store);
     let stopping = tokio::spawn(server.shut_down());
     for page in [&mut a, &mut b] {
         let mut told = false;
@@ -1766,7 +1766,7 @@ async fn a_page_that_stops_reading_is_closed_and_misses_no_signal() {
     // Its connection ends within the write limit (or at once, its outbox overflowing), its seat
     // kept away as for a lost connection, and `b` told.
     until("the stalled connection to end", WAIT, || {
-        server.state.hub.peers() == 1 && server.state.hub.away() == 1
+        server.state.store.peers() == 1 && server.state.store.away() == 1
     })
     .await;
     println!(
@@ -1974,7 +1974,7 @@ async fn a_page_whose_outbox_overflows_is_ended_at_once_and_told_it_missed_signa
         signal(&mut b, 1, n).await;
     }
     until("the overflowing connection to end", WAIT, || {
-        server.state.hub.peers() == 1 && server.state.hub.away() == 1
+        server.state.store.peers() == 1 && server.state.store.away() == 1
     })
     .await;
     assert!(
@@ -2576,7 +2576,7 @@ fn a_connection_task_ended_midway_still_gives_its_seat_back() {
         .build()
         .unwrap();
     let server = server_runtime.block_on(start(config()));
-    let hub = std::sync::Arc::clone(&server.state.hub);
+    let hub = std::sync::Arc::clone(&server.state.store);
     let client_runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

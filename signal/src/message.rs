@@ -333,6 +333,9 @@ pub enum Problem {
     Idle,
     /// The server is shutting down.
     ShuttingDown,
+    /// The server cannot reach the store its rooms are shared through (Redis): no one can join
+    /// until it is back; a page in a call keeps its media and resumes once it is.
+    Unavailable,
 }
 
 impl Problem {
@@ -366,6 +369,7 @@ impl fmt::Display for Problem {
             Problem::TooManyJoins => "Rooms were joined from this address faster than the signaling server accepts: wait a minute, then press Call again.",
             Problem::Idle => "The connection to the signaling server was idle for too long.",
             Problem::ShuttingDown => "The signaling server is shutting down.",
+            Problem::Unavailable => "The signaling server cannot reach the store its rooms are kept in, so no one can join now: try again in a minute. A call in progress goes on.",
         })
     }
 }

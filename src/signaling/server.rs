@@ -597,13 +597,15 @@ impl Inner {
                 problem: Problem::RoomFull,
                 ..
             } => RoomEvent::Full,
-            FromServer::Error {
-                problem: Problem::SeatInUse,
-                message,
-            } => {
-                // The old socket still counts as live (what it had queued is arriving now the
-                // network is back): try again on a new one shortly. Not from inside this
-                // socket's own listener, which goes with it.
+            // The old socket still counts as live (what it had queued is arriving now the
+            // network is back); or the server cannot reach the store its rooms are shared
+            // through, and this page has a seat there (this was a resume, or the server closes
+            // next): try again on a new socket shortly. Not from inside this socket's own
+            // listener, which goes with it.
+            FromServer::Error { problem, message }
+                if problem == Problem::SeatInUse
+                    || (problem == Problem::Unavailable && self.token.borrow().is_some()) =>
+            {
                 let weak = Rc::downgrade(self);
                 wasm_bindgen_futures::spawn_local(async move {
                     if let Some(inner) = weak.upgrade() {
@@ -623,6 +625,11 @@ impl Inner {
                 self.join();
                 RoomEvent::Problem(message)
             }
+            // Without a seat, the join did not happen: say so.
+            FromServer::Error {
+                problem: Problem::Unavailable,
+                message,
+            } => RoomEvent::Lost(message),
             // A server before version 2 cannot read this page's join at all.
             FromServer::Error {
                 problem: Problem::BadMessage,

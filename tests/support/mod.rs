@@ -123,7 +123,7 @@ impl Server {
 
     /// Rooms with someone in them.
     pub fn rooms(&self) -> usize {
-        self.running.state.hub.rooms()
+        self.running.state.store.rooms()
     }
 }
 

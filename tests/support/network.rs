@@ -109,7 +109,7 @@ async fn candidate_pair(side: &Side<'_>) -> (String, String) {
 /// Hangs up and checks that nothing is left, on either page or on the server.
 async fn end(a: &Side<'_>, b: &Side<'_>, server: &Running) {
     hang_up(a, b).await;
-    rooms_empty(&server.state.hub).await;
+    rooms_empty(&server.state.store).await;
 }
 
 /// Scenario 1: two machines on one LAN with the server, over HTTPS with a self-signed
@@ -247,7 +247,7 @@ pub async fn symmetric_nats_without_turn(first: Engine, second: Engine) {
         side.click("hangup-btn").await;
         assert_eq!(side.held().await, json!([0, 0]), "{} left open", side.name);
     }
-    rooms_empty(&server.state.hub).await;
+    rooms_empty(&server.state.store).await;
     browsers.close(server).await;
 }
 
@@ -720,7 +720,7 @@ pub async fn group_of_three(engines: [Engine; 3]) -> Duration {
         side.click("hangup-btn").await;
         assert_eq!(side.held().await, json!([0, 0]), "{} left open", side.name);
     }
-    rooms_empty(&server.state.hub).await;
+    rooms_empty(&server.state.store).await;
     drop(sides);
     browsers.close(server).await;
     took

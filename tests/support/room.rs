@@ -3,7 +3,7 @@
 
 use super::Browser;
 use fantoccini::wd::WindowHandle;
-use loopback_server::hub::Hub;
+use loopback_server::store::Store;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -346,7 +346,7 @@ pub fn rand_u64(salt: u64) -> u64 {
     hasher.finish()
 }
 
-pub async fn rooms_empty(hub: &Hub) {
+pub async fn rooms_empty(hub: &dyn Store) {
     for _ in 0..100 {
         if hub.rooms() == 0 {
             return;

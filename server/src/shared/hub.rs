@@ -1,0 +1,766 @@
+//! The store shared through Redis, as one instance runs it: its own connections, a reader per
+//! seat it holds (the seat's inbox, read on each wake-up), the wake-ups from pub/sub, and the
+//! renewal that keeps its seats alive and sweeps the dead ones out of its rooms.
+
+use super::rooms::{Entry, Event, Person, Relayed, Resumed, SharedRooms, StoreError, READ_BATCH};
+use crate::store::{
+    ConnId, End, Outgoing, Refusal, Resumption, SeatId, Seated, Store, GRACE_RAN_OUT,
+    UNKNOWN_TOKEN,
+};
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use loopback_signal::{
+    polite, FromServer, PeerId, PeerName, Problem, ResumeToken, RoomName, RoomPeer, Signal,
+};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+use tokio::sync::{mpsc, Notify};
+use tokio::task::AbortHandle;
+
+/// How long a reader waits before reading again an inbox Redis would not give.
+const READ_AGAIN: Duration = Duration::from_millis(500);
+/// How long pub/sub waits before subscribing again after losing its connection, at most.
+const SUBSCRIBE_AGAIN: Duration = Duration::from_secs(2);
+/// How long closing waits for the seats being handed back.
+const HAND_BACK_WAIT: Duration = Duration::from_secs(5);
+
+/// The rooms shared with other instances through Redis.
+pub struct SharedHub {
+    /// Itself, for the readers its seats start.
+    me: Weak<SharedHub>,
+    rooms: SharedRooms,
+    /// Messages that may wait for one page (see `hub::OUTBOX`).
+    outbox: usize,
+    next_conn: AtomicU64,
+    local: Mutex<Local>,
+    /// Woken whenever a connection ends, for [`Store::all_gone`].
+    gone: Notify,
+    /// Seats being left or handed back in the background, and what is woken when one is done.
+    settling: AtomicUsize,
+    settled: Notify,
+}
+
+#[derive(Default)]
+struct Local {
+    outboxes: HashMap<ConnId, Outbox>,
+    seats: HashMap<SeatId, Held>,
+    next_seat: SeatId,
+}
+
+/// The way to one connection's task: its messages, and a nudge that ends it at once.
+struct Outbox {
+    messages: mpsc::Sender<Outgoing>,
+    ended: Arc<Notify>,
+}
+
+/// A seat one of this instance's connections holds.
+struct Held {
+    room: RoomName,
+    peer: PeerId,
+    conn: ConnId,
+    /// Signals the server took from this seat: the next one is `taken + 1`.
+    taken: u64,
+    /// Woken when the seat's inbox has something new.
+    wake: Arc<Notify>,
+    reader: AbortHandle,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+impl SharedHub {
+    /// Connects to Redis at `url` as `instance`, for rooms of `size` whose seats live
+    /// `seat_ttl` unless renewed, and whose pages may each have `outbox` messages waiting; starts
+    /// the wake-ups and the renewal, which end with the hub.
+    pub async fn start(
+        url: &str,
+        instance: String,
+        size: usize,
+        seat_ttl: Duration,
+        outbox: usize,
+    ) -> Result<Arc<Self>, StoreError> {
+        let rooms = SharedRooms::connect(url, instance, size, seat_ttl).await?;
+        let hub = Arc::new_cyclic(|me| Self {
+            me: me.clone(),
+            rooms,
+            outbox: outbox.max(1),
+            next_conn: AtomicU64::new(0),
+            local: Mutex::default(),
+            gone: Notify::new(),
+            settling: AtomicUsize::new(0),
+            settled: Notify::new(),
+        });
+        tokio::spawn(wake_ups(Arc::downgrade(&hub)));
+        tokio::spawn(renewals(Arc::downgrade(&hub)));
+        Ok(hub)
+    }
+
+    /// The rooms as Redis holds them.
+    pub fn rooms_in_redis(&self) -> &SharedRooms {
+        &self.rooms
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Local> {
+        // A panic elsewhere while holding the lock leaves the maps whole: carry on.
+        self.local
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The seat `conn` holds, if it holds `seat`: its room, its id and its next signal's number.
+    fn held(&self, seat: SeatId, conn: ConnId) -> Option<(RoomName, PeerId, u64)> {
+        let local = self.lock();
+        let held = local.seats.get(&seat).filter(|held| held.conn == conn)?;
+        Some((held.room.clone(), held.peer, held.taken + 1))
+    }
+
+    /// The seat moved on in Redis as far as `seat` of `conn` goes: count `seq` as taken.
+    fn took(&self, seat: SeatId, conn: ConnId, seq: u64) {
+        if let Some(held) = self
+            .lock()
+            .seats
+            .get_mut(&seat)
+            .filter(|held| held.conn == conn)
+        {
+            held.taken = held.taken.max(seq);
+        }
+    }
+
+    /// Gives `conn` the seat `peer` of `room` here, reading its inbox after `after` from now on;
+    /// a connection of this instance that held it before is ended.
+    fn seat(
+        self: &Arc<Self>,
+        room: &RoomName,
+        me: PeerId,
+        rank: i64,
+        conn: ConnId,
+        taken: u64,
+        after: Option<String>,
+    ) -> Option<SeatId> {
+        let mut local = self.lock();
+        let outbox = local.outboxes.get(&conn)?;
+        let (messages, ended) = (outbox.messages.clone(), Arc::clone(&outbox.ended));
+        let before: Vec<SeatId> = local
+            .seats
+            .iter()
+            .filter(|(_, held)| held.room == *room && held.peer == me)
+            .map(|(seat, _)| *seat)
+            .collect();
+        for seat in before {
+            if let Some(old) = local.seats.remove(&seat) {
+                if let Some(outbox) = local.outboxes.get(&old.conn) {
+                    outbox.ended.notify_one();
+                }
+            }
+        }
+        let seat = local.next_seat;
+        local.next_seat += 1;
+        let wake = Arc::new(Notify::new());
+        // What is in the inbox already is read at once.
+        wake.notify_one();
+        let reader = Reader {
+            rooms: self.rooms.clone(),
+            room: room.clone(),
+            peer: me,
+            rank,
+            seat,
+            after,
+            wake: Arc::clone(&wake),
+            messages,
+            ended,
+        };
+        let reader = tokio::spawn(reader.run()).abort_handle();
+        local.seats.insert(
+            seat,
+            Held {
+                room: room.clone(),
+                peer: me,
+                conn,
+                taken,
+                wake,
+                reader,
+            },
+        );
+        Some(seat)
+    }
+
+    /// Wakes the reader of `peer`'s seat in `room`, if this instance holds it.
+    fn wake(&self, room: &str, peer: PeerId) {
+        let local = self.lock();
+        for held in local.seats.values() {
+            if held.peer == peer && held.room.as_str() == room {
+                held.wake.notify_one();
+            }
+        }
+    }
+
+    /// Wakes every reader: wake-ups may have been missed while pub/sub was away.
+    fn wake_all(&self) {
+        for held in self.lock().seats.values() {
+            held.wake.notify_one();
+        }
+    }
+
+    /// Runs `step` in the background, counted, so that closing waits for it.
+    fn settle(self: &Arc<Self>, step: impl std::future::Future<Output = ()> + Send + 'static) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        self.settling.fetch_add(1, Ordering::SeqCst);
+        let hub = Arc::clone(self);
+        runtime.spawn(async move {
+            step.await;
+            hub.settling.fetch_sub(1, Ordering::SeqCst);
+            hub.settled.notify_waiters();
+        });
+    }
+
+    /// Keeps every seat held here, ends the connections of those that are not any more (a resume
+    /// moved them elsewhere, or they expired while Redis was away), and sweeps their rooms.
+    async fn renew_all(self: &Arc<Self>) {
+        let held: Vec<(SeatId, RoomName, PeerId, ConnId)> = self
+            .lock()
+            .seats
+            .iter()
+            .map(|(seat, held)| (*seat, held.room.clone(), held.peer, held.conn))
+            .collect();
+        let renewals = held.iter().map(|(seat, room, peer, conn)| async move {
+            (*seat, *conn, self.rooms.renew(room, *peer, *conn).await)
+        });
+        let answers = futures_util::future::join_all(renewals).await;
+        for (seat, conn, answer) in answers {
+            match answer {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::info!(conn, "a seat moved to another connection: this one ends");
+                    let mut local = self.lock();
+                    if local.seats.get(&seat).is_some_and(|h| h.conn == conn) {
+                        local.seats.remove(&seat);
+                    }
+                    if let Some(outbox) = local.outboxes.get(&conn) {
+                        outbox.ended.notify_one();
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!("seats not renewed: {e}");
+                    return;
+                }
+            }
+        }
+        let rooms: HashSet<RoomName> = held.into_iter().map(|(_, room, _, _)| room).collect();
+        for room in rooms {
+            if let Err(e) = self.rooms.sweep(&room).await {
+                tracing::warn!("a room not swept: {e}");
+                return;
+            }
+        }
+    }
+}
+
+/// Reads one seat's inbox into its connection's outbox, each time it is woken.
+struct Reader {
+    rooms: SharedRooms,
+    room: RoomName,
+    peer: PeerId,
+    rank: i64,
+    seat: SeatId,
+    after: Option<String>,
+    wake: Arc<Notify>,
+    messages: mpsc::Sender<Outgoing>,
+    ended: Arc<Notify>,
+}
+
+impl Reader {
+    async fn run(mut self) {
+        loop {
+            self.wake.notified().await;
+            loop {
+                let entries = match self
+                    .rooms
+                    .read(&self.room, self.peer, self.after.as_deref())
+                    .await
+                {
+                    Ok(entries) => entries,
+                    Err(e) => {
+                        tracing::debug!("an inbox not read: {e}");
+                        tokio::time::sleep(READ_AGAIN).await;
+                        continue;
+                    }
+                };
+                let count = entries.len();
+                for entry in entries {
+                    self.after = Some(entry.id.clone());
+                    let Some(message) = message(&entry, self.rank) else {
+                        continue;
+                    };
+                    let outgoing = Outgoing::Message {
+                        seat: self.seat,
+                        message: Box::new(message),
+                    };
+                    if self.messages.try_send(outgoing).is_err() {
+                        // The page cannot keep up (or is gone): its connection ends as lost,
+                        // and the page resumes from what it got.
+                        tracing::debug!("outbox full: the connection cannot keep up and ends");
+                        self.ended.notify_one();
+                        return;
+                    }
+                }
+                if count < READ_BATCH {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// What an inbox entry tells the page of a seat ranked `rank`.
+fn message(entry: &Entry, rank: i64) -> Option<FromServer> {
+    Some(match &entry.event {
+        Event::Signal { from, body, .. } => FromServer::Signal {
+            from: *from,
+            signal: serde_json::from_str::<Signal>(body).ok()?,
+        },
+        Event::Joined { peer, rank: r, name } => FromServer::PeerJoined {
+            peer: *peer,
+            name: name_of(name),
+            polite: polite(rank, *r),
+            // Each connection adds its page's own, if it has none yet.
+            ice_servers: Vec::new(),
+            renew_in: None,
+        },
+        Event::Left { peer } => FromServer::PeerLeft { peer: *peer },
+        Event::Away { peer } => FromServer::PeerAway { peer: *peer },
+        Event::Back { peer } => FromServer::PeerBack { peer: *peer },
+        Event::Named { peer, name } => FromServer::PeerNamed {
+            peer: *peer,
+            name: name_of(name),
+        },
+        Event::Unknown => return None,
+    })
+}
+
+/// A name as stored: one a page gave, so valid; anything else is no name.
+fn name_of(name: &str) -> PeerName {
+    PeerName::try_from(name.to_owned()).unwrap_or_default()
+}
+
+/// Everyone else, as a page of a seat ranked `rank` is told of them.
+fn room_peers(others: &[Person], rank: i64) -> Vec<RoomPeer> {
+    others
+        .iter()
+        .map(|other| RoomPeer {
+            peer: other.member.peer,
+            name: name_of(&other.name),
+            polite: polite(rank, other.member.rank),
+            away: other.away,
+        })
+        .collect()
+}
+
+/// Subscribes to this instance's wake-ups, again and again while the hub lives: after each
+/// (re)subscription every reader reads, since wake-ups sent meanwhile were lost.
+async fn wake_ups(hub: Weak<SharedHub>) {
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let Some((client, channel)) = hub.upgrade().map(|hub| {
+            let rooms = hub.rooms_in_redis();
+            (rooms.client().clone(), super::rooms::wake_channel(rooms.instance()))
+        }) else {
+            return;
+        };
+        match client.get_async_pubsub().await {
+            Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
+                Ok(()) => {
+                    pause = Duration::from_millis(100);
+                    if let Some(hub) = hub.upgrade() {
+                        hub.wake_all();
+                    }
+                    let mut messages = pubsub.into_on_message();
+                    while let Some(message) = messages.next().await {
+                        let Some(hub) = hub.upgrade() else {
+                            return;
+                        };
+                        let Ok(payload) = message.get_payload::<String>() else {
+                            continue;
+                        };
+                        if let Some((room, peer)) = payload.split_once(' ') {
+                            if let Ok(peer) = peer.parse() {
+                                hub.wake(room, peer);
+                            }
+                        }
+                    }
+                    tracing::warn!("lost the wake-ups' connection to Redis: subscribing again");
+                }
+                Err(e) => tracing::warn!("wake-ups not subscribed: {e}"),
+            },
+            Err(e) => tracing::debug!("no wake-ups' connection to Redis: {e}"),
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(SUBSCRIBE_AGAIN);
+    }
+}
+
+/// Renews this instance's seats three times per seat lifetime, while the hub lives.
+async fn renewals(hub: Weak<SharedHub>) {
+    let Some(every) = hub.upgrade().map(|hub| hub.rooms.seat_ttl() / 3) else {
+        return;
+    };
+    let mut tick = tokio::time::interval(every.max(Duration::from_millis(50)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(hub) = hub.upgrade() else {
+            return;
+        };
+        hub.renew_all().await;
+    }
+}
+
+#[async_trait]
+impl Store for SharedHub {
+    fn room_size(&self) -> usize {
+        self.rooms.size()
+    }
+
+    fn connect(&self) -> (ConnId, mpsc::Receiver<Outgoing>, Arc<Notify>) {
+        let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(self.outbox);
+        let ended = Arc::new(Notify::new());
+        let outbox = Outbox {
+            messages: tx,
+            ended: Arc::clone(&ended),
+        };
+        self.lock().outboxes.insert(id, outbox);
+        (id, rx, ended)
+    }
+
+    fn disconnect(self: Arc<Self>, conn: ConnId, seat: Option<SeatId>, end: End, grace: Duration) {
+        let held = {
+            let mut local = self.lock();
+            local.outboxes.remove(&conn);
+            match seat {
+                Some(seat) if local.seats.get(&seat).is_some_and(|h| h.conn == conn) => {
+                    local.seats.remove(&seat)
+                }
+                _ => None,
+            }
+        };
+        self.gone.notify_waiters();
+        let Some(held) = held else {
+            return;
+        };
+        let (room, peer) = (held.room.clone(), held.peer);
+        drop(held);
+        let rooms = self.rooms.clone();
+        self.settle(async move {
+            let done = match end {
+                End::Deliberate => rooms.leave(&room, peer, conn).await,
+                // Lost, or handed back on the way down: the page resumes here or elsewhere.
+                End::Lost | End::Shutdown => rooms.away(&room, peer, conn, grace).await,
+            };
+            if let Err(e) = done {
+                // The seat's key still names this connection: it expires by itself.
+                tracing::warn!("a seat not given back: {e}");
+            }
+        });
+    }
+
+    async fn join(
+        &self,
+        room: &RoomName,
+        conn: ConnId,
+        name: PeerName,
+        wish: Option<bool>,
+        token: ResumeToken,
+    ) -> Result<Seated, Problem> {
+        let joined = self
+            .rooms
+            .join(room, conn, name.as_str(), wish, token.as_str())
+            .await;
+        let (me, others) = match joined {
+            Ok(super::rooms::Joined::Seated { me, others, .. }) => (me, others),
+            Ok(super::rooms::Joined::Full { .. }) => return Err(Problem::RoomFull),
+            Err(e) => {
+                tracing::warn!("a join not taken: {e}");
+                return Err(Problem::Unavailable);
+            }
+        };
+        let Some(hub) = self.myself() else {
+            return Err(Problem::Unavailable);
+        };
+        let seat = hub
+            .seat(room, me.peer, me.rank, conn, 0, None)
+            .ok_or(Problem::NotInRoom)?;
+        Ok(Seated {
+            seat,
+            peer: me.peer,
+            peers: room_peers(&others, me.rank),
+        })
+    }
+
+    async fn resume(
+        &self,
+        room: &RoomName,
+        token: &ResumeToken,
+        received: u64,
+        conn: ConnId,
+        fresh: ResumeToken,
+        _dead: Option<ConnId>,
+    ) -> Result<Resumption, Refusal> {
+        let resumed = self
+            .rooms
+            .resume(room, token.as_str(), fresh.as_str(), conn)
+            .await;
+        let (me, taken, given, others, inbox) = match resumed {
+            Ok(Resumed::Seat {
+                me,
+                taken,
+                given,
+                others,
+                inbox,
+                ..
+            }) => (me, taken, given, others, inbox),
+            Ok(Resumed::Unknown) => return Err(Refusal::Refused(UNKNOWN_TOKEN)),
+            Ok(Resumed::Expired) => return Err(Refusal::Refused(GRACE_RAN_OUT)),
+            Err(e) => {
+                tracing::warn!("a resume not taken: {e}");
+                return Err(Refusal::Unavailable);
+            }
+        };
+        let (missed, complete) = missed(&inbox, &others, received, given);
+        let after = inbox.last().map(|entry| entry.id.clone());
+        let Some(hub) = self.myself() else {
+            return Err(Refusal::Unavailable);
+        };
+        let seat = hub
+            .seat(room, me.peer, me.rank, conn, taken, after)
+            .ok_or(Refusal::Refused(UNKNOWN_TOKEN))?;
+        Ok(Resumption {
+            seated: Seated {
+                seat,
+                peer: me.peer,
+                peers: room_peers(&others, me.rank),
+            },
+            missed,
+            received: taken,
+            complete,
+        })
+    }
+
+    async fn relay(
+        &self,
+        seat: SeatId,
+        conn: ConnId,
+        to: PeerId,
+        signal: Signal,
+    ) -> Result<(), Problem> {
+        let (room, from, seq) = self.held(seat, conn).ok_or(Problem::NotInRoom)?;
+        let body = serde_json::to_string(&signal).map_err(|_| Problem::BadMessage)?;
+        let relayed = self.rooms.relay(&room, from, conn, to, &body, seq).await;
+        let relayed = relayed.map_err(|e| {
+            tracing::warn!("a signal not relayed: {e}");
+            Problem::Unavailable
+        })?;
+        if relayed != Relayed::NotInRoom {
+            self.took(seat, conn, seq);
+        }
+        match relayed {
+            Relayed::Delivered | Relayed::Again => Ok(()),
+            Relayed::NotInRoom => Err(Problem::NotInRoom),
+            Relayed::UnknownPeer => Err(Problem::UnknownPeer),
+            Relayed::NoPeer => Err(Problem::NoPeer),
+        }
+    }
+
+    async fn rename(&self, seat: SeatId, conn: ConnId, name: PeerName) -> Result<(), Problem> {
+        let (room, peer, _) = self.held(seat, conn).ok_or(Problem::NotInRoom)?;
+        match self.rooms.rename(&room, peer, conn, name.as_str()).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Problem::NotInRoom),
+            Err(_) => Err(Problem::Unavailable),
+        }
+    }
+
+    async fn has_peer(&self, seat: SeatId) -> bool {
+        let room = self.lock().seats.get(&seat).map(|held| held.room.clone());
+        match room {
+            Some(room) => self.rooms.count(&room).await.is_ok_and(|n| n > 1),
+            None => false,
+        }
+    }
+
+    async fn discard(&self, seat: SeatId, conn: ConnId) {
+        let Some((room, from, seq)) = self.held(seat, conn) else {
+            return;
+        };
+        // An empty signal counts and goes nowhere.
+        match self.rooms.relay(&room, from, conn, 0, "", seq).await {
+            Ok(_) => self.took(seat, conn, seq),
+            Err(e) => tracing::warn!("a dropped signal not counted: {e}"),
+        }
+    }
+
+    async fn leave(&self, seat: SeatId, conn: ConnId) {
+        let held = {
+            let mut local = self.lock();
+            match local.seats.get(&seat) {
+                Some(held) if held.conn == conn => local.seats.remove(&seat),
+                _ => None,
+            }
+        };
+        if let Some(held) = held {
+            if let Err(e) = self.rooms.leave(&held.room, held.peer, conn).await {
+                tracing::warn!("a seat not left: {e}; it expires by itself");
+            }
+        }
+    }
+
+    async fn ready(&self) -> bool {
+        self.rooms.reachable().await
+    }
+
+    async fn all_gone(&self) {
+        loop {
+            let notified = self.gone.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            if self.peers() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    async fn close(&self) {
+        let _ = tokio::time::timeout(HAND_BACK_WAIT, async {
+            loop {
+                let notified = self.settled.notified();
+                let mut notified = std::pin::pin!(notified);
+                notified.as_mut().enable();
+                if self.settling.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await;
+    }
+
+    fn rooms(&self) -> usize {
+        let local = self.lock();
+        let rooms: HashSet<&RoomName> = local.seats.values().map(|held| &held.room).collect();
+        rooms.len()
+    }
+
+    fn peers(&self) -> usize {
+        self.lock().outboxes.len()
+    }
+
+    fn away(&self) -> usize {
+        // Away seats are nobody's: Redis keeps them, not this instance.
+        0
+    }
+}
+
+impl SharedHub {
+    /// This hub as an `Arc`, for what a seat starts (its reader): the hub lives in one.
+    fn myself(&self) -> Option<Arc<Self>> {
+        self.me.upgrade()
+    }
+}
+
+/// The signals a page that had `received` of them missed, from those still in the room, in order,
+/// and whether that is every one (the inbox is bounded: the oldest go first).
+fn missed(
+    inbox: &[Entry],
+    others: &[Person],
+    received: u64,
+    given: u64,
+) -> (Vec<FromServer>, bool) {
+    let present: HashSet<PeerId> = others.iter().map(|p| p.member.peer).collect();
+    let mut first = None;
+    let mut missed = Vec::new();
+    for entry in inbox {
+        let Event::Signal { from, n, body } = &entry.event else {
+            continue;
+        };
+        first.get_or_insert(*n);
+        // What the one who left said is of no use to anyone any more.
+        if *n <= received || !present.contains(from) {
+            continue;
+        }
+        if let Ok(signal) = serde_json::from_str::<Signal>(body) {
+            missed.push(FromServer::Signal {
+                from: *from,
+                signal,
+            });
+        }
+    }
+    let complete = given <= received || first.is_some_and(|first| first <= received + 1);
+    (missed, complete)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signal_entry(id: u64, from: PeerId, n: u64) -> Entry {
+        let body = serde_json::to_string(&Signal::EndOfCandidates).unwrap();
+        Entry {
+            id: format!("{id}-0"),
+            event: Event::Signal { from, n, body },
+        }
+    }
+
+    fn person(peer: PeerId) -> Person {
+        Person {
+            member: super::super::rooms::Member { peer, rank: 0 },
+            away: false,
+            name: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_resume_replays_the_signals_after_the_pages_count_from_those_still_there() {
+        let inbox = vec![
+            signal_entry(1, 2, 1),
+            Entry {
+                id: "2-0".into(),
+                event: Event::Away { peer: 3 },
+            },
+            signal_entry(3, 3, 2),
+            signal_entry(4, 2, 3),
+            signal_entry(5, 4, 4),
+        ];
+        let others = [person(2), person(4)];
+        let (replayed, complete) = missed(&inbox, &others, 1, 4);
+        assert!(complete);
+        let from: Vec<_> = replayed
+            .iter()
+            .map(|m| match m {
+                FromServer::Signal { from, .. } => *from,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(from, [2, 4], "3 left; the first was received");
+    }
+
+    #[test]
+    fn an_inbox_that_lost_its_oldest_says_so() {
+        let inbox = vec![signal_entry(9, 2, 7), signal_entry(10, 2, 8)];
+        let (replayed, complete) = missed(&inbox, &[person(2)], 5, 8);
+        assert_eq!(replayed.len(), 2);
+        assert!(!complete, "signal 6 is gone");
+        let (_, complete) = missed(&inbox, &[person(2)], 6, 8);
+        assert!(complete);
+        let (none, complete) = missed(&[], &[person(2)], 8, 8);
+        assert!(none.is_empty() && complete);
+        let (_, complete) = missed(&[], &[person(2)], 3, 8);
+        assert!(!complete, "all trimmed");
+    }
+}

@@ -1,0 +1,175 @@
+//! The rooms as a connection sees them: one trait, kept in this process's memory ([`crate::hub`])
+//! or shared by several instances through Redis ([`crate::shared`]).
+//!
+//! A connection's task asks the store for a seat, passes its page's signals through it, and reads
+//! what the store has for the page from its outbox; it never knows where the rooms live. What
+//! must hold whatever the store (a room never overfull, the two ends of a pair in opposite roles,
+//! no signal lost or given twice across a resume) is each store's to keep, and each has its tests.
+
+use async_trait::async_trait;
+use loopback_signal::{FromServer, PeerId, PeerName, Problem, ResumeToken, RoomName, RoomPeer};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, Notify};
+
+/// A connection's identity for as long as it lasts (not the room's [`PeerId`] of its seat).
+pub type ConnId = u64;
+/// A seat's identity in this process for as long as it lasts, across the connections that hold
+/// it here.
+pub type SeatId = u64;
+
+/// What the store asks of a connection's task.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// A message for the page about `seat`'s room. A connection that left that seat since (and
+    /// joined again) drops it: peer ids start from 1 in every room, so what came from peer 2 of
+    /// the old room would read as from peer 2 of the new.
+    /// Boxed: an outbox's channel allocates room for 32 of these up front, for every page, and
+    /// a `FromServer` is 120 bytes where its box is 8 (3.8 KiB of an idle page's 16 before).
+    Message {
+        seat: SeatId,
+        message: Box<FromServer>,
+    },
+    /// Another connection shows this connection's seat token: is this page still there? The
+    /// task pings, answers `true` as soon as any frame arrives, or `false` once the probe time
+    /// passes in silence, and then closes as dead.
+    Probe(oneshot::Sender<bool>),
+}
+
+/// How a connection ended, which decides what becomes of its seat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    /// The page left on purpose (`leave`, a Close frame) or was closed for misbehaving: the seat
+    /// goes at once.
+    Deliberate,
+    /// The connection was lost (no Close frame, an error, idleness): the seat is kept, away.
+    Lost,
+    /// The server is shutting down: in memory, seats die with the process and every page is
+    /// told so; shared, the seats are handed back, away, for the pages to resume elsewhere.
+    Shutdown,
+}
+
+/// A connection's seat, as the store gave it: what `joined` or `resumed` tells the page.
+#[derive(Debug)]
+pub struct Seated {
+    pub seat: SeatId,
+    /// The seat's id in its room, which the others know it by.
+    pub peer: PeerId,
+    /// Everyone else in the room now, oldest first, with this seat's role toward each.
+    pub peers: Vec<RoomPeer>,
+}
+
+/// A seat taken back by a new connection.
+#[derive(Debug)]
+pub struct Resumption {
+    pub seated: Seated,
+    /// The signals the page missed, from those still in the room, in order: for after `resumed`.
+    pub missed: Vec<FromServer>,
+    /// Signals the server took from this seat so far.
+    pub received: u64,
+    /// Whether `missed` holds every signal the page missed.
+    pub complete: bool,
+}
+
+/// Why a resume did not (yet) give the seat back.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Refused, for this reason (a detail for the page, never the token).
+    Refused(&'static str),
+    /// The seat's connection still counts as live: `answer` says whether it is. If it is not,
+    /// ask again with it as `dead`.
+    Probe {
+        holder: ConnId,
+        answer: oneshot::Receiver<bool>,
+    },
+    /// The store cannot be reached now: the seat is neither given nor gone; try again later.
+    Unavailable,
+}
+
+/// The refusals' details.
+pub const UNKNOWN_TOKEN: &str =
+    "this token was never issued by this server, or it was used already";
+pub const OTHER_ROOM: &str = "this token is for a seat in another room";
+pub const GRACE_RAN_OUT: &str = "the seat was away longer than the grace period and is gone";
+pub const IN_USE: &str = "another live connection holds this seat";
+
+/// Where the rooms live. Every method that may reach another machine is async; the connection's
+/// task awaits each in turn, so one page's signals keep their order.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// How many seats a room holds.
+    fn room_size(&self) -> usize;
+
+    /// A new connection, the receiving end of its outbox, and what is notified when the
+    /// connection must end at once (its outbox overflowed, or its seat moved elsewhere).
+    fn connect(&self) -> (ConnId, mpsc::Receiver<Outgoing>, Arc<Notify>);
+
+    /// The connection is gone and its outbox with it; its seat, if it still holds one, goes or
+    /// is kept away for `grace`, as `end` says. Not async: a task that ends without saying how
+    /// calls it from `Drop`; whatever it must ask another machine, it asks in the background.
+    fn disconnect(self: Arc<Self>, conn: ConnId, seat: Option<SeatId>, end: End, grace: Duration);
+
+    /// Gives `conn` a new seat in `room`, as `name`, with `token` to resume it by; in an empty
+    /// room with the role it `wish`es toward whoever comes. Everyone there is told.
+    async fn join(
+        &self,
+        room: &RoomName,
+        conn: ConnId,
+        name: PeerName,
+        wish: Option<bool>,
+        token: ResumeToken,
+    ) -> Result<Seated, Problem>;
+
+    /// Gives the seat `token` names in `room` to `conn`, spending the token for `fresh`, with the
+    /// room as it is now and the signals after the page's `received`. `dead` is a holder a
+    /// probe found dead.
+    async fn resume(
+        &self,
+        room: &RoomName,
+        token: &ResumeToken,
+        received: u64,
+        conn: ConnId,
+        fresh: ResumeToken,
+        dead: Option<ConnId>,
+    ) -> Result<Resumption, Refusal>;
+
+    /// Passes `signal` from the page holding `seat` to the seat `to`, as from the sender's id.
+    async fn relay(
+        &self,
+        seat: SeatId,
+        conn: ConnId,
+        to: PeerId,
+        signal: loopback_signal::Signal,
+    ) -> Result<(), Problem>;
+
+    /// The person at `seat` is called `name` from now on; the others are told.
+    async fn rename(&self, seat: SeatId, conn: ConnId, name: PeerName) -> Result<(), Problem>;
+
+    /// Whether anyone else is in `seat`'s room.
+    async fn has_peer(&self, seat: SeatId) -> bool;
+
+    /// A signal from the page holding `seat` that goes nowhere: counted as taken.
+    async fn discard(&self, seat: SeatId, conn: ConnId);
+
+    /// The page holding `seat` left: the seat goes, and the others are told.
+    async fn leave(&self, seat: SeatId, conn: ConnId);
+
+    /// Whether new pages may come: the store can take joins now.
+    async fn ready(&self) -> bool;
+
+    /// Returns once no connection is left in this process.
+    async fn all_gone(&self);
+
+    /// The process stops, every connection closed: what is left of its seats is settled (in
+    /// memory they go; shared, they are handed back for their pages to resume elsewhere).
+    async fn close(&self);
+
+    /// Rooms with a seat of this process's in them.
+    fn rooms(&self) -> usize;
+
+    /// Connections open in this process.
+    fn peers(&self) -> usize;
+
+    /// Seats whose page is away, as far as this process knows.
+    fn away(&self) -> usize;
+}
