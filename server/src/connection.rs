@@ -8,9 +8,9 @@
 //! waits, away, for the page to resume it on a new connection.
 
 use crate::guard::{Idle, RateLimit};
-use crate::store::{ConnId, End, Outgoing, Refusal, SeatId, Store, IN_USE};
 use crate::inspect::{self, Verdict};
 use crate::logtag;
+use crate::store::{ConnId, End, Outgoing, Refusal, SeatId, Store, IN_USE};
 use crate::Limits;
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
 use loopback_signal::{
@@ -313,7 +313,10 @@ impl Connection {
                 let Some(token) = self.fresh_token() else {
                     return Flow::Break((End::Deliberate, "no random bits"));
                 };
-                match store.join(&room, self.id, name, polite, token.clone()).await {
+                match store
+                    .join(&room, self.id, name, polite, token.clone())
+                    .await
+                {
                     Ok(seated) => {
                         // Never the name, nor the room's: the room's tag and the seat's id.
                         tracing::info!(conn = self.id, room = %logtag::room(&room), peer = seated.peer, others = seated.peers.len(), "joined");
@@ -473,7 +476,10 @@ impl Connection {
                 // Probed once already, and another connection holds it now.
                 Err(Refusal::Probe { .. }) if dead.is_some() => break IN_USE,
                 Err(Refusal::Unavailable) => {
-                    return written(self.say(FromServer::error(Problem::Unavailable, None)).await);
+                    return written(
+                        self.say(FromServer::error(Problem::Unavailable, None))
+                            .await,
+                    );
                 }
                 Err(Refusal::Probe { holder, answer }) => {
                     let wait = self.context.limits.probe + PROBE_SLACK;

@@ -8,17 +8,17 @@
 //! page speaks as another. The hub decides; the connection tasks carry the words and the timers,
 //! so everything here is plain, synchronous and unit-tested.
 
+use crate::store::{
+    ConnId, End, Outgoing, Refusal, Resumption, SeatId, Seated, Store, GRACE_RAN_OUT, OTHER_ROOM,
+    UNKNOWN_TOKEN,
+};
+use async_trait::async_trait;
 use loopback_signal::room::{Other, DEFAULT_SIZE};
 use loopback_signal::seat::REPLAY_CAPACITY;
 use loopback_signal::{
     FromServer, JoinError, PeerId, PeerName, Problem, ReplayLog, ResumeToken, RoomName, RoomPeer,
     Rooms, Signal,
 };
-use crate::store::{
-    ConnId, End, Outgoing, Refusal, Resumption, SeatId, Seated, Store, GRACE_RAN_OUT, OTHER_ROOM,
-    UNKNOWN_TOKEN,
-};
-use async_trait::async_trait;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -39,13 +39,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use hub::Hub;
-use store::Store;
 use loopback_signal::room::{DEFAULT_SIZE, MAX_SIZE};
 use loopback_signal::MAX_MESSAGE_BYTES;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use store::Store;
 use tokio::sync::watch;
 use tower_http::services::ServeDir;
 

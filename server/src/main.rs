@@ -2,8 +2,8 @@
 //! Ctrl-C.
 
 use clap::Parser;
-use loopback_server::tls::{self, Certificate};
 use loopback_server::shared::SharedHub;
+use loopback_server::tls::{self, Certificate};
 use loopback_server::turn::Turn;
 use loopback_server::{Config, Limits, Running, ROOM_SIZE, SIGNAL_PATH};
 use std::net::SocketAddr;
@@ -282,7 +282,8 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             };
             let ttl = Duration::from_millis(args.seat_ttl_ms);
             let outbox = config.limits.outbox_for(config.room_size);
-            let hub = SharedHub::start(url, instance.clone(), config.room_size, ttl, outbox).await?;
+            let hub =
+                SharedHub::start(url, instance.clone(), config.room_size, ttl, outbox).await?;
             tracing::info!(instance, "rooms shared through Redis");
             hub
         }
@@ -305,7 +306,12 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                     args.listen.port()
                 );
             }
-            Running::start_tls_with(std::net::TcpListener::bind(args.listen)?, config, store, tls)?
+            Running::start_tls_with(
+                std::net::TcpListener::bind(args.listen)?,
+                config,
+                store,
+                tls,
+            )?
         }
     };
     tracing::info!(

@@ -79,9 +79,15 @@ fn room(name: &str) -> RoomName {
 }
 
 /// A seat for connection 0 of `store`, with no name and a token of its own.
-async fn join(store: &SharedRooms, room: &RoomName, wish: Option<bool>) -> Result<Joined, StoreError> {
+async fn join(
+    store: &SharedRooms,
+    room: &RoomName,
+    wish: Option<bool>,
+) -> Result<Joined, StoreError> {
     static TOKENS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let token = TOKENS.fetch_add(1, std::sync::atomic::Ordering::Relaxed).to_string();
+    let token = TOKENS
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        .to_string();
     store.join(room, 0, "", wish, &token).await
 }
 

@@ -1451,7 +1451,10 @@ async fn pages_get_turn_credentials_of_their_own_once_there_is_someone_to_call()
     // Back alone: none.
     let (solo, solo_joined) = join(&server, "solo", None).await;
     drop(solo);
-    until("the lone seat away", WAIT, || server.state.store.away() == 1).await;
+    until("the lone seat away", WAIT, || {
+        server.state.store.away() == 1
+    })
+    .await;
     let (mut solo, resumed) = resume(&server, "solo", &token_of(&solo_joined), 0).await;
     assert_eq!(resumed["iceServers"], json!([]), "{resumed}");
     assert!(resumed.get("renewIn").is_none(), "{resumed}");

@@ -4,8 +4,7 @@
 
 use super::rooms::{Entry, Event, Person, Relayed, Resumed, SharedRooms, StoreError, READ_BATCH};
 use crate::store::{
-    ConnId, End, Outgoing, Refusal, Resumption, SeatId, Seated, Store, GRACE_RAN_OUT,
-    UNKNOWN_TOKEN,
+    ConnId, End, Outgoing, Refusal, Resumption, SeatId, Seated, Store, GRACE_RAN_OUT, UNKNOWN_TOKEN,
 };
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -325,7 +324,11 @@ fn message(entry: &Entry, rank: i64) -> Option<FromServer> {
             from: *from,
             signal: serde_json::from_str::<Signal>(body).ok()?,
         },
-        Event::Joined { peer, rank: r, name } => FromServer::PeerJoined {
+        Event::Joined {
+            peer,
+            rank: r,
+            name,
+        } => FromServer::PeerJoined {
             peer: *peer,
             name: name_of(name),
             polite: polite(rank, *r),
@@ -369,7 +372,10 @@ async fn wake_ups(hub: Weak<SharedHub>) {
     loop {
         let Some((client, channel)) = hub.upgrade().map(|hub| {
             let rooms = hub.rooms_in_redis();
-            (rooms.client().clone(), super::rooms::wake_channel(rooms.instance()))
+            (
+                rooms.client().clone(),
+                super::rooms::wake_channel(rooms.instance()),
+            )
         }) else {
             return;
         };

@@ -132,7 +132,11 @@ pub struct Entry {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// The `n`th signal given to this seat, from `from`, as JSON.
-    Signal { from: PeerId, n: u64, body: String },
+    Signal {
+        from: PeerId,
+        n: u64,
+        body: String,
+    },
     Joined {
         peer: PeerId,
         rank: i64,
@@ -365,7 +369,7 @@ impl SharedRooms {
 
     /// Takes a seat in `room` for this instance's connection `conn`, as `name` with `token`, in
     /// one atomic step; in an empty room with the role the seat `wish`es toward whoever comes.
-    /// Asked once only: a join asked twice could take two seats.
+    /// Asked again after Redis's connection dropped, it gives the seat it gave, never a second.
     pub async fn join(
         &self,
         room: &RoomName,
@@ -379,29 +383,32 @@ impl SharedRooms {
             Some(true) => "1",
             Some(false) => "0",
         };
-        let mut invocation = self.invocation(&self.scripts.join, room);
-        invocation
-            .arg(self.size)
-            .arg(wish)
-            .arg(conn)
-            .arg(millis(self.seat_ttl))
-            .arg(name)
-            .arg(token);
-        let (status, peer, rank, others, gone): (String, i64, i64, Vec<RawPerson>, Vec<i64>) =
-            invocation.invoke_async(&mut self.redis.clone()).await?;
-        let gone = peers(&gone);
-        match status.as_str() {
-            "full" => Ok(Joined::Full { gone }),
-            "ok" => Ok(Joined::Seated {
-                me: Member {
-                    peer: peer.unsigned_abs(),
-                    rank,
-                },
-                others: people(others),
-                gone,
-            }),
-            other => Err(StoreError::Unexpected(format!("join answered {other:?}"))),
-        }
+        self.again(|| async {
+            let mut invocation = self.invocation(&self.scripts.join, room);
+            invocation
+                .arg(self.size)
+                .arg(wish)
+                .arg(conn)
+                .arg(millis(self.seat_ttl))
+                .arg(name)
+                .arg(token);
+            let (status, peer, rank, others, gone): (String, i64, i64, Vec<RawPerson>, Vec<i64>) =
+                invocation.invoke_async(&mut self.redis.clone()).await?;
+            let gone = peers(&gone);
+            match status.as_str() {
+                "full" => Ok(Joined::Full { gone }),
+                "ok" => Ok(Joined::Seated {
+                    me: Member {
+                        peer: peer.unsigned_abs(),
+                        rank,
+                    },
+                    others: people(others),
+                    gone,
+                }),
+                other => Err(StoreError::Unexpected(format!("join answered {other:?}"))),
+            }
+        })
+        .await
     }
 
     /// Runs a step on one seat that answers 1 or 0.
@@ -427,14 +434,24 @@ impl SharedRooms {
 
     /// Keeps `peer`'s seat in `room` for another expiry; false if connection `conn` of this
     /// instance no longer holds it (it expired, or a resume moved it).
-    pub async fn renew(&self, room: &RoomName, peer: PeerId, conn: u64) -> Result<bool, StoreError> {
+    pub async fn renew(
+        &self,
+        room: &RoomName,
+        peer: PeerId,
+        conn: u64,
+    ) -> Result<bool, StoreError> {
         let ttl = millis(self.seat_ttl).to_string();
         self.seat_step(&self.scripts.renew, room, peer, conn, Some(ttl))
             .await
     }
 
     /// `peer`'s seat leaves `room`; false if `conn` did not hold it.
-    pub async fn leave(&self, room: &RoomName, peer: PeerId, conn: u64) -> Result<bool, StoreError> {
+    pub async fn leave(
+        &self,
+        room: &RoomName,
+        peer: PeerId,
+        conn: u64,
+    ) -> Result<bool, StoreError> {
         self.seat_step(&self.scripts.leave, room, peer, conn, None)
             .await
     }
@@ -461,8 +478,14 @@ impl SharedRooms {
         conn: u64,
         name: &str,
     ) -> Result<bool, StoreError> {
-        self.seat_step(&self.scripts.rename, room, peer, conn, Some(name.to_owned()))
-            .await
+        self.seat_step(
+            &self.scripts.rename,
+            room,
+            peer,
+            conn,
+            Some(name.to_owned()),
+        )
+        .await
     }
 
     /// Gives `conn` the seat `token` names in `room`, spending the token for `fresh`.
@@ -490,7 +513,16 @@ impl SharedRooms {
                 "unknown" => Ok(Resumed::Unknown),
                 "expired" => Ok(Resumed::Expired),
                 "ok" => {
-                    type Row = (String, i64, i64, i64, i64, Vec<RawPerson>, Vec<RawEntry>, i64);
+                    type Row = (
+                        String,
+                        i64,
+                        i64,
+                        i64,
+                        i64,
+                        Vec<RawPerson>,
+                        Vec<RawEntry>,
+                        i64,
+                    );
                     let (_, peer, rank, taken, given, others, inbox, was_away): Row =
                         redis::from_redis_value(answer)?;
                     Ok(Resumed::Seat {

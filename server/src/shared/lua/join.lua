@@ -1,6 +1,7 @@
 -- One atomic join: the room's dead seats go, then the newcomer gets the next peer id and a rank
 -- past everyone's (above, so polite toward each, unless the room's first seat wished otherwise),
--- or the answer that the room is full. Everyone there is told, in their inboxes.
+-- or the answer that the room is full. Everyone there is told, in their inboxes. Asked again
+-- after an answer lost on the way (the same token and connection), it answers the same seat.
 --
 -- ARGV[5]: the room's size; ARGV[6]: the first seat's wish ('' none, '1' polite toward whoever
 -- comes, '0' impolite); ARGV[7]: the connection; ARGV[8]: the seat's time to live (ms);
@@ -9,6 +10,11 @@
 local size, wish, conn, seat_ttl = tonumber(ARGV[5]), ARGV[6], ARGV[7], ARGV[8]
 local name, token = ARGV[9], ARGV[10]
 local live, gone = sweep()
+local already = redis.call('HGET', tokens_key, token)
+if already and holds(already, conn) then
+  local mine = tonumber(already)
+  return {'ok', mine, tonumber(redis.call('HGET', seat_key(mine), 'rank')), describe(live, mine), gone}
+end
 if #live >= size then
   return {'full', 0, 0, {}, gone}
 end
