@@ -10,7 +10,7 @@
 //!
 //! ```text
 //! cargo bench --bench server -- [--connections 10000] [--rate 2000[,8000…]] [--seconds 20]
-//!     [--idle 10] [--targets loopback,peerjs] [--keepalive clients|least]
+//!     [--idle 10] [--targets loopback,peerjs,shared] [--keepalive clients|least]
 //! ```
 //!
 //! `--seconds` is each target's relay time at each rate. `scripts/dev bench server [flags]`
@@ -56,7 +56,7 @@ impl Options {
             rates: vec![2_000],
             seconds: 20,
             idle: 10,
-            targets: vec![Kind::Loopback, Kind::PeerJs],
+            targets: vec![Kind::Loopback, Kind::PeerJs, Kind::Shared],
             keepalive: Keepalive::Clients,
         };
         let args: Vec<String> = std::env::args().skip(1).collect();
@@ -86,8 +86,9 @@ impl Options {
                     options.targets = value("loopback,peerjs")
                         .split(',')
                         .map(|t| {
-                            Kind::parse(t)
-                                .unwrap_or_else(|| panic!("--targets: {t:?}: loopback or peerjs"))
+                            Kind::parse(t).unwrap_or_else(|| {
+                                panic!("--targets: {t:?}: loopback, peerjs or shared")
+                            })
                         })
                         .collect()
                 }

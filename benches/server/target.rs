@@ -14,17 +14,21 @@ pub enum Kind {
     Loopback,
     /// The PeerJS server, npm `peer` 1.0.2, on Node.js.
     PeerJs,
-    // The third target of issue 18 goes here: three `loopback-server`s behind one
-    // `redis-server` (`--redis`). `start` then returns four processes (their RSS and CPU are
-    // summed, Redis's included) and three endpoints, and the load puts the two pages of each
-    // pair on different instances (see `load::Plan::endpoint`).
+    /// Three `loopback-server`s sharing their rooms through one `redis-server` (`--redis`):
+    /// four processes, whose RSS and CPU are summed, Redis's included; the load puts the two
+    /// pages of each pair on different instances (see `load::Plan::endpoint`).
+    Shared,
 }
+
+/// The instances of [`Kind::Shared`].
+const INSTANCES: usize = 3;
 
 impl Kind {
     pub fn parse(name: &str) -> Option<Self> {
         match name {
             "loopback" => Some(Kind::Loopback),
             "peerjs" => Some(Kind::PeerJs),
+            "shared" => Some(Kind::Shared),
             _ => None,
         }
     }
@@ -33,12 +37,13 @@ impl Kind {
         match self {
             Kind::Loopback => "loopback-server",
             Kind::PeerJs => "PeerJS 1.0.2",
+            Kind::Shared => "3 × loopback-server + Redis",
         }
     }
 
     pub fn protocol(self) -> Protocol {
         match self {
-            Kind::Loopback => Protocol::Loopback,
+            Kind::Loopback | Kind::Shared => Protocol::Loopback,
             Kind::PeerJs => Protocol::PeerJs,
         }
     }
@@ -68,35 +73,40 @@ pub struct Setup {
     pub cpu: Option<usize>,
 }
 
+/// `loopback-server`'s flags for the load: its defaults, but for the limits that are per client
+/// address or in all. They protect one server from one client, and here one client is 10,000
+/// pages from eight addresses. Per connection, every limit stays as it is (the message and byte
+/// rates, the outbox, the idle and seat timeouts, the pings every 20 s). Rooms of two, as
+/// PeerJS's pairs; logs at their default level (a line per join, as PeerJS prints one per
+/// connection).
+fn loopback_args(listen: SocketAddr, setup: &Setup) -> Vec<String> {
+    let cap = (setup.connections + 1000).to_string();
+    vec![
+        "--listen".into(),
+        listen.to_string(),
+        "--dist".into(),
+        setup.logs.join("no-page").display().to_string(),
+        "--room-size".into(),
+        "2".into(),
+        "--max-connections".into(),
+        cap.clone(),
+        "--max-connections-per-address".into(),
+        cap,
+        "--joins-per-minute".into(),
+        "1000000".into(),
+    ]
+}
+
 impl Server {
     pub fn start(kind: Kind, setup: &Setup) -> Self {
+        if kind == Kind::Shared {
+            return Self::start_shared(setup);
+        }
         let port = free_port();
         let listen = SocketAddr::from(([127, 0, 0, 1], port));
         let cap = (setup.connections + 1000).to_string();
         let (program, args): (PathBuf, Vec<String>) = match kind {
-            // Its defaults, but for the limits that are per client address or in all: they
-            // protect one server from one client, and here one client is 10,000 pages from
-            // eight addresses. Per connection, every limit stays as it is (the message and byte
-            // rates, the outbox, the idle and seat timeouts, the pings every 20 s). Rooms of
-            // two, as PeerJS's pairs; logs at their default level (a line per join, as PeerJS
-            // prints one per connection).
-            Kind::Loopback => (
-                setup.loopback.clone(),
-                vec![
-                    "--listen".into(),
-                    listen.to_string(),
-                    "--dist".into(),
-                    setup.logs.join("no-page").display().to_string(),
-                    "--room-size".into(),
-                    "2".into(),
-                    "--max-connections".into(),
-                    cap.clone(),
-                    "--max-connections-per-address".into(),
-                    cap,
-                    "--joins-per-minute".into(),
-                    "1000000".into(),
-                ],
-            ),
+            Kind::Loopback | Kind::Shared => (setup.loopback.clone(), loopback_args(listen, setup)),
             // Its CLI's defaults (alive_timeout 60 s, key `peerjs`), on 127.0.0.1, and its
             // concurrent limit (5,000 by default) above the load.
             Kind::PeerJs => {
@@ -131,6 +141,65 @@ impl Server {
             commands: vec![command],
         };
         server.wait_ready(&log);
+        server
+    }
+
+    /// [`Kind::Shared`]: a `redis-server` of its own (no persistence: nothing outlives the run),
+    /// then three instances on it, each with its own port and log.
+    fn start_shared(setup: &Setup) -> Self {
+        let redis_port = free_port();
+        let redis_args: Vec<String> = [
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &redis_port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--maxclients",
+            "1000",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+        let redis_log = setup.logs.join("redis.log");
+        let redis = spawn(
+            Path::new("redis-server"),
+            &redis_args,
+            &redis_log,
+            setup.cpu,
+        );
+        let mut server = Server {
+            kind: Kind::Shared,
+            processes: vec![redis],
+            endpoints: vec![SocketAddr::from(([127, 0, 0, 1], redis_port))],
+            commands: vec![shown(&format!("redis-server {}", redis_args.join(" ")))],
+        };
+        server.wait_ready(&redis_log);
+        server.endpoints.clear();
+        let url = format!("redis://127.0.0.1:{redis_port}/");
+        for n in 0..INSTANCES {
+            let listen = SocketAddr::from(([127, 0, 0, 1], free_port()));
+            let mut args = loopback_args(listen, setup);
+            args.extend([
+                "--redis".into(),
+                url.clone(),
+                "--instance".into(),
+                format!("i{n}"),
+            ]);
+            let log = setup.logs.join(format!("loopback-server-shared-{n}.log"));
+            server
+                .processes
+                .push(spawn(&setup.loopback, &args, &log, setup.cpu));
+            server.commands.push(shown(&format!(
+                "{} {}",
+                setup.loopback.display(),
+                args.join(" ")
+            )));
+            server.endpoints.push(listen);
+            server.wait_ready(&log);
+        }
         server
     }
 
@@ -204,6 +273,7 @@ fn slug(kind: Kind) -> &'static str {
     match kind {
         Kind::Loopback => "loopback-server",
         Kind::PeerJs => "peerjs",
+        Kind::Shared => "shared",
     }
 }
 
