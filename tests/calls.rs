@@ -255,6 +255,42 @@ async fn two_browsers_through_the_server(first: Engine, second: Engine) {
     two.close().await;
 }
 
+/// Two browsers, each on its own instance of the server, the two sharing their rooms through a
+/// Redis started here: the call, its controls and its end go from one instance to the other.
+async fn two_browsers_on_two_instances(first: Engine, second: Engine) {
+    let redis = support::redis::Redis::start();
+    let one = Server::start_shared(&dist(), &redis.url(), "one").await;
+    let two = Server::start_shared(&dist(), &redis.url(), "two").await;
+    let (x, y) = (Browser::launch(first).await, Browser::launch(second).await);
+    let a = Side::of(&x, format!("{} on one", first.name())).await;
+    let b = Side::of(&y, format!("{} on two", second.name())).await;
+    let url = room_url(&one.url, "");
+    // The same room, each page from its own instance.
+    let other = url.replacen(&one.url, &two.url, 1);
+    a.open(&url).await;
+    b.open(&other).await;
+    a.click("call-btn").await;
+    a.wait_for(
+        "the other person",
+        "return document.getElementById('status').textContent.includes('waiting for the other person');",
+    )
+    .await;
+    b.click("call-btn").await;
+    for side in [&a, &b] {
+        if let Err(e) = side.playing().await {
+            panic!("{e}\n{}", logs(&a, &b).await);
+        }
+        side.assert_logged("through the signaling server").await;
+    }
+    assert_eq!((one.rooms(), two.rooms()), (1, 1), "a seat on each");
+    controls_across(&a, &b).await;
+    hang_up(&b, &a).await;
+    rooms_empty(&one.running.state.store).await;
+    rooms_empty(&two.running.state.store).await;
+    x.close().await;
+    y.close().await;
+}
+
 /// `relay=1`: TURN only, through coturn; the candidate pair in use is a relayed one.
 async fn relay_only_through_coturn(engine: Engine) {
     let turn = Coturn::start().await;
@@ -348,6 +384,11 @@ async fn two_firefox_browsers_call_through_the_server() {
 #[tokio::test(flavor = "current_thread")]
 async fn chromium_calls_firefox_through_the_server() {
     two_browsers_through_the_server(Engine::Chromium, Engine::Firefox).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn chromium_on_one_instance_calls_firefox_on_another() {
+    two_browsers_on_two_instances(Engine::Chromium, Engine::Firefox).await;
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -8,6 +8,9 @@ pub mod group;
 pub mod lab;
 /// Calls across the lab's networks, scenario by scenario.
 pub mod network;
+/// A `redis-server` of a test's own, for servers sharing their rooms.
+#[path = "../../server/tests/support/redis.rs"]
+pub mod redis;
 /// A room call between browser pages, and coturn for its relay.
 pub mod room;
 
@@ -97,6 +100,30 @@ impl Server {
 
     /// Like [`Server::start`], with the configuration changed by `change` first.
     pub async fn start_with(root: &Path, change: impl FnOnce(&mut Config)) -> Self {
+        let config = Self::config(root, change);
+        let store = loopback_server::memory_store(&config);
+        Self::serve(config, store).await
+    }
+
+    /// Like [`Server::start`], one of several instances sharing their rooms through the Redis
+    /// at `redis`, as `instance`.
+    pub async fn start_shared(root: &Path, redis: &str, instance: &str) -> Self {
+        let config = Self::config(root, |_| {});
+        let outbox = config.limits.outbox_for(config.room_size);
+        let seat_ttl = Duration::from_secs(10);
+        let store = loopback_server::shared::SharedHub::start(
+            redis,
+            instance.to_owned(),
+            config.room_size,
+            seat_ttl,
+            outbox,
+        )
+        .await
+        .expect("the shared rooms (Redis) reached");
+        Self::serve(config, store).await
+    }
+
+    fn config(root: &Path, change: impl FnOnce(&mut Config)) -> Config {
         let mut config = Config {
             dist: root.to_path_buf(),
             allowed_origins: Vec::new(),
@@ -111,10 +138,17 @@ impl Server {
             room_size: loopback_signal::room::DEFAULT_SIZE,
         };
         change(&mut config);
+        config
+    }
+
+    async fn serve(
+        config: Config,
+        store: std::sync::Arc<dyn loopback_server::store::Store>,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1");
-        let running = Running::start(listener, config).expect("the server starts");
+        let running = Running::start_with(listener, config, store).expect("the server starts");
         Self {
             url: format!("http://{}/", running.addr),
             running,

@@ -346,7 +346,7 @@ pub fn rand_u64(salt: u64) -> u64 {
     hasher.finish()
 }
 
-pub async fn rooms_empty(hub: &dyn Store) {
+pub async fn rooms_empty(hub: &std::sync::Arc<dyn Store>) {
     for _ in 0..100 {
         if hub.rooms() == 0 {
             return;

@@ -11,9 +11,10 @@ use std::time::Duration;
 /// How long Redis may take to answer before a step counts as failed: a join is refused in words
 /// rather than left waiting while Redis is away.
 pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
-/// How often a step that may be asked twice is asked again while Redis's connection comes back
-/// (the connection manager reconnects at once after a dropped connection), and how long apart.
-const RETRIES: u32 = 3;
+/// How long a step that may be asked twice is asked again while Redis's connection comes back
+/// (the connection manager reconnects at once after a dropped connection, but a loaded machine
+/// may take a while), and how long apart.
+const RETRY_FOR: Duration = Duration::from_secs(3);
 const RETRY_AFTER: Duration = Duration::from_millis(200);
 /// Inbox entries read at once.
 pub const READ_BATCH: usize = 256;
@@ -355,11 +356,10 @@ impl SharedRooms {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, StoreError>>,
     {
-        let mut tries = 0;
+        let deadline = tokio::time::Instant::now() + RETRY_FOR;
         loop {
             match step().await {
-                Err(StoreError::Unreachable(_)) if tries < RETRIES => {
-                    tries += 1;
+                Err(StoreError::Unreachable(_)) if tokio::time::Instant::now() < deadline => {
                     tokio::time::sleep(RETRY_AFTER).await;
                 }
                 answer => return answer,
