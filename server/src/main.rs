@@ -158,7 +158,7 @@ struct Args {
     instance: Option<String>,
     /// Milliseconds a seat in Redis outlives its instance: an instance renews its seats three
     /// times in that span, and those of an instance that died free themselves within it.
-    #[arg(long, default_value_t = 10_000, requires = "redis", value_parser = clap::value_parser!(u64).range(300..=600_000))]
+    #[arg(long, default_value_t = 15_000, requires = "redis", value_parser = clap::value_parser!(u64).range(300..=600_000))]
     seat_ttl_ms: u64,
 }
 

@@ -2,7 +2,9 @@
 //! seat it holds (the seat's inbox, read on each wake-up), the wake-ups from pub/sub, and the
 //! renewal that keeps its seats alive and sweeps the dead ones out of its rooms.
 
-use super::rooms::{Entry, Event, Person, Relayed, Resumed, SharedRooms, StoreError, READ_BATCH};
+use super::rooms::{
+    stream_order, Entry, Event, Person, Relayed, Resumed, SharedRooms, StoreError, Wake, READ_BATCH,
+};
 use crate::store::{
     ConnId, End, Outgoing, Refusal, Resumption, SeatId, Seated, Store, GRACE_RAN_OUT, UNKNOWN_TOKEN,
 };
@@ -22,6 +24,10 @@ use tokio::task::AbortHandle;
 const READ_AGAIN: Duration = Duration::from_millis(500);
 /// How long pub/sub waits before subscribing again after losing its connection, at most.
 const SUBSCRIBE_AGAIN: Duration = Duration::from_secs(2);
+/// Wake-ups that may wait for one seat's reader; past that it reads the inbox itself.
+const WAKES_WAITING: usize = 64;
+/// How many renewals wait for Redis at once.
+const IN_FLIGHT: usize = 8;
 /// How long closing waits for the seats being handed back.
 const HAND_BACK_WAIT: Duration = Duration::from_secs(5);
 
@@ -61,7 +67,9 @@ struct Held {
     conn: ConnId,
     /// Signals the server took from this seat: the next one is `taken + 1`.
     taken: u64,
-    /// Woken when the seat's inbox has something new.
+    /// Entries for the seat's inbox as the wake-ups carry them, for its reader.
+    entries: mpsc::Sender<Wake>,
+    /// Woken when the reader must read the inbox itself: a wake-up lost, or too many at once.
     wake: Arc<Notify>,
     reader: AbortHandle,
 }
@@ -162,7 +170,9 @@ impl SharedHub {
         let wake = Arc::new(Notify::new());
         // What is in the inbox already is read at once.
         wake.notify_one();
+        let (entries, woken) = mpsc::channel(WAKES_WAITING);
         let reader = Reader {
+            woken,
             rooms: self.rooms.clone(),
             room: room.clone(),
             peer: me,
@@ -181,6 +191,7 @@ impl SharedHub {
                 peer: me,
                 conn,
                 taken,
+                entries,
                 wake,
                 reader,
             },
@@ -188,11 +199,16 @@ impl SharedHub {
         Some(seat)
     }
 
-    /// Wakes the reader of `peer`'s seat in `room`, if this instance holds it.
-    fn wake(&self, room: &str, peer: PeerId) {
+    /// Gives the reader of the seat a wake-up is for, if this instance holds it, its entry; if
+    /// the reader has too many waiting, it reads the inbox itself.
+    fn wake(&self, wake: Wake) {
         let local = self.lock();
-        for held in local.seats.values() {
-            if held.peer == peer && held.room.as_str() == room {
+        let held = local
+            .seats
+            .values()
+            .find(|held| held.peer == wake.peer && held.room.as_str() == wake.room);
+        if let Some(held) = held {
+            if held.entries.try_send(wake).is_err() {
                 held.wake.notify_one();
             }
         }
@@ -219,8 +235,8 @@ impl SharedHub {
         });
     }
 
-    /// Keeps every seat held here, ends the connections of those that are not any more (a resume
-    /// moved them elsewhere, or they expired while Redis was away), and sweeps their rooms.
+    /// Keeps every seat held here (sweeping its room), and ends the connections of those that are
+    /// not any more (a resume moved them elsewhere, or they expired while Redis was away).
     async fn renew_all(self: &Arc<Self>) {
         let held: Vec<(SeatId, RoomName, PeerId, ConnId)> = self
             .lock()
@@ -228,10 +244,16 @@ impl SharedHub {
             .iter()
             .map(|(seat, held)| (*seat, held.room.clone(), held.peer, held.conn))
             .collect();
-        let renewals = held.iter().map(|(seat, room, peer, conn)| async move {
-            (*seat, *conn, self.rooms.renew(room, *peer, *conn).await)
+        // A few at a time: Redis answers one step after another, and a burst of thousands
+        // would hold up every signal behind it.
+        let renewals = held.into_iter().map(|(seat, room, peer, conn)| {
+            let store = self.rooms.clone();
+            async move { (seat, conn, store.renew(&room, peer, conn).await) }
         });
-        let answers = futures_util::future::join_all(renewals).await;
+        let answers: Vec<_> = futures_util::stream::iter(renewals)
+            .buffer_unordered(IN_FLIGHT)
+            .collect()
+            .await;
         for (seat, conn, answer) in answers {
             match answer {
                 Ok(true) => {}
@@ -251,24 +273,20 @@ impl SharedHub {
                 }
             }
         }
-        let rooms: HashSet<RoomName> = held.into_iter().map(|(_, room, _, _)| room).collect();
-        for room in rooms {
-            if let Err(e) = self.rooms.sweep(&room).await {
-                tracing::warn!("a room not swept: {e}");
-                return;
-            }
-        }
     }
 }
 
-/// Reads one seat's inbox into its connection's outbox, each time it is woken.
+/// Reads one seat's inbox into its connection's outbox: each entry a wake-up carries, if it
+/// follows the last one given; the inbox itself otherwise, and whenever told to.
 struct Reader {
     rooms: SharedRooms,
     room: RoomName,
     peer: PeerId,
     rank: i64,
     seat: SeatId,
+    /// The id of the last entry given.
     after: Option<String>,
+    woken: mpsc::Receiver<Wake>,
     wake: Arc<Notify>,
     messages: mpsc::Sender<Outgoing>,
     ended: Arc<Notify>,
@@ -277,43 +295,74 @@ struct Reader {
 impl Reader {
     async fn run(mut self) {
         loop {
-            self.wake.notified().await;
-            loop {
-                let entries = match self
-                    .rooms
-                    .read(&self.room, self.peer, self.after.as_deref())
-                    .await
-                {
-                    Ok(entries) => entries,
-                    Err(e) => {
-                        tracing::debug!("an inbox not read: {e}");
-                        tokio::time::sleep(READ_AGAIN).await;
-                        continue;
-                    }
-                };
-                let count = entries.len();
-                for entry in entries {
-                    self.after = Some(entry.id.clone());
-                    let Some(message) = message(&entry, self.rank) else {
-                        continue;
-                    };
-                    let outgoing = Outgoing::Message {
-                        seat: self.seat,
-                        message: Box::new(message),
-                    };
-                    if self.messages.try_send(outgoing).is_err() {
-                        // The page cannot keep up (or is gone): its connection ends as lost,
-                        // and the page resumes from what it got.
-                        tracing::debug!("outbox full: the connection cannot keep up and ends");
-                        self.ended.notify_one();
-                        return;
-                    }
-                }
-                if count < READ_BATCH {
-                    break;
-                }
+            let carried = tokio::select! {
+                wake = self.woken.recv() => match wake {
+                    Some(wake) => Some(wake),
+                    None => return,
+                },
+                () = self.wake.notified() => None,
+            };
+            let given = match carried {
+                Some(wake) => match self.after.as_deref() {
+                    // Given already (read with the inbox after it was written).
+                    Some(after) if stream_order(&wake.entry.id) <= stream_order(after) => true,
+                    after if after.unwrap_or_default() == wake.previous => self.give(wake.entry),
+                    // One between them was missed: the inbox has it.
+                    _ => self.read_inbox().await,
+                },
+                None => self.read_inbox().await,
+            };
+            if !given {
+                return;
             }
         }
+    }
+
+    /// Reads the inbox after the last entry given, and gives what is there; false once the
+    /// connection cannot take more.
+    async fn read_inbox(&mut self) -> bool {
+        loop {
+            let entries = match self
+                .rooms
+                .read(&self.room, self.peer, self.after.as_deref())
+                .await
+            {
+                Ok(entries) => entries,
+                Err(e) => {
+                    tracing::debug!("an inbox not read: {e}");
+                    tokio::time::sleep(READ_AGAIN).await;
+                    continue;
+                }
+            };
+            let count = entries.len();
+            for entry in entries {
+                if !self.give(entry) {
+                    return false;
+                }
+            }
+            if count < READ_BATCH {
+                return true;
+            }
+        }
+    }
+
+    /// Gives one entry to the connection; false once it cannot take more (the page cannot keep
+    /// up, or is gone: its connection ends as lost, and the page resumes from what it got).
+    fn give(&mut self, entry: Entry) -> bool {
+        self.after = Some(entry.id.clone());
+        let Some(message) = message(&entry, self.rank) else {
+            return true;
+        };
+        let outgoing = Outgoing::Message {
+            seat: self.seat,
+            message: Box::new(message),
+        };
+        if self.messages.try_send(outgoing).is_err() {
+            tracing::debug!("outbox full: the connection cannot keep up and ends");
+            self.ended.notify_one();
+            return false;
+        }
+        true
     }
 }
 
@@ -394,10 +443,8 @@ async fn wake_ups(hub: Weak<SharedHub>) {
                         let Ok(payload) = message.get_payload::<String>() else {
                             continue;
                         };
-                        if let Some((room, peer)) = payload.split_once(' ') {
-                            if let Ok(peer) = peer.parse() {
-                                hub.wake(room, peer);
-                            }
+                        if let Some(wake) = Wake::parse(&payload) {
+                            hub.wake(wake);
                         }
                     }
                     tracing::warn!("lost the wake-ups' connection to Redis: subscribing again");

@@ -243,10 +243,44 @@ fn tag(room: &RoomName) -> String {
     format!("loopback:{{{room}}}")
 }
 
-/// The channel on which `instance` is told that one of its seats has something in its inbox:
-/// each message is `<room> <peer>`.
+/// The channel on which `instance` is told that one of its seats has something in its inbox.
 pub fn wake_channel(instance: &str) -> String {
     format!("loopback:wake:{instance}")
+}
+
+/// A wake-up: for which seat, and the entry added to its inbox after `previous` (empty: the
+/// inbox was empty).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Wake {
+    pub room: String,
+    pub peer: PeerId,
+    pub previous: String,
+    pub entry: Entry,
+}
+
+impl Wake {
+    /// A wake-up as `common.lua` publishes it: a line each for the room, the peer, the previous
+    /// id, the id, then the entry's fields and values.
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut lines = text.split('\n');
+        let room = lines.next()?.to_owned();
+        let peer = lines.next()?.parse().ok()?;
+        let previous = lines.next()?.to_owned();
+        let id = lines.next()?.to_owned();
+        let fields = lines.map(str::to_owned).collect();
+        Some(Self {
+            room,
+            peer,
+            previous,
+            entry: Entry::parse((id, fields)),
+        })
+    }
+}
+
+/// Stream ids in order: `<milliseconds>-<sequence>`.
+pub fn stream_order(id: &str) -> (u64, u64) {
+    let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+    (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
 }
 
 /// Who a `(room, people, gone)` answer describes: {peer, rank, away, name} each.

@@ -19,14 +19,23 @@ local function inbox_key(peer)
 end
 
 -- An entry in peer's inbox, and a wake-up for the instance holding its seat now (none while the
--- seat is away: its page reads the inbox when it resumes).
+-- seat is away: its page reads the inbox when it resumes). The wake-up carries the entry and the
+-- id of the one before it, so that a reader that has that one delivers this without reading the
+-- inbox: `room, peer, previous id, id, field, value, …`, a line each (every value is JSON or a
+-- name, neither of which holds a line break).
 local function deliver(peer, ...)
   local inbox = inbox_key(peer)
-  redis.call('XADD', inbox, 'MAXLEN', maxlen, '*', ...)
+  local last = redis.call('XREVRANGE', inbox, '+', '-', 'COUNT', 1)
+  local previous = ''
+  if #last > 0 then
+    previous = last[1][1]
+  end
+  local id = redis.call('XADD', inbox, 'MAXLEN', maxlen, '*', ...)
   redis.call('PEXPIRE', inbox, room_ttl)
   local holder = redis.call('HGET', seat_key(peer), 'inst')
   if holder and holder ~= '' then
-    redis.call('PUBLISH', 'loopback:wake:' .. holder, room .. ' ' .. peer)
+    local wake = table.concat({room, peer, previous, id, ...}, '\n')
+    redis.call('PUBLISH', 'loopback:wake:' .. holder, wake)
   end
 end
 
