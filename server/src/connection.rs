@@ -293,12 +293,15 @@ impl Connection {
             }
         }
         let store = Arc::clone(&self.context.store);
+        // Counted before anything else: a refused join costs the guesser a token too.
+        let join_refused = matches!(message, ToServer::Join { .. })
+            && self.seat.is_none()
+            && !self.may_join().await;
         let reply = match (message, &self.seat) {
             (ToServer::Join { .. } | ToServer::Resume { .. }, Some(_)) => {
                 Some(FromServer::error(Problem::AlreadyInRoom, None))
             }
-            // Counted before anything else: a refused join costs the guesser a token too.
-            (ToServer::Join { .. }, None) if !self.may_join() => {
+            (ToServer::Join { .. }, None) if join_refused => {
                 if let Some(refused) = logtag::limits_reached().count(self.context.client) {
                     tracing::warn!(client = ?self.context.client, refused, "too many joins from one address");
                 }
@@ -536,16 +539,23 @@ impl Connection {
         }
     }
 
-    /// Whether this client's address may join one more room now (and counts it).
-    fn may_join(&self) -> bool {
-        let Some(client) = self.context.client else {
-            return true;
-        };
-        let limits = &self.context.limits;
-        let (burst, per_minute) = (limits.joins_burst, limits.joins_per_minute);
-        self.context
-            .joins
-            .allow(client, burst, per_minute, Instant::now())
+    /// Whether this client's address may join one more room now (and counts it): in this
+    /// process, or across every instance sharing the rooms. Owns what it needs: the socket this
+    /// connection holds is no one else's to look at while the store is asked.
+    fn may_join(&self) -> impl std::future::Future<Output = bool> + Send + 'static {
+        let client = self.context.client;
+        let (burst, per_minute) = (
+            self.context.limits.joins_burst,
+            self.context.limits.joins_per_minute,
+        );
+        let store = Arc::clone(&self.context.store);
+        let joins = Arc::clone(&self.context.joins);
+        async move {
+            match client {
+                Some(client) => store.may_join(client, burst, per_minute, &joins).await,
+                None => true,
+            }
+        }
     }
 
     /// New TURN credentials, no sooner than halfway to the next renewal: a page cannot mint

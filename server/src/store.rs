@@ -8,6 +8,7 @@
 
 use async_trait::async_trait;
 use loopback_signal::{FromServer, PeerId, PeerName, Problem, ResumeToken, RoomName, RoomPeer};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -153,6 +154,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// The page holding `seat` left: the seat goes, and the others are told.
     async fn leave(&self, seat: SeatId, conn: ConnId);
+
+    /// Whether the client at `address` may join one more room now, `burst` at once then
+    /// `per_minute` (and counts it). The rooms of one process count in it (`local`); shared
+    /// rooms count across every instance, so that a client cannot try room names faster by
+    /// spreading its joins over them.
+    async fn may_join(
+        &self,
+        address: IpAddr,
+        burst: u32,
+        per_minute: u32,
+        local: &crate::guard::Joins,
+    ) -> bool {
+        local.allow(address, burst, per_minute, std::time::Instant::now())
+    }
 
     /// Whether new pages may come: the store can take joins now.
     async fn ready(&self) -> bool;

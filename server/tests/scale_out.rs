@@ -61,6 +61,13 @@ struct Instance {
 impl Instance {
     fn start(redis: &Redis, dir: &Path, name: &str, extra: &[&str]) -> Self {
         let port = free_port();
+        // Pages of a test all come from 127.0.0.1: joins limited only where a test says so.
+        let joins = ["--joins-per-minute", "100000"];
+        let extra = if extra.contains(&"--joins-per-minute") {
+            extra.to_vec()
+        } else {
+            [extra, &joins[..]].concat()
+        };
         let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_loopback-server"))
             .arg("--listen")
@@ -68,15 +75,13 @@ impl Instance {
             .arg("--dist")
             .arg(dir)
             .args(["--redis", &redis.url(), "--instance", name])
-            // Pages of a test all come from 127.0.0.1.
+            .args(&extra)
             .args([
-                "--joins-per-minute",
-                "100000",
                 "--max-connections-per-address",
                 "4096",
+                "--messages-burst",
+                "1000",
             ])
-            .args(["--messages-burst", "1000"])
-            .args(extra)
             .env("RUST_LOG", "loopback_server=debug")
             .stdout(Stdio::null())
             .stderr(log)
@@ -528,4 +533,40 @@ async fn sigterm_hands_the_seats_back_and_the_pages_resume_elsewhere() {
     assert_eq!(recv(&mut a).await, json!({"type": "peer-back", "peer": 2}));
     signal(&mut b, 1, 8).await;
     assert_eq!(candidate_number(&recv(&mut a).await), 8);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joins_from_one_address_are_counted_across_the_instances() {
+    let cluster = Cluster::start("joins", &["--joins-per-minute", "4"]);
+    // Four at once, spread over three instances; the fifth is refused wherever it goes.
+    for n in 0..4 {
+        let (_page, joined) = join(&cluster.instances[n % 3], &format!("try-{n}"), "").await;
+        assert_eq!(joined["type"], "joined", "{joined}");
+    }
+    for instance in &cluster.instances {
+        let (_page, refused) = join(instance, "try-more", "").await;
+        assert_eq!(refused["problem"], "too-many-joins", "{refused}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_instance_gives_turn_credentials_the_turn_server_takes() {
+    let turn = [
+        "--turn-url",
+        "turn:127.0.0.1:3478",
+        "--turn-secret",
+        "north-wind",
+    ];
+    let cluster = Cluster::start("turn", &turn);
+    let (mut a, _) = join(&cluster.instances[0], "turn", "").await;
+    let (_b, joined) = join(&cluster.instances[1], "turn", "").await;
+    let heard = recv(&mut a).await;
+    // coturn's use-auth-secret: the credential is base64(HMAC-SHA1(secret, username)), the
+    // username an expiry and an id; one secret, whichever instance made them.
+    for server in [&joined["iceServers"][0], &heard["iceServers"][0]] {
+        let username = server["username"].as_str().unwrap();
+        let credential = server["credential"].as_str().unwrap();
+        let expected = loopback_server::turn::credential("north-wind", username);
+        assert_eq!(credential, expected, "{server}");
+    }
 }

@@ -673,6 +673,20 @@ impl Store for SharedHub {
         }
     }
 
+    async fn may_join(
+        &self,
+        address: std::net::IpAddr,
+        burst: u32,
+        per_minute: u32,
+        _local: &crate::guard::Joins,
+    ) -> bool {
+        // Out of reach, the join itself says so in words.
+        self.rooms
+            .may_join(address, burst, per_minute)
+            .await
+            .unwrap_or(true)
+    }
+
     async fn ready(&self) -> bool {
         self.rooms.reachable().await
     }

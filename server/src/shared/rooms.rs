@@ -219,6 +219,7 @@ struct Scripts {
     resume: Script,
     relay: Script,
     rename: Script,
+    joins: Script,
 }
 
 impl Scripts {
@@ -233,6 +234,7 @@ impl Scripts {
             resume: script(include_str!("lua/resume.lua")),
             relay: script(include_str!("lua/relay.lua")),
             rename: script(include_str!("lua/rename.lua")),
+            joins: Script::new(include_str!("lua/joins.lua")),
         }
     }
 }
@@ -653,6 +655,26 @@ impl SharedRooms {
             })
         })
         .await
+    }
+
+    /// Whether `address` may join one more room now, `burst` at once then `per_minute`, counted
+    /// across every instance (and counts it). Asked once only: a join asked twice would count
+    /// twice.
+    pub async fn may_join(
+        &self,
+        address: std::net::IpAddr,
+        burst: u32,
+        per_minute: u32,
+    ) -> Result<bool, StoreError> {
+        let allowed: i64 = self
+            .scripts
+            .joins
+            .key(format!("loopback:joins:{address}"))
+            .arg(burst)
+            .arg(per_minute)
+            .invoke_async(&mut self.redis.clone())
+            .await?;
+        Ok(allowed == 1)
     }
 
     /// Whether Redis answers now: for `/readyz`.
