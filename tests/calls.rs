@@ -291,6 +291,70 @@ async fn two_browsers_on_two_instances(first: Engine, second: Engine) {
     y.close().await;
 }
 
+/// A load balancer of the plainest kind in front of instances: each connection goes to the first
+/// instance that takes it, as one whose health check failed is skipped.
+async fn balancer(instances: Vec<std::net::SocketAddr>) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1");
+    let url = format!("http://{}/", listener.local_addr().expect("its address"));
+    let task = tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let instances = instances.clone();
+            tokio::spawn(async move {
+                for instance in instances {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(instance).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, task)
+}
+
+/// Two browsers behind a balancer, both on the first of two instances sharing their rooms: the
+/// instance shuts down mid-call (as on SIGTERM), hands its seats back and tells the pages, which
+/// come back through the balancer to the other instance and take their seats back there. The
+/// video never stops.
+async fn two_browsers_outlive_their_instance(first: Engine, second: Engine) {
+    let redis = support::redis::Redis::start();
+    let one = Server::start_shared(&dist(), &redis.url(), "one").await;
+    let two = Server::start_shared(&dist(), &redis.url(), "two").await;
+    let (front, _balancing) = balancer(vec![one.running.addr, two.running.addr]).await;
+    let (x, y) = (Browser::launch(first).await, Browser::launch(second).await);
+    let a = Side::of(&x, first.name().to_owned()).await;
+    let b = Side::of(&y, second.name().to_owned()).await;
+    call(&a, &b, &room_url(&front, "")).await;
+    assert_eq!((one.rooms(), two.rooms()), (1, 0), "both on the first");
+    let moving = tokio::spawn(one.running.shut_down());
+    // Every second of the move, both keep decoding.
+    for _ in 0..4 {
+        for side in [&a, &b] {
+            let (fps, _) = side.decoding(Duration::from_secs(1)).await;
+            assert!(fps >= 5.0, "{}: {fps} fps while moving", side.name);
+        }
+    }
+    moving
+        .await
+        .expect("the shutdown")
+        .expect("a clean shutdown");
+    for side in [&a, &b] {
+        side.wait_for(
+            "the seat taken back on the other instance",
+            "return document.getElementById('log').textContent.includes('back on the signaling server after');",
+        )
+        .await;
+    }
+    assert_eq!(two.rooms(), 1, "both on the second now");
+    controls_across(&a, &b).await;
+    hang_up(&b, &a).await;
+    rooms_empty(&two.running.state.store).await;
+    x.close().await;
+    y.close().await;
+}
+
 /// `relay=1`: TURN only, through coturn; the candidate pair in use is a relayed one.
 async fn relay_only_through_coturn(engine: Engine) {
     let turn = Coturn::start().await;
@@ -389,6 +453,11 @@ async fn chromium_calls_firefox_through_the_server() {
 #[tokio::test(flavor = "current_thread")]
 async fn chromium_on_one_instance_calls_firefox_on_another() {
     two_browsers_on_two_instances(Engine::Chromium, Engine::Firefox).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn chromium_and_firefox_outlive_their_instance() {
+    two_browsers_outlive_their_instance(Engine::Chromium, Engine::Firefox).await;
 }
 
 #[tokio::test(flavor = "current_thread")]
