@@ -9,8 +9,8 @@
 //! so everything here is plain, synchronous and unit-tested.
 
 use crate::store::{
-    ConnId, End, Outgoing, Refusal, Resumption, SeatId, Seated, Store, GRACE_RAN_OUT, OTHER_ROOM,
-    UNKNOWN_TOKEN,
+    until, ConnId, End, Outbox, Outgoing, Refusal, Resumption, SeatId, Seated, Store,
+    GRACE_RAN_OUT, OTHER_ROOM, UNKNOWN_TOKEN,
 };
 use async_trait::async_trait;
 use loopback_signal::room::{Other, DEFAULT_SIZE};
@@ -74,13 +74,6 @@ struct Inner {
     next_seat: SeatId,
 }
 
-/// The way to one connection's task: its messages, and a nudge that ends it at once (its
-/// outbox overflowed) even while it waits on a write.
-struct Outbox {
-    messages: mpsc::Sender<Outgoing>,
-    overflowed: Arc<Notify>,
-}
-
 #[derive(Debug)]
 struct Seat {
     room: RoomName,
@@ -123,16 +116,7 @@ impl Inner {
         let Some(outbox) = self.outboxes.get(&conn) else {
             return;
         };
-        if outbox
-            .messages
-            .try_send(Outgoing::Message {
-                seat,
-                message: Box::new(message),
-            })
-            .is_err()
-        {
-            tracing::debug!(conn, "outbox full: the connection cannot keep up and ends");
-            outbox.overflowed.notify_one();
+        if !outbox.give(seat, message) {
             self.outboxes.remove(&conn);
         }
     }
@@ -232,12 +216,7 @@ impl Hub {
     /// overflowed (the connection must end then: see [`OUTBOX`]).
     pub fn connect(&self) -> (ConnId, mpsc::Receiver<Outgoing>, Arc<Notify>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel(self.outbox);
-        let overflowed = Arc::new(Notify::new());
-        let outbox = Outbox {
-            messages: tx,
-            overflowed: Arc::clone(&overflowed),
-        };
+        let (outbox, rx, overflowed) = Outbox::open(self.outbox);
         self.lock().outboxes.insert(id, outbox);
         (id, rx, overflowed)
     }
@@ -295,16 +274,7 @@ impl Hub {
 
     /// Returns once no connection is left: after a shutdown, when every one has closed.
     pub async fn all_gone(&self) {
-        loop {
-            let notified = self.gone.notified();
-            let mut notified = std::pin::pin!(notified);
-            // Registered before the check, so a disconnect in between is not missed.
-            notified.as_mut().enable();
-            if self.peers() == 0 {
-                return;
-            }
-            notified.await;
-        }
+        until(&self.gone, || self.peers() == 0).await;
     }
 
     /// Gives `conn` a new seat in `room`, as `name`, with `token` to resume it by; in an empty
@@ -394,7 +364,7 @@ impl Hub {
                 let asked = inner
                     .outboxes
                     .get(&holder)
-                    .is_some_and(|outbox| outbox.messages.try_send(Outgoing::Probe(tx)).is_ok());
+                    .is_some_and(|outbox| outbox.probe(tx));
                 if asked {
                     return Err(Refusal::Probe { holder, answer });
                 }

@@ -37,6 +37,69 @@ pub enum Outgoing {
     Probe(oneshot::Sender<bool>),
 }
 
+/// The way to one connection's task from its store: its messages, and a nudge that ends it at
+/// once (it cannot keep up, or its seat moved elsewhere) even while it waits on a write.
+#[derive(Clone, Debug)]
+pub struct Outbox {
+    messages: mpsc::Sender<Outgoing>,
+    ended: Arc<Notify>,
+}
+
+impl Outbox {
+    /// An outbox for `capacity` messages, with what [`Store::connect`] gives the connection: the
+    /// receiving end, and the nudge it must end on.
+    pub fn open(capacity: usize) -> (Self, mpsc::Receiver<Outgoing>, Arc<Notify>) {
+        let (messages, receiver) = mpsc::channel(capacity.max(1));
+        let ended = Arc::new(Notify::new());
+        let outbox = Self {
+            messages,
+            ended: Arc::clone(&ended),
+        };
+        (outbox, receiver, ended)
+    }
+
+    /// Queues `message` about `seat`. A full outbox is a page that cannot keep up: its
+    /// connection is told to end (as lost: the page resumes and is replayed what it missed),
+    /// never a message dropped, and this answers false.
+    pub fn give(&self, seat: SeatId, message: FromServer) -> bool {
+        let outgoing = Outgoing::Message {
+            seat,
+            message: Box::new(message),
+        };
+        if self.messages.try_send(outgoing).is_ok() {
+            return true;
+        }
+        tracing::debug!("outbox full: the connection cannot keep up and ends");
+        self.end();
+        false
+    }
+
+    /// Asks the connection whether its page is still there; false if it cannot be asked (its
+    /// task is gone, or its outbox full: not reading, so as good as dead).
+    pub fn probe(&self, answer: oneshot::Sender<bool>) -> bool {
+        self.messages.try_send(Outgoing::Probe(answer)).is_ok()
+    }
+
+    /// Tells the connection to end now.
+    pub fn end(&self) {
+        self.ended.notify_one();
+    }
+}
+
+/// Returns once `done` holds, looking again each time `changed` is notified (registered before
+/// each look, so that a change in between is not missed).
+pub async fn until(changed: &Notify, done: impl Fn() -> bool) {
+    loop {
+        let notified = changed.notified();
+        let mut notified = std::pin::pin!(notified);
+        notified.as_mut().enable();
+        if done() {
+            return;
+        }
+        notified.await;
+    }
+}
+
 /// How a connection ended, which decides what becomes of its seat.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum End {

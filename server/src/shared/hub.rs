@@ -6,7 +6,8 @@ use super::rooms::{
     stream_order, Entry, Event, Person, Relayed, Resumed, SharedRooms, StoreError, Wake, READ_BATCH,
 };
 use crate::store::{
-    ConnId, End, Outgoing, Refusal, Resumption, SeatId, Seated, Store, GRACE_RAN_OUT, UNKNOWN_TOKEN,
+    until, ConnId, End, Outbox, Outgoing, Refusal, Resumption, SeatId, Seated, Store,
+    GRACE_RAN_OUT, UNKNOWN_TOKEN,
 };
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -52,12 +53,6 @@ struct Local {
     outboxes: HashMap<ConnId, Outbox>,
     seats: HashMap<SeatId, Held>,
     next_seat: SeatId,
-}
-
-/// The way to one connection's task: its messages, and a nudge that ends it at once.
-struct Outbox {
-    messages: mpsc::Sender<Outgoing>,
-    ended: Arc<Notify>,
 }
 
 /// A seat one of this instance's connections holds.
@@ -150,8 +145,7 @@ impl SharedHub {
         after: Option<String>,
     ) -> Option<SeatId> {
         let mut local = self.lock();
-        let outbox = local.outboxes.get(&conn)?;
-        let (messages, ended) = (outbox.messages.clone(), Arc::clone(&outbox.ended));
+        let outbox = local.outboxes.get(&conn)?.clone();
         let before: Vec<SeatId> = local
             .seats
             .iter()
@@ -161,7 +155,7 @@ impl SharedHub {
         for seat in before {
             if let Some(old) = local.seats.remove(&seat) {
                 if let Some(outbox) = local.outboxes.get(&old.conn) {
-                    outbox.ended.notify_one();
+                    outbox.end();
                 }
             }
         }
@@ -180,8 +174,7 @@ impl SharedHub {
             seat,
             after,
             wake: Arc::clone(&wake),
-            messages,
-            ended,
+            outbox,
         };
         let reader = tokio::spawn(reader.run()).abort_handle();
         local.seats.insert(
@@ -264,7 +257,7 @@ impl SharedHub {
                         local.seats.remove(&seat);
                     }
                     if let Some(outbox) = local.outboxes.get(&conn) {
-                        outbox.ended.notify_one();
+                        outbox.end();
                     }
                 }
                 Err(e) => {
@@ -288,8 +281,7 @@ struct Reader {
     after: Option<String>,
     woken: mpsc::Receiver<Wake>,
     wake: Arc<Notify>,
-    messages: mpsc::Sender<Outgoing>,
-    ended: Arc<Notify>,
+    outbox: Outbox,
 }
 
 impl Reader {
@@ -353,16 +345,7 @@ impl Reader {
         let Some(message) = message(&entry, self.rank) else {
             return true;
         };
-        let outgoing = Outgoing::Message {
-            seat: self.seat,
-            message: Box::new(message),
-        };
-        if self.messages.try_send(outgoing).is_err() {
-            tracing::debug!("outbox full: the connection cannot keep up and ends");
-            self.ended.notify_one();
-            return false;
-        }
-        true
+        self.outbox.give(self.seat, message)
     }
 }
 
@@ -482,12 +465,7 @@ impl Store for SharedHub {
 
     fn connect(&self) -> (ConnId, mpsc::Receiver<Outgoing>, Arc<Notify>) {
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel(self.outbox);
-        let ended = Arc::new(Notify::new());
-        let outbox = Outbox {
-            messages: tx,
-            ended: Arc::clone(&ended),
-        };
+        let (outbox, rx, ended) = Outbox::open(self.outbox);
         self.lock().outboxes.insert(id, outbox);
         (id, rx, ended)
     }
@@ -692,30 +670,12 @@ impl Store for SharedHub {
     }
 
     async fn all_gone(&self) {
-        loop {
-            let notified = self.gone.notified();
-            let mut notified = std::pin::pin!(notified);
-            notified.as_mut().enable();
-            if self.peers() == 0 {
-                return;
-            }
-            notified.await;
-        }
+        until(&self.gone, || self.peers() == 0).await;
     }
 
     async fn close(&self) {
-        let _ = tokio::time::timeout(HAND_BACK_WAIT, async {
-            loop {
-                let notified = self.settled.notified();
-                let mut notified = std::pin::pin!(notified);
-                notified.as_mut().enable();
-                if self.settling.load(Ordering::SeqCst) == 0 {
-                    return;
-                }
-                notified.await;
-            }
-        })
-        .await;
+        let settled = until(&self.settled, || self.settling.load(Ordering::SeqCst) == 0);
+        let _ = tokio::time::timeout(HAND_BACK_WAIT, settled).await;
     }
 
     fn rooms(&self) -> usize {
