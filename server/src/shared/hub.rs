@@ -52,7 +52,31 @@ pub struct SharedHub {
 struct Local {
     outboxes: HashMap<ConnId, Outbox>,
     seats: HashMap<SeatId, Held>,
+    /// The seats by room and peer id, for the wake-ups, which name them so.
+    by_peer: HashMap<(String, PeerId), SeatId>,
     next_seat: SeatId,
+}
+
+impl Local {
+    /// Takes `seat` out, if `conn` holds it (any connection's if `conn` is `None`).
+    fn release(&mut self, seat: SeatId, conn: Option<ConnId>) -> Option<Held> {
+        let held = self.seats.get(&seat)?;
+        if conn.is_some_and(|conn| conn != held.conn) {
+            return None;
+        }
+        let key = (held.room.as_str().to_owned(), held.peer);
+        if self.by_peer.get(&key) == Some(&seat) {
+            self.by_peer.remove(&key);
+        }
+        self.seats.remove(&seat)
+    }
+
+    /// The seat of `peer` in `room` held here.
+    fn find(&self, room: &str, peer: PeerId) -> Option<&Held> {
+        // A wake-up for a room this instance holds no seat in is common: no key made for it.
+        let seat = self.by_peer.get(&(room.to_owned(), peer))?;
+        self.seats.get(seat)
+    }
 }
 
 /// A seat one of this instance's connections holds.
@@ -146,17 +170,10 @@ impl SharedHub {
     ) -> Option<SeatId> {
         let mut local = self.lock();
         let outbox = local.outboxes.get(&conn)?.clone();
-        let before: Vec<SeatId> = local
-            .seats
-            .iter()
-            .filter(|(_, held)| held.room == *room && held.peer == me)
-            .map(|(seat, _)| *seat)
-            .collect();
-        for seat in before {
-            if let Some(old) = local.seats.remove(&seat) {
-                if let Some(outbox) = local.outboxes.get(&old.conn) {
-                    outbox.end();
-                }
+        let before = local.by_peer.get(&(room.as_str().to_owned(), me)).copied();
+        if let Some(old) = before.and_then(|before| local.release(before, None)) {
+            if let Some(outbox) = local.outboxes.get(&old.conn) {
+                outbox.end();
             }
         }
         let seat = local.next_seat;
@@ -177,6 +194,7 @@ impl SharedHub {
             outbox,
         };
         let reader = tokio::spawn(reader.run()).abort_handle();
+        local.by_peer.insert((room.as_str().to_owned(), me), seat);
         local.seats.insert(
             seat,
             Held {
@@ -196,11 +214,7 @@ impl SharedHub {
     /// the reader has too many waiting, it reads the inbox itself.
     fn wake(&self, wake: Wake) {
         let local = self.lock();
-        let held = local
-            .seats
-            .values()
-            .find(|held| held.peer == wake.peer && held.room.as_str() == wake.room);
-        if let Some(held) = held {
+        if let Some(held) = local.find(&wake.room, wake.peer) {
             if held.entries.try_send(wake).is_err() {
                 held.wake.notify_one();
             }
@@ -253,9 +267,7 @@ impl SharedHub {
                 Ok(false) => {
                     tracing::info!(conn, "a seat moved to another connection: this one ends");
                     let mut local = self.lock();
-                    if local.seats.get(&seat).is_some_and(|h| h.conn == conn) {
-                        local.seats.remove(&seat);
-                    }
+                    local.release(seat, Some(conn));
                     if let Some(outbox) = local.outboxes.get(&conn) {
                         outbox.end();
                     }
@@ -474,12 +486,7 @@ impl Store for SharedHub {
         let held = {
             let mut local = self.lock();
             local.outboxes.remove(&conn);
-            match seat {
-                Some(seat) if local.seats.get(&seat).is_some_and(|h| h.conn == conn) => {
-                    local.seats.remove(&seat)
-                }
-                _ => None,
-            }
+            seat.and_then(|seat| local.release(seat, Some(conn)))
         };
         self.gone.notify_waiters();
         let Some(held) = held else {
@@ -639,10 +646,7 @@ impl Store for SharedHub {
     async fn leave(&self, seat: SeatId, conn: ConnId) {
         let held = {
             let mut local = self.lock();
-            match local.seats.get(&seat) {
-                Some(held) if held.conn == conn => local.seats.remove(&seat),
-                _ => None,
-            }
+            local.release(seat, Some(conn))
         };
         if let Some(held) = held {
             if let Err(e) = self.rooms.leave(&held.room, held.peer, conn).await {
