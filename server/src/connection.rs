@@ -10,8 +10,7 @@
 use crate::guard::{Idle, RateLimit};
 use crate::inspect::{self, Verdict};
 use crate::logtag;
-use crate::store::{ConnId, End, Outgoing, Refusal, SeatId, Store, IN_USE};
-use crate::Limits;
+use crate::store::{ConnId, End, Ending, OutboxReceiver, Outgoing, Refusal, SeatId, Store, IN_USE};
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
 use loopback_signal::{
     FromServer, IceServer, Problem, ResumeToken, RoomName, ToServer, CLOSE_MOVING, PROTOCOL,
@@ -19,7 +18,7 @@ use loopback_signal::{
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
-use tokio::sync::{mpsc, oneshot, watch, Notify};
+use tokio::sync::{oneshot, watch};
 
 /// How long a closing connection waits for the page's Close.
 const CLOSING_HANDSHAKE: Duration = Duration::from_secs(2);
@@ -32,8 +31,8 @@ const PROBE_SLACK: Duration = Duration::from_secs(1);
 /// What a connection needs from the server.
 pub struct Context {
     pub store: Arc<dyn Store>,
-    pub limits: Limits,
-    pub turn: Option<crate::turn::Turn>,
+    /// The server's configuration, shared: its limits and TURN, among others.
+    pub config: Arc<crate::Config>,
     pub shutdown: watch::Receiver<bool>,
     /// The connection's slot at the door, held while the WebSocket lives.
     pub admitted: Option<crate::door::Admitted>,
@@ -47,8 +46,13 @@ pub struct Context {
     pub denied: Arc<[crate::inspect::Cidr]>,
 }
 
-/// Runs one connection to its end.
-pub async fn run(socket: WebSocket, context: Context) {
+/// Runs one connection to its end. Not an `async fn`: the future it returns holds the
+/// connection once, where an `async fn`'s would also keep room for its arguments for as long as
+/// it runs (700 bytes a page, every page, idle or not).
+pub fn run(
+    socket: WebSocket,
+    context: Context,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
     let (id, outbox, overflowed) = context.store.connect();
     tracing::debug!(conn = id, "connected");
     let mut connection = Connection {
@@ -62,8 +66,10 @@ pub async fn run(socket: WebSocket, context: Context) {
         renewed: None,
         has_ice: false,
     };
-    let (end, reason) = connection.serve(outbox).await;
-    connection.end(end, reason);
+    async move {
+        let (end, reason) = connection.serve(outbox).await;
+        connection.end(end, reason);
+    }
 }
 
 /// A fresh resume token: 128 bits from the operating system.
@@ -96,7 +102,7 @@ struct Connection {
     probes: Vec<(oneshot::Sender<bool>, tokio::time::Instant, bool)>,
     /// Notified when the hub found this connection's outbox full: it ends at once, even from
     /// the middle of a write.
-    overflowed: Arc<Notify>,
+    overflowed: Ending,
     /// The hub was told this connection ended.
     ended: bool,
     /// When this connection last gave new TURN credentials.
@@ -127,12 +133,12 @@ impl Connection {
         if seat.is_some() && end == End::Lost {
             tracing::info!(conn = id, ?room, reason, "connection lost: seat kept away");
         }
-        store.disconnect(id, seat, end, self.context.limits.grace);
+        store.disconnect(id, seat, end, self.context.config.limits.grace);
     }
 
     /// Serves until the connection ends; returns how, and why for the log.
-    async fn serve(&mut self, mut outbox: mpsc::Receiver<Outgoing>) -> (End, &'static str) {
-        let limits = self.context.limits;
+    async fn serve(&mut self, mut outbox: OutboxReceiver) -> (End, &'static str) {
+        let limits = self.context.config.limits;
         // A newcomer sets up a call with everyone in the room at once: the bursts grow with it.
         let room_size = self.context.store.room_size();
         let (burst, bytes_burst) = (
@@ -165,7 +171,7 @@ impl Connection {
                                 if let Some(times) = logtag::limits_reached().count(self.context.client) {
                                     tracing::warn!(client = ?self.context.client, times, "a message too large: closed");
                                 }
-                                self.close(Problem::TooLarge, close_code::SIZE).await;
+                                Box::pin(self.close(Problem::TooLarge, close_code::SIZE)).await;
                                 return (End::Deliberate, "message too large");
                             }
                             return (End::Lost, "socket error");
@@ -189,18 +195,18 @@ impl Connection {
                             if let Some(times) = logtag::limits_reached().count(self.context.client) {
                                 tracing::warn!(client = ?self.context.client, times, "a page sent too fast: closed");
                             }
-                            self.close(Problem::TooFast, close_code::POLICY).await;
+                            Box::pin(self.close(Problem::TooFast, close_code::POLICY)).await;
                             return (End::Deliberate, "too many messages");
                         }
                     }
                     match message {
                         Message::Text(text) => {
-                            if let ControlFlow::Break(end) = self.handle(&text).await {
+                            if let ControlFlow::Break(end) = Box::pin(self.handle(&text)).await {
                                 return end;
                             }
                         }
                         Message::Binary(_) => {
-                            if !self.say(FromServer::error(Problem::BadMessage, Some("binary frames are not messages"))).await {
+                            if !Box::pin(self.say(FromServer::error(Problem::BadMessage, Some("binary frames are not messages")))).await {
                                 return (End::Lost, "could not write");
                             }
                         }
@@ -219,14 +225,14 @@ impl Connection {
                     Some(Outgoing::Message { seat, .. })
                         if self.seat.as_ref().map(|(held, _)| *held) != Some(seat) => {}
                     Some(Outgoing::Message { message, .. }) => {
-                        if !self.say(*message).await {
+                        if !Box::pin(self.say(*message)).await {
                             return (End::Lost, "could not write");
                         }
                     }
                     Some(Outgoing::Probe(probe)) => {
                         let deadline = tokio::time::Instant::now() + limits.probe;
                         self.probes.push((probe, deadline, false));
-                        if !self.send(Message::Ping(Default::default())).await {
+                        if !Box::pin(self.send(Message::Ping(Default::default()))).await {
                             return (End::Lost, "could not write");
                         }
                     }
@@ -252,10 +258,10 @@ impl Connection {
                 }
                 _ = ping.tick() => {
                     if idle.expired(Instant::now()) {
-                        self.close(Problem::Idle, close_code::AWAY).await;
+                        Box::pin(self.close(Problem::Idle, close_code::AWAY)).await;
                         return (End::Lost, "idle");
                     }
-                    if !self.send(Message::Ping(Default::default())).await {
+                    if !Box::pin(self.send(Message::Ping(Default::default()))).await {
                         return (End::Lost, "could not write");
                     }
                 }
@@ -263,11 +269,11 @@ impl Connection {
                 () = tokio::time::sleep_until(seatless_until.unwrap_or_else(tokio::time::Instant::now)),
                     if seatless_until.is_some() =>
                 {
-                    self.close(Problem::Idle, close_code::POLICY).await;
+                    Box::pin(self.close(Problem::Idle, close_code::POLICY)).await;
                     return (End::Deliberate, "no seat taken in time");
                 }
                 _ = shutdown.changed() => {
-                    self.close(Problem::ShuttingDown, close_code::AWAY).await;
+                    Box::pin(self.close(Problem::ShuttingDown, close_code::AWAY)).await;
                     return (End::Shutdown, "server shutting down");
                 }
             }
@@ -485,7 +491,7 @@ impl Connection {
                     );
                 }
                 Err(Refusal::Probe { holder, answer }) => {
-                    let wait = self.context.limits.probe + PROBE_SLACK;
+                    let wait = self.context.config.limits.probe + PROBE_SLACK;
                     let alive = matches!(tokio::time::timeout(wait, answer).await, Ok(Ok(true)));
                     if alive {
                         break IN_USE;
@@ -518,7 +524,7 @@ impl Connection {
 
     /// The ICE servers for this page now: TURN credentials of its own, valid from now on.
     fn ice_servers(&self) -> Vec<IceServer> {
-        let Some(turn) = &self.context.turn else {
+        let Some(turn) = &self.context.config.turn else {
             return Vec::new();
         };
         let mut bits = [0u8; 8];
@@ -545,8 +551,8 @@ impl Connection {
     fn may_join(&self) -> impl std::future::Future<Output = bool> + Send + 'static {
         let client = self.context.client;
         let (burst, per_minute) = (
-            self.context.limits.joins_burst,
-            self.context.limits.joins_per_minute,
+            self.context.config.limits.joins_burst,
+            self.context.config.limits.joins_per_minute,
         );
         let store = Arc::clone(&self.context.store);
         let joins = Arc::clone(&self.context.joins);
@@ -591,13 +597,13 @@ impl Connection {
     /// When a page should ask for new TURN credentials: halfway through their life, so that a
     /// lost connection or two on the way still leaves time.
     fn renew_in(&self) -> Option<u32> {
-        let ttl = self.context.turn.as_ref()?.ttl.as_secs();
+        let ttl = self.context.config.turn.as_ref()?.ttl.as_secs();
         Some(u32::try_from(ttl / 2).unwrap_or(u32::MAX).max(1))
     }
 
     /// The grace in whole seconds, rounded up, as pages are told.
     fn grace(&self) -> u32 {
-        let grace = self.context.limits.grace;
+        let grace = self.context.config.limits.grace;
         let seconds = grace.as_secs() + u64::from(grace.subsec_nanos() > 0);
         u32::try_from(seconds).unwrap_or(u32::MAX)
     }
@@ -618,7 +624,7 @@ impl Connection {
     /// Writes one frame, within the write limit; `false` if the socket is gone or the page
     /// did not take it in time (it is not reading: the connection ends).
     async fn send(&mut self, frame: Message) -> bool {
-        let limit = self.context.limits.write;
+        let limit = self.context.config.limits.write;
         tokio::select! {
             sent = tokio::time::timeout(limit, self.socket.send(frame)) => matches!(sent, Ok(Ok(()))),
             () = self.overflowed.notified() => false,

@@ -9,7 +9,7 @@
 //! so everything here is plain, synchronous and unit-tested.
 
 use crate::store::{
-    until, ConnId, End, Outbox, Outgoing, Refusal, Resumption, SeatId, Seated, Store,
+    until, ConnId, End, Ending, Outbox, OutboxReceiver, Refusal, Resumption, SeatId, Seated, Store,
     GRACE_RAN_OUT, OTHER_ROOM, UNKNOWN_TOKEN,
 };
 use async_trait::async_trait;
@@ -23,7 +23,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{oneshot, Notify};
 
 /// How many messages may wait for one page's socket for each call it may have: more than the
 /// page at the other end's rate limit lets through at once (see `Limits::outbox_for`, which
@@ -214,7 +214,7 @@ impl Hub {
 
     /// A new connection, the receiving end of its outbox, and what is notified when the outbox
     /// overflowed (the connection must end then: see [`OUTBOX`]).
-    pub fn connect(&self) -> (ConnId, mpsc::Receiver<Outgoing>, Arc<Notify>) {
+    pub fn connect(&self) -> (ConnId, OutboxReceiver, Ending) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (outbox, rx, overflowed) = Outbox::open(self.outbox);
         self.lock().outboxes.insert(id, outbox);
@@ -512,7 +512,7 @@ impl Store for Hub {
         Hub::room_size(self)
     }
 
-    fn connect(&self) -> (ConnId, mpsc::Receiver<Outgoing>, Arc<Notify>) {
+    fn connect(&self) -> (ConnId, OutboxReceiver, Ending) {
         Hub::connect(self)
     }
 
@@ -607,6 +607,7 @@ impl Store for Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Outgoing;
 
     fn room(name: &str) -> RoomName {
         RoomName::try_from(name.to_owned()).unwrap()
@@ -643,7 +644,7 @@ mod tests {
     }
 
     /// A page connected and joined to `r` with no name; its connection, seat and outbox.
-    fn page(hub: &Hub, n: u8) -> (ConnId, Seated, mpsc::Receiver<Outgoing>) {
+    fn page(hub: &Hub, n: u8) -> (ConnId, Seated, OutboxReceiver) {
         let (conn, outbox, _) = hub.connect();
         let seated = hub
             .join(&room("r"), conn, PeerName::default(), None, token(n))
@@ -671,9 +672,9 @@ mod tests {
     }
 
     /// Everything waiting in `outbox`, as messages.
-    fn drain(outbox: &mut mpsc::Receiver<Outgoing>) -> Vec<FromServer> {
+    fn drain(outbox: &mut OutboxReceiver) -> Vec<FromServer> {
         let mut messages = Vec::new();
-        while let Ok(outgoing) = outbox.try_recv() {
+        while let Some(outgoing) = outbox.try_recv() {
             match outgoing {
                 Outgoing::Message { message, .. } => messages.push(*message),
                 Outgoing::Probe(_) => panic!("unexpected probe"),
@@ -928,7 +929,7 @@ mod tests {
             panic!("not probed");
         };
         assert_eq!(holder, a);
-        assert!(matches!(a_box.try_recv(), Ok(Outgoing::Probe(_))));
+        assert!(matches!(a_box.try_recv(), Some(Outgoing::Probe(_))));
         // The probe found it dead: the seat changes hands, and the dead connection's end no
         // longer touches it. It was never away: nobody hears it is back.
         resumed(hub.resume(&room("r"), &token(1), 0, c, token(3), Some(a)));

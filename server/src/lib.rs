@@ -57,10 +57,11 @@ pub const HEALTH_PATH: &str = "/healthz";
 /// a load balancer sends new pages elsewhere from then on.
 pub const READY_PATH: &str = "/readyz";
 
-/// What a WebSocket reads into at a time, allocated with it: a ping, a candidate or a chat line
-/// in one read; a longer message (an offer, 5 KB) is read in several into a buffer grown for it.
-/// Every idle page holds this much, so it is not the 4 KiB it was (a quarter of an idle page).
-const READ_BUFFER_BYTES: usize = 1024;
+/// What a WebSocket reads into at first, allocated with it: a ping or a candidate in one read; a
+/// longer message (an offer, 5 KB) grows the buffer to its size as its header announces it. Every
+/// idle page holds this much, so it is not the 4 KiB it was (then 1 KiB: a seventh of an idle
+/// page).
+const READ_BUFFER_BYTES: usize = 256;
 
 /// How long a shutdown waits for the connections open then to end by themselves, by default.
 pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
@@ -345,8 +346,7 @@ async fn signal(
     };
     let context = connection::Context {
         store: Arc::clone(&state.store),
-        limits: config.limits,
-        turn: config.turn.clone(),
+        config: Arc::clone(&state.config),
         shutdown: state.shutdown.clone(),
         client: forwarded.or(peer),
         admitted: client.map(|client| client.0.admitted),

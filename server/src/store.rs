@@ -11,7 +11,7 @@ use loopback_signal::{FromServer, PeerId, PeerName, Problem, ResumeToken, RoomNa
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{oneshot, Notify};
 
 /// A connection's identity for as long as it lasts (not the room's [`PeerId`] of its seat).
 pub type ConnId = u64;
@@ -39,23 +39,85 @@ pub enum Outgoing {
 
 /// The way to one connection's task from its store: its messages, and a nudge that ends it at
 /// once (it cannot keep up, or its seat moved elsewhere) even while it waits on a write.
-#[derive(Clone, Debug)]
+///
+/// A queue of its own rather than a tokio channel: every page has one, idle or not, and a tokio
+/// channel allocates its first block of 32 slots and its cache-padded state up front, 1 KiB a
+/// page; this one is a small shared state and a queue that allocates once something waits.
+#[derive(Debug)]
 pub struct Outbox {
-    messages: mpsc::Sender<Outgoing>,
-    ended: Arc<Notify>,
+    shared: Arc<Shared>,
+}
+
+/// The connection's end of its [`Outbox`].
+#[derive(Debug)]
+pub struct OutboxReceiver {
+    shared: Arc<Shared>,
+}
+
+/// What the connection ends on when told to: see [`Outbox::end`].
+#[derive(Clone, Debug)]
+pub struct Ending {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    queue: std::sync::Mutex<Queue>,
+    /// Woken when something is queued, or the last sender goes.
+    ready: Notify,
+    ended: Notify,
+}
+
+#[derive(Debug)]
+struct Queue {
+    items: std::collections::VecDeque<Outgoing>,
+    capacity: usize,
+    /// Outboxes that can still put into it; none left, the connection reads the end of it.
+    senders: usize,
+    /// The connection's end is gone: nothing more is taken.
+    closed: bool,
+}
+
+impl Shared {
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        // A panic elsewhere while holding the lock leaves the queue whole: carry on.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl Outbox {
     /// An outbox for `capacity` messages, with what [`Store::connect`] gives the connection: the
-    /// receiving end, and the nudge it must end on.
-    pub fn open(capacity: usize) -> (Self, mpsc::Receiver<Outgoing>, Arc<Notify>) {
-        let (messages, receiver) = mpsc::channel(capacity.max(1));
-        let ended = Arc::new(Notify::new());
-        let outbox = Self {
-            messages,
-            ended: Arc::clone(&ended),
+    /// receiving end, and what it must end on.
+    pub fn open(capacity: usize) -> (Self, OutboxReceiver, Ending) {
+        let shared = Arc::new(Shared {
+            queue: std::sync::Mutex::new(Queue {
+                items: std::collections::VecDeque::new(),
+                capacity: capacity.max(1),
+                senders: 1,
+                closed: false,
+            }),
+            ready: Notify::new(),
+            ended: Notify::new(),
+        });
+        let receiver = OutboxReceiver {
+            shared: Arc::clone(&shared),
         };
-        (outbox, receiver, ended)
+        let ending = Ending {
+            shared: Arc::clone(&shared),
+        };
+        (Self { shared }, receiver, ending)
+    }
+
+    /// Queues `outgoing`; false if the outbox is full or its connection gone.
+    fn put(&self, outgoing: Outgoing) -> bool {
+        let mut queue = self.shared.queue();
+        if queue.closed || queue.items.len() >= queue.capacity {
+            return false;
+        }
+        queue.items.push_back(outgoing);
+        drop(queue);
+        self.shared.ready.notify_one();
+        true
     }
 
     /// Queues `message` about `seat`. A full outbox is a page that cannot keep up: its
@@ -66,7 +128,7 @@ impl Outbox {
             seat,
             message: Box::new(message),
         };
-        if self.messages.try_send(outgoing).is_ok() {
+        if self.put(outgoing) {
             return true;
         }
         tracing::debug!("outbox full: the connection cannot keep up and ends");
@@ -77,12 +139,75 @@ impl Outbox {
     /// Asks the connection whether its page is still there; false if it cannot be asked (its
     /// task is gone, or its outbox full: not reading, so as good as dead).
     pub fn probe(&self, answer: oneshot::Sender<bool>) -> bool {
-        self.messages.try_send(Outgoing::Probe(answer)).is_ok()
+        self.put(Outgoing::Probe(answer))
     }
 
     /// Tells the connection to end now.
     pub fn end(&self) {
-        self.ended.notify_one();
+        self.shared.ended.notify_one();
+    }
+}
+
+impl Clone for Outbox {
+    fn clone(&self) -> Self {
+        self.shared.queue().senders += 1;
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        let mut queue = self.shared.queue();
+        queue.senders -= 1;
+        let last = queue.senders == 0;
+        drop(queue);
+        if last {
+            self.shared.ready.notify_one();
+        }
+    }
+}
+
+impl OutboxReceiver {
+    /// The next message, once there is one; `None` once every outbox let go of it (the store
+    /// dropped this connection: it did not keep up).
+    pub async fn recv(&mut self) -> Option<Outgoing> {
+        loop {
+            // A wake-up between the look and the wait is kept as a permit: none is lost.
+            let ready = self.shared.ready.notified();
+            if let Some(next) = self.try_recv() {
+                return Some(next);
+            }
+            if self.shared.queue().senders == 0 {
+                return None;
+            }
+            ready.await;
+        }
+    }
+
+    /// The next message, if one waits.
+    pub fn try_recv(&self) -> Option<Outgoing> {
+        let mut queue = self.shared.queue();
+        let next = queue.items.pop_front();
+        // A burst's room goes with it: an idle page holds none.
+        if queue.items.is_empty() && queue.items.capacity() > 16 {
+            queue.items = std::collections::VecDeque::new();
+        }
+        next
+    }
+}
+
+impl Drop for OutboxReceiver {
+    fn drop(&mut self) {
+        self.shared.queue().closed = true;
+    }
+}
+
+impl Ending {
+    /// Completes once the connection is told to end (or at once if it was told already).
+    pub fn notified(&self) -> tokio::sync::futures::Notified<'_> {
+        self.shared.ended.notified()
     }
 }
 
@@ -166,7 +291,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// A new connection, the receiving end of its outbox, and what is notified when the
     /// connection must end at once (its outbox overflowed, or its seat moved elsewhere).
-    fn connect(&self) -> (ConnId, mpsc::Receiver<Outgoing>, Arc<Notify>);
+    fn connect(&self) -> (ConnId, OutboxReceiver, Ending);
 
     /// The connection is gone and its outbox with it; its seat, if it still holds one, goes or
     /// is kept away for `grace`, as `end` says. Not async: a task that ends without saying how
@@ -250,4 +375,64 @@ pub trait Store: Send + Sync + 'static {
 
     /// Seats whose page is away, as far as this process knows.
     fn away(&self) -> usize;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::FutureExt;
+
+    fn said(outgoing: Option<Outgoing>) -> Option<FromServer> {
+        match outgoing {
+            Some(Outgoing::Message { message, .. }) => Some(*message),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_outbox_gives_in_order_wakes_its_reader_and_holds_no_more_than_its_room() {
+        let (outbox, mut receiver, ending) = Outbox::open(2);
+        let waiting = tokio::spawn(async move {
+            let first = said(receiver.recv().await);
+            (first, receiver)
+        });
+        tokio::task::yield_now().await;
+        assert!(outbox.give(1, FromServer::Pong));
+        let (first, receiver) = waiting.await.unwrap();
+        assert_eq!(first, Some(FromServer::Pong), "woken");
+        assert!(outbox.give(1, FromServer::PeerLeft { peer: 1 }));
+        assert!(outbox.give(1, FromServer::PeerLeft { peer: 2 }));
+        assert!(ending.notified().now_or_never().is_none());
+        assert!(!outbox.give(1, FromServer::Pong), "full");
+        assert!(ending.notified().now_or_never().is_some(), "told to end");
+        let (tx, _answer) = oneshot::channel();
+        assert!(!outbox.probe(tx), "no room for a probe either");
+        assert_eq!(
+            said(receiver.try_recv()),
+            Some(FromServer::PeerLeft { peer: 1 })
+        );
+        assert_eq!(
+            said(receiver.try_recv()),
+            Some(FromServer::PeerLeft { peer: 2 })
+        );
+        assert!(receiver.try_recv().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_reader_hears_the_end_when_every_outbox_goes_and_a_gone_reader_takes_nothing() {
+        let (outbox, mut receiver, _ending) = Outbox::open(4);
+        let copy = outbox.clone();
+        drop(outbox);
+        assert!(copy.give(1, FromServer::Pong));
+        drop(copy);
+        assert_eq!(
+            said(receiver.recv().await),
+            Some(FromServer::Pong),
+            "what was given stays"
+        );
+        assert!(receiver.recv().await.is_none(), "then the end");
+        let (outbox, receiver, _ending) = Outbox::open(4);
+        drop(receiver);
+        assert!(!outbox.give(1, FromServer::Pong));
+    }
 }

@@ -6,7 +6,7 @@ use super::rooms::{
     stream_order, Entry, Event, Person, Relayed, Resumed, SharedRooms, StoreError, Wake, READ_BATCH,
 };
 use crate::store::{
-    until, ConnId, End, Outbox, Outgoing, Refusal, Resumption, SeatId, Seated, Store,
+    until, ConnId, End, Ending, Outbox, OutboxReceiver, Refusal, Resumption, SeatId, Seated, Store,
     GRACE_RAN_OUT, UNKNOWN_TOKEN,
 };
 use async_trait::async_trait;
@@ -475,7 +475,7 @@ impl Store for SharedHub {
         self.rooms.size()
     }
 
-    fn connect(&self) -> (ConnId, mpsc::Receiver<Outgoing>, Arc<Notify>) {
+    fn connect(&self) -> (ConnId, OutboxReceiver, Ending) {
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let (outbox, rx, ended) = Outbox::open(self.outbox);
         self.lock().outboxes.insert(id, outbox);
