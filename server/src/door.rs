@@ -156,6 +156,9 @@ pub async fn serve(
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
+            // A connection's task is done once its WebSocket is handed over: reaped at once,
+            // not at the next accept, or an idle server keeps every page's finished task.
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             _ = shutdown.wait_for(|stop| *stop) => break,
         };
         let (stream, client) = match accepted {
@@ -178,7 +181,6 @@ pub async fn serve(
         };
         let (app, tls, shutdown) = (app.clone(), tls.clone(), shutdown.clone());
         connections.spawn(connection(stream, client, app, tls, limits, shutdown));
-        while connections.try_join_next().is_some() {}
     }
     // No new connections; those open finish by themselves (the shutdown bounds the wait).
     while connections.join_next().await.is_some() {}
