@@ -148,10 +148,16 @@ impl Connection {
         let mut rate = RateLimit::new(burst, limits.per_second, Instant::now());
         let mut bytes = RateLimit::new(bytes_burst, limits.bytes_per_second, Instant::now());
         let mut idle = Idle::new(limits.idle, Instant::now());
-        let mut ping = tokio::time::interval(limits.ping);
         let mut shutdown = self.context.shutdown.clone();
         // A socket without a seat (not joined yet, or left) has this long to take one.
         let mut seatless_until = Some(tokio::time::Instant::now() + limits.first_message);
+        // The first ping at once, then one every `limits.ping`.
+        let mut next_ping = tokio::time::Instant::now();
+        // One timer for whichever comes first, the ping, a probe's deadline or the seatless
+        // limit: every page holds it, and two sleeps and an interval were a fifth of an idle
+        // page's memory.
+        let timer = tokio::time::sleep_until(next_ping);
+        tokio::pin!(timer);
         loop {
             let probe_deadline = self.probes.first().map(|(_, deadline, _)| *deadline);
             seatless_until = match (&self.seat, seatless_until) {
@@ -159,6 +165,13 @@ impl Connection {
                 (None, Some(until)) => Some(until),
                 (None, None) => Some(tokio::time::Instant::now() + limits.first_message),
             };
+            let next = [probe_deadline, seatless_until]
+                .into_iter()
+                .flatten()
+                .fold(next_ping, std::cmp::min);
+            if timer.is_elapsed() || timer.deadline() != next {
+                timer.as_mut().reset(next);
+            }
             tokio::select! {
                 frame = self.socket.recv() => {
                     let message = match frame {
@@ -237,41 +250,41 @@ impl Connection {
                         }
                     }
                 },
-                () = tokio::time::sleep_until(probe_deadline.unwrap_or_else(tokio::time::Instant::now)),
-                    if probe_deadline.is_some() =>
-                {
-                    let (due, waiting): (Vec<_>, Vec<_>) = self
-                        .probes
-                        .drain(..)
-                        .partition(|(_, deadline, _)| *deadline <= tokio::time::Instant::now());
-                    self.probes = waiting;
-                    let alive = due.iter().any(|(_, _, heard)| *heard);
-                    for (probe, _, _) in due {
-                        let _ = probe.send(alive);
+                () = &mut timer => {
+                    let now = tokio::time::Instant::now();
+                    if seatless_until.is_some_and(|until| until <= now) {
+                        Box::pin(self.close(Problem::Idle, close_code::POLICY)).await;
+                        return (End::Deliberate, "no seat taken in time");
                     }
-                    if !alive {
-                        // Silent since the probe: the page is gone (its network changed, say)
-                        // and resumes elsewhere. Drop the socket without a closing handshake
-                        // nobody would answer.
-                        return (End::Lost, "silent when probed: dead");
+                    if probe_deadline.is_some_and(|deadline| deadline <= now) {
+                        let (due, waiting): (Vec<_>, Vec<_>) = self
+                            .probes
+                            .drain(..)
+                            .partition(|(_, deadline, _)| *deadline <= now);
+                        self.probes = waiting;
+                        let alive = due.iter().any(|(_, _, heard)| *heard);
+                        for (probe, _, _) in due {
+                            let _ = probe.send(alive);
+                        }
+                        if !alive {
+                            // Silent since the probe: the page is gone (its network changed,
+                            // say) and resumes elsewhere. Drop the socket without a closing
+                            // handshake nobody would answer.
+                            return (End::Lost, "silent when probed: dead");
+                        }
                     }
-                }
-                _ = ping.tick() => {
-                    if idle.expired(Instant::now()) {
-                        Box::pin(self.close(Problem::Idle, close_code::AWAY)).await;
-                        return (End::Lost, "idle");
-                    }
-                    if !Box::pin(self.send(Message::Ping(Default::default()))).await {
-                        return (End::Lost, "could not write");
+                    if next_ping <= now {
+                        next_ping = now + limits.ping;
+                        if idle.expired(Instant::now()) {
+                            Box::pin(self.close(Problem::Idle, close_code::AWAY)).await;
+                            return (End::Lost, "idle");
+                        }
+                        if !Box::pin(self.send(Message::Ping(Default::default()))).await {
+                            return (End::Lost, "could not write");
+                        }
                     }
                 }
                 () = self.overflowed.notified() => return (End::Lost, "could not keep up"),
-                () = tokio::time::sleep_until(seatless_until.unwrap_or_else(tokio::time::Instant::now)),
-                    if seatless_until.is_some() =>
-                {
-                    Box::pin(self.close(Problem::Idle, close_code::POLICY)).await;
-                    return (End::Deliberate, "no seat taken in time");
-                }
                 _ = shutdown.changed() => {
                     Box::pin(self.close(Problem::ShuttingDown, close_code::AWAY)).await;
                     return (End::Shutdown, "server shutting down");
