@@ -22,6 +22,10 @@ use tokio::sync::{oneshot, watch};
 
 /// How long a closing connection waits for the page's Close.
 const CLOSING_HANDSHAKE: Duration = Duration::from_secs(2);
+/// A page's heartbeat and its answer as they are written: every page sends one a second, so they
+/// are recognized and answered without parsing either (a test keeps them the messages' own).
+const PING: &str = r#"{"type":"ping"}"#;
+const PONG: &str = r#"{"type":"pong"}"#;
 /// How much of a bad message an error reply quotes: enough to recognize it, not an echo.
 const QUOTED_BYTES: usize = 64;
 /// How much longer than the probe a resuming page waits for the old connection's answer before
@@ -213,6 +217,12 @@ impl Connection {
                         }
                     }
                     match message {
+                        Message::Text(text) if text.as_str() == PING => {
+                            let pong = Message::Text(Utf8Bytes::from_static(PONG));
+                            if !Box::pin(self.send(pong)).await {
+                                return (End::Lost, "could not write");
+                            }
+                        }
                         Message::Text(text) => {
                             if let ControlFlow::Break(end) = Box::pin(self.handle(&text)).await {
                                 return end;
@@ -731,7 +741,14 @@ fn quote(text: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::quote;
+    use super::{quote, PING, PONG};
+    use loopback_signal::{FromServer, ToServer};
+
+    #[test]
+    fn the_heartbeat_answered_without_parsing_is_the_messages_own() {
+        assert_eq!(serde_json::to_string(&ToServer::Ping).unwrap(), PING);
+        assert_eq!(serde_json::to_string(&FromServer::Pong).unwrap(), PONG);
+    }
 
     #[test]
     fn quotes_are_cut_on_a_character_boundary() {
