@@ -355,6 +355,38 @@ async fn two_browsers_outlive_their_instance(first: Engine, second: Engine) {
     y.close().await;
 }
 
+/// A page calling while the rooms' Redis is down is told so in words, and once Redis is back,
+/// Call joins the room.
+async fn calling_while_redis_is_down(engine: Engine) {
+    let mut redis = support::redis::Redis::start();
+    let server = Server::start_shared(&dist(), &redis.url(), "alone").await;
+    let browser = Browser::launch(engine).await;
+    let a = Side::of(&browser, engine.name().to_owned()).await;
+    a.open(&room_url(&server.url, "")).await;
+    redis.stop();
+    a.click("call-btn").await;
+    a.wait_for(
+        "the words that no one can join now",
+        "return document.getElementById('status').textContent.includes('cannot reach the store its rooms are kept in');",
+    )
+    .await;
+    redis.run();
+    a.wait_for(
+        "Call again",
+        "return !document.getElementById('call-btn').disabled;",
+    )
+    .await;
+    a.click("call-btn").await;
+    a.wait_for(
+        "the room joined",
+        "return document.getElementById('status').textContent.includes('waiting for the other person');",
+    )
+    .await;
+    a.click("hangup-btn").await;
+    rooms_empty(&server.running.state.store).await;
+    browser.close().await;
+}
+
 /// `relay=1`: TURN only, through coturn; the candidate pair in use is a relayed one.
 async fn relay_only_through_coturn(engine: Engine) {
     let turn = Coturn::start().await;
@@ -458,6 +490,16 @@ async fn chromium_on_one_instance_calls_firefox_on_another() {
 #[tokio::test(flavor = "current_thread")]
 async fn chromium_and_firefox_outlive_their_instance() {
     two_browsers_outlive_their_instance(Engine::Chromium, Engine::Firefox).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn chromium_calling_while_redis_is_down_is_told_so() {
+    calling_while_redis_is_down(Engine::Chromium).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn firefox_calling_while_redis_is_down_is_told_so() {
+    calling_while_redis_is_down(Engine::Firefox).await;
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -6,24 +6,23 @@
 //! Redis's connections killed or Redis stopped lose nothing.
 
 mod support {
+    pub mod page;
     pub mod redis;
 }
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::page::{send, signal, Socket};
 use support::redis::Redis;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const WAIT: Duration = Duration::from_secs(10);
 const V: u32 = loopback_signal::PROTOCOL;
@@ -163,13 +162,6 @@ impl Cluster {
     }
 }
 
-async fn send(socket: &mut Socket, message: Value) {
-    socket
-        .send(Message::Text(message.to_string().into()))
-        .await
-        .unwrap();
-}
-
 /// The next message, skipping pings; None if the socket closed.
 async fn next(socket: &mut Socket) -> Option<Value> {
     loop {
@@ -213,18 +205,6 @@ async fn join(instance: &Instance, room: &str, name: &str) -> (Socket, Value) {
     .await;
     let answer = recv(&mut page).await;
     (page, answer)
-}
-
-fn candidate(n: usize) -> Value {
-    json!({"kind": "candidate", "candidate": format!("candidate:{n} 1 udp 2122260223 192.0.2.1 {} typ host", 50000 + n)})
-}
-
-async fn signal(socket: &mut Socket, to: u64, n: usize) {
-    send(
-        socket,
-        json!({"type": "signal", "to": to, "signal": candidate(n)}),
-    )
-    .await;
 }
 
 fn candidate_number(message: &Value) -> usize {

@@ -2,20 +2,23 @@
 //! a hostile or broken client can send, each answered with a clear error or a clean close, and the
 //! rooms empty again afterwards.
 
+mod support {
+    pub mod page;
+}
+
 use futures_util::{SinkExt, StreamExt};
 use loopback_server::turn::Turn;
 use loopback_server::{Config, Limits, Running, HEALTH_PATH, READY_PATH, ROOM_SIZE, SIGNAL_PATH};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::Duration;
+use support::page::{candidate, send, signal, Socket};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+use tokio_tungstenite::MaybeTlsStream;
 
 const WAIT: Duration = Duration::from_secs(5);
 /// The version of the messages these pages speak.
@@ -89,13 +92,6 @@ async fn connect_from(server: &Running, origin: Option<&str>) -> Result<Socket, 
 async fn connect(server: &Running) -> Socket {
     let origin = format!("http://{}", server.addr);
     connect_from(server, Some(&origin)).await.unwrap()
-}
-
-async fn send(socket: &mut Socket, message: Value) {
-    socket
-        .send(Message::Text(message.to_string().into()))
-        .await
-        .unwrap();
 }
 
 /// The next message from the server as it was written, skipping pings.
@@ -297,20 +293,6 @@ fn server_size(server: &Running) -> usize {
 
 /// A description's SDP as browsers write it, shortened.
 const SDP: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n";
-
-/// A candidate signal, told apart by `n`.
-fn candidate(n: usize) -> Value {
-    json!({"kind": "candidate", "candidate": format!("candidate:{n} 1 udp 2122260223 192.0.2.1 {} typ host", 50000 + n)})
-}
-
-/// Sends candidate `n` to peer `to`.
-async fn signal(socket: &mut Socket, to: u64, n: usize) {
-    send(
-        socket,
-        json!({"type": "signal", "to": to, "signal": candidate(n)}),
-    )
-    .await;
-}
 
 /// The next message is candidate `n` from peer `from`.
 async fn expect_signal(socket: &mut Socket, from: u64, n: usize) {

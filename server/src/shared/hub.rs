@@ -34,8 +34,6 @@ const HAND_BACK_WAIT: Duration = Duration::from_secs(5);
 
 /// The rooms shared with other instances through Redis.
 pub struct SharedHub {
-    /// Itself, for the readers its seats start.
-    me: Weak<SharedHub>,
     rooms: SharedRooms,
     /// Messages that may wait for one page (see `hub::OUTBOX`).
     outbox: usize,
@@ -111,8 +109,7 @@ impl SharedHub {
         outbox: usize,
     ) -> Result<Arc<Self>, StoreError> {
         let rooms = SharedRooms::connect(url, instance, size, seat_ttl).await?;
-        let hub = Arc::new_cyclic(|me| Self {
-            me: me.clone(),
+        let hub = Arc::new(Self {
             rooms,
             outbox: outbox.max(1),
             next_conn: AtomicU64::new(0),
@@ -124,11 +121,6 @@ impl SharedHub {
         tokio::spawn(wake_ups(Arc::downgrade(&hub)));
         tokio::spawn(renewals(Arc::downgrade(&hub)));
         Ok(hub)
-    }
-
-    /// The rooms as Redis holds them.
-    pub fn rooms_in_redis(&self) -> &SharedRooms {
-        &self.rooms
     }
 
     fn lock(&self) -> MutexGuard<'_, Local> {
@@ -160,7 +152,7 @@ impl SharedHub {
     /// Gives `conn` the seat `peer` of `room` here, reading its inbox after `after` from now on;
     /// a connection of this instance that held it before is ended.
     fn seat(
-        self: &Arc<Self>,
+        &self,
         room: &RoomName,
         me: PeerId,
         rank: i64,
@@ -244,7 +236,7 @@ impl SharedHub {
 
     /// Keeps every seat held here (sweeping its room), and ends the connections of those that are
     /// not any more (a resume moved them elsewhere, or they expired while Redis was away).
-    async fn renew_all(self: &Arc<Self>) {
+    async fn renew_all(&self) {
         let held: Vec<(SeatId, RoomName, PeerId, ConnId)> = self
             .lock()
             .seats
@@ -415,7 +407,7 @@ async fn wake_ups(hub: Weak<SharedHub>) {
     let mut pause = Duration::from_millis(100);
     loop {
         let Some((client, channel)) = hub.upgrade().map(|hub| {
-            let rooms = hub.rooms_in_redis();
+            let rooms = &hub.rooms;
             (
                 rooms.client().clone(),
                 super::rooms::wake_channel(rooms.instance()),
@@ -528,10 +520,7 @@ impl Store for SharedHub {
                 return Err(Problem::Unavailable);
             }
         };
-        let Some(hub) = self.myself() else {
-            return Err(Problem::Unavailable);
-        };
-        let seat = hub
+        let seat = self
             .seat(room, me.peer, me.rank, conn, 0, None)
             .ok_or(Problem::NotInRoom)?;
         Ok(Seated {
@@ -572,10 +561,7 @@ impl Store for SharedHub {
         };
         let (missed, complete) = missed(&inbox, &others, received, given);
         let after = inbox.last().map(|entry| entry.id.clone());
-        let Some(hub) = self.myself() else {
-            return Err(Refusal::Unavailable);
-        };
-        let seat = hub
+        let seat = self
             .seat(room, me.peer, me.rank, conn, taken, after)
             .ok_or(Refusal::Refused(UNKNOWN_TOKEN))?;
         Ok(Resumption {
@@ -695,13 +681,6 @@ impl Store for SharedHub {
     fn away(&self) -> usize {
         // Away seats are nobody's: Redis keeps them, not this instance.
         0
-    }
-}
-
-impl SharedHub {
-    /// This hub as an `Arc`, for what a seat starts (its reader): the hub lives in one.
-    fn myself(&self) -> Option<Arc<Self>> {
-        self.me.upgrade()
     }
 }
 
