@@ -227,6 +227,31 @@ async fn reload_during_the_call(a: &Side<'_>, b: &Side<'_>) {
     );
 }
 
+/// How long a page's pings are counted (see [`pings_over`]).
+const PINGS_OVER: Duration = Duration::from_secs(12);
+
+/// The pings `side`'s page sends its signaling server over `over`, counted where they leave the
+/// page (`WebSocket.prototype.send`, which the page's socket calls at each message).
+async fn pings_over(side: &Side<'_>, over: Duration) -> u64 {
+    side.eval(
+        r#"if (!window.pingsSent) {
+             const send = WebSocket.prototype.send;
+             WebSocket.prototype.send = function (data) {
+               if (data === '{"type":"ping"}') window.pingsSent.count += 1;
+               return send.call(this, data);
+             };
+           }
+           window.pingsSent = { count: 0 };
+           return true;"#,
+    )
+    .await;
+    tokio::time::sleep(over).await;
+    side.eval("return window.pingsSent.count;")
+        .await
+        .as_u64()
+        .unwrap_or(u64::MAX)
+}
+
 /// Two browser sessions, each its own browser, meeting through the server.
 async fn two_browsers_through_the_server(first: Engine, second: Engine) {
     let server = Server::start(&dist()).await;
@@ -239,6 +264,18 @@ async fn two_browsers_through_the_server(first: Engine, second: Engine) {
         side.assert_logged("through the signaling server").await;
     }
     assert_eq!(server.rooms(), 1);
+    // While the call flows, each page asks the server whether it is there every 5 s, not every
+    // second (`src/signaling/heartbeat.rs`): over 12 s, two or three pings.
+    let (in_a, in_b) = tokio::join!(pings_over(&a, PINGS_OVER), pings_over(&b, PINGS_OVER));
+    for (side, pings) in [(&a, in_a), (&b, in_b)] {
+        println!("{}: {pings} pings in {PINGS_OVER:?}", side.name);
+        assert!(
+            (1..=3).contains(&pings),
+            "{} sent {pings} pings in {PINGS_OVER:?} of a call that flows\n{}",
+            side.name,
+            logs(&a, &b).await
+        );
+    }
     controls_across(&a, &b).await;
     // The server checks every description and candidate it relays: a browser's all pass.
     for side in [&a, &b] {

@@ -40,8 +40,9 @@ const PAUSED_KEEPALIVE: Duration = Duration::from_secs(20);
 /// How pages keep their connections alive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Keepalive {
-    /// As each protocol's real client does: our page sends `ping` every second (and reads the
-    /// `pong`), PeerJS's client a `HEARTBEAT` every 5 s.
+    /// As each protocol's real client does: our page in a call whose media flows sends `ping`
+    /// when it has heard nothing for 5 s (and reads the `pong`; a call in doubt pings every
+    /// second for a while), PeerJS's client a `HEARTBEAT` every 5 s.
     Clients,
     /// Only what each server needs to keep a connection: answering our server's pings (every
     /// 20 s), and a PeerJS `HEARTBEAT` every 20 s (it closes a page silent for 60 s).
@@ -66,8 +67,9 @@ impl Keepalive {
 
     fn period(self, protocol: Protocol) -> Option<Duration> {
         match (self, protocol) {
-            // The page's PING_MS (src/signaling/server.rs).
-            (Keepalive::Clients, Protocol::Loopback) => Some(Duration::from_secs(1)),
+            // The page's IDLE_PING_MS (src/signaling/heartbeat.rs): the pages here are in calls
+            // whose media flows, and hear nothing else while idle.
+            (Keepalive::Clients, Protocol::Loopback) => Some(Duration::from_secs(5)),
             // The PeerJS client's pingInterval default.
             (Keepalive::Clients, Protocol::PeerJs) => Some(Duration::from_secs(5)),
             (Keepalive::Least, Protocol::Loopback) => None,

@@ -22,8 +22,9 @@ use tokio::sync::{oneshot, watch};
 
 /// How long a closing connection waits for the page's Close.
 const CLOSING_HANDSHAKE: Duration = Duration::from_secs(2);
-/// A page's heartbeat and its answer as they are written: every page sends one a second, so they
-/// are recognized and answered without parsing either (a test keeps them the messages' own).
+/// A page's heartbeat and its answer as they are written: every page sends one every few seconds
+/// (every second while a call is in doubt), so they are recognized and answered without parsing
+/// either (a test keeps them the messages' own).
 const PING: &str = r#"{"type":"ping"}"#;
 const PONG: &str = r#"{"type":"pong"}"#;
 /// How much of a bad message an error reply quotes: enough to recognize it, not an echo.

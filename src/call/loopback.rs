@@ -130,7 +130,11 @@ impl Ends {
                 PeerEvent::Channel(channel) => channels.add(name, channel, name == "local"),
                 PeerEvent::Failed(error) => (self.failed)(error),
                 // In one page nothing comes between the peers: the step log says it all.
-                PeerEvent::Trouble | PeerEvent::Recovered { .. } | PeerEvent::Stats(_) => {}
+                // One page: no signaling to keep an eye on.
+                PeerEvent::Trouble
+                | PeerEvent::Recovered { .. }
+                | PeerEvent::Doubt
+                | PeerEvent::Stats(_) => {}
             }
         }
     }

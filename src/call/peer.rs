@@ -97,6 +97,9 @@ pub enum PeerEvent {
     Trouble,
     /// The path is back after `after_ms`.
     Recovered { after_ms: f64 },
+    /// The path may be going (see [`Recovery::in_doubt`]), said at every reading while it may:
+    /// whoever holds the signaling makes sure it still works before a repair needs it.
+    Doubt,
     /// A `getStats()` report, read once a second for the recovery: whoever shows figures of
     /// every call (a group call's table of people) takes them from here instead of reading again.
     Stats(JsValue),
@@ -778,7 +781,11 @@ impl Shared {
         if let Some(connection) = Connection::parse(&state) {
             self.recovery.borrow_mut().connection(connection, now());
         }
+        let doubt = self.recovery.borrow().in_doubt();
         (self.events)(PeerEvent::Connection(state));
+        if doubt {
+            (self.events)(PeerEvent::Doubt);
+        }
         self.tick();
     }
 
@@ -797,10 +804,13 @@ impl Shared {
                 };
                 shared.reading.set(false);
                 if let Ok(report) = result {
-                    shared
-                        .recovery
-                        .borrow_mut()
-                        .bytes_received(bytes_received(&report), now());
+                    let mut recovery = shared.recovery.borrow_mut();
+                    recovery.bytes_received(bytes_received(&report), now());
+                    let doubt = recovery.in_doubt();
+                    drop(recovery);
+                    if doubt {
+                        (shared.events)(PeerEvent::Doubt);
+                    }
                     (shared.events)(PeerEvent::Stats(report));
                 }
             });

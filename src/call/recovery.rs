@@ -300,6 +300,19 @@ impl Recovery {
         self.episode.is_some()
     }
 
+    /// Whether the path may be going: a connection that was up and now is not, or whose bytes
+    /// flowed and whose last reading found none new, or a repair under way. Before it counts as
+    /// trouble, the page makes sure its signaling still works (see `signaling::heartbeat`): a
+    /// repair will need it. The first reading after `connected` may still find the bytes
+    /// counted before it: no doubt until they have flowed (no bytes ever is a stall anyway).
+    pub fn in_doubt(&self) -> bool {
+        let connected = self.state == Connection::Connected;
+        !self.over
+            && (self.episode.is_some()
+                || (self.ever_connected && !connected)
+                || (connected && self.flowing && self.read_at > self.moved_at))
+    }
+
     /// While reconnecting, when the path was lost: the moment the connection left `connected`,
     /// or the bytes last grew before a stall, or the start for a call that never connected.
     pub fn trouble_since(&self) -> Option<f64> {
@@ -811,6 +824,47 @@ mod tests {
         call.run(1_000.0);
         assert_eq!(call.state(Connection::Failed), restart(1));
         assert_eq!(call.r.trouble_since(), Some(5_000.0));
+    }
+
+    #[test]
+    fn the_first_empty_reading_raises_a_doubt_well_before_the_stall() {
+        let mut call = Call::new(true, true);
+        call.run(2_000.0);
+        assert!(!call.r.in_doubt(), "a call setting up is no doubt");
+        call.state(Connection::Connected);
+        call.run(1_000.0);
+        assert!(
+            !call.r.in_doubt(),
+            "no bytes yet since connected: a stall, not a doubt"
+        );
+        call.flowing = true;
+        call.run(4_000.0);
+        assert!(!call.r.in_doubt(), "bytes flowing");
+        let cut = call.now;
+        call.flowing = false;
+        let mut doubt = None;
+        while call.restarts().is_empty() {
+            call.run(500.0);
+            if call.r.in_doubt() {
+                doubt.get_or_insert(call.now);
+            }
+        }
+        let doubt = doubt.expect("a doubt");
+        assert!(
+            doubt - cut <= 1_000.0,
+            "doubt {} ms after the cut",
+            doubt - cut
+        );
+        assert!(call.restarts()[0] - doubt >= 2_000.0, "{:?}", call.actions);
+        // Back: the doubt goes with the first reading that finds bytes again.
+        call.flowing = true;
+        call.run(1_000.0);
+        assert!(!call.r.in_doubt(), "{:?}", call.actions);
+        // A state that leaves `connected` is a doubt at once.
+        call.state(Connection::Disconnected);
+        assert!(call.r.in_doubt());
+        call.state(Connection::Closed);
+        assert!(!call.r.in_doubt(), "a closed call is over");
     }
 
     #[test]

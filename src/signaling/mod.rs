@@ -3,6 +3,8 @@
 
 /// A small map by peer id.
 pub mod by_peer;
+/// When a seated page pings the server, and when its socket counts as quiet or dead.
+pub mod heartbeat;
 /// When the signaling server's socket is lost mid-call: the waits before each new try.
 pub mod reconnect;
 /// The WebSocket to the signaling server.
@@ -111,6 +113,15 @@ impl Link {
         match self {
             Link::Server(link) => link.send(to, signal),
             Link::Tabs(link) => link.send(to, signal),
+        }
+    }
+
+    /// A call's path is in doubt: its repair will need the signaling, so find out now whether
+    /// the server's socket still works (the tabs need no asking).
+    pub fn watch(&self) {
+        match self {
+            Link::Server(link) => link.watch(),
+            Link::Tabs(_) => {}
         }
     }
 

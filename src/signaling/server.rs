@@ -10,6 +10,7 @@
 //! call who left, came, went away or came back meanwhile.
 
 use super::by_peer::ByPeer;
+use super::heartbeat::{Health, Heartbeat};
 use super::reconnect::Reconnect;
 use super::{deliver, from_json, to_json, Events, RoomEvent, Via};
 use gloo_events::EventListener;
@@ -23,16 +24,9 @@ use std::rc::{Rc, Weak};
 use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, WebSocket};
 
-/// How often a seated page asks the server whether it is there (a few bytes a second).
-const PING_MS: u32 = 1_000;
-/// Nothing heard for this long: the socket has gone quiet (a cut, a new address), and the call
-/// stops asking the signaling for ICE restarts until it is heard again. Shorter than the time
-/// the call's recovery takes to call a silent connection stalled (3 s), so that a restart is not
-/// sent into a dead socket.
-const QUIET_MS: f64 = 2_500.0;
-/// Nothing heard for this long: the socket is taken for dead and the page moves to a new one
-/// (TCP alone may take minutes to give up on it).
-const DEAD_MS: f64 = 8_000.0;
+/// How often a seated page looks at its heartbeat (see [`super::heartbeat`]): a timer of this page's
+/// own, which sends nothing unless a ping is due.
+const BEAT_MS: u32 = 500;
 /// A new socket that has not opened after this long is given up for the next try.
 const CONNECT_MS: u32 = 4_000;
 
@@ -79,10 +73,9 @@ struct Inner {
     retry: RefCell<Option<Timeout>>,
     /// Gives up on a socket that does not open (a reconnection during a network cut).
     connecting: RefCell<Option<Timeout>>,
-    /// Pings the server while seated, and finds a quiet socket.
-    heartbeat: RefCell<Option<Interval>>,
-    /// When the server was last heard from.
-    heard_at: Cell<f64>,
+    /// Beats while seated: pings the server when due, and finds a quiet socket.
+    beating: RefCell<Option<Interval>>,
+    heartbeat: Cell<Heartbeat>,
     /// Asks for new TURN credentials before the ones held run out.
     renewal: RefCell<Option<Timeout>>,
     /// The call was told the way to the room is lost (and not yet that it is back).
@@ -137,8 +130,8 @@ impl ServerLink {
             reconnect: RefCell::new(Reconnect::new(now())),
             retry: RefCell::default(),
             connecting: RefCell::default(),
-            heartbeat: RefCell::default(),
-            heard_at: Cell::new(now()),
+            beating: RefCell::default(),
+            heartbeat: Cell::new(Heartbeat::new(now())),
             renewal: RefCell::default(),
             away: Cell::new(false),
             away_since: Cell::new(0.0),
@@ -166,13 +159,21 @@ impl ServerLink {
             inner.say(&ToServer::Name { name: name.clone() });
         }
     }
+
+    /// A call's path is in doubt: ping now and every second for a while, so that a dead socket
+    /// is found before the call asks for a restart through it.
+    pub fn watch(&self) {
+        let now = now();
+        self.inner.update_heartbeat(|h| h.watch(now));
+        self.inner.ping_if_due(now);
+    }
 }
 
 impl Drop for ServerLink {
     fn drop(&mut self) {
         self.inner.retry.take();
         self.inner.connecting.take();
-        self.inner.heartbeat.take();
+        self.inner.beating.take();
         // A Close frame: the server frees the seat at once and tells the other page.
         if let Some(socket) = self.inner.socket.take() {
             let _ = socket.ws.close();
@@ -248,6 +249,12 @@ impl Inner {
         })
     }
 
+    fn update_heartbeat(&self, change: impl FnOnce(&mut Heartbeat)) {
+        let mut heartbeat = self.heartbeat.get();
+        change(&mut heartbeat);
+        self.heartbeat.set(heartbeat);
+    }
+
     fn say(&self, message: &ToServer) {
         let socket = self.socket.borrow();
         if let (Some(socket), Some(text)) = (socket.as_ref(), to_json(message)) {
@@ -312,17 +319,23 @@ impl Inner {
         }
     }
 
-    /// Every two seconds while seated: ping, and find a socket gone quiet.
+    /// Every [`BEAT_MS`] while seated: find a socket gone quiet or dead, and ping when due.
     fn beat(self: &Rc<Self>) {
-        let quiet = now() - self.heard_at.get();
-        if quiet > DEAD_MS {
-            return self.abandon();
+        let now = now();
+        match self.heartbeat.get().health(now) {
+            Health::Dead => return self.abandon(),
+            Health::Quiet => self.going_away(),
+            Health::Alive => {}
         }
-        if quiet > QUIET_MS {
-            self.going_away();
-        }
-        if self.seated.get() {
+        self.ping_if_due(now);
+    }
+
+    fn ping_if_due(&self, now: f64) {
+        let mut heartbeat = self.heartbeat.get();
+        if self.seated.get() && heartbeat.ping_due(now) {
             self.say(&ToServer::Ping);
+            heartbeat.pinged(now);
+            self.heartbeat.set(heartbeat);
         }
     }
 
@@ -330,7 +343,7 @@ impl Inner {
     fn closed(self: &Rc<Self>, opened: bool) {
         self.socket.take();
         self.connecting.take();
-        self.heartbeat.take();
+        self.beating.take();
         self.seated.set(false);
         if !self.seated_once.get() && !opened {
             // No server here, or it refused this page: the tabs are the other way.
@@ -368,12 +381,12 @@ impl Inner {
         *self.token.borrow_mut() = Some(token);
         self.seated.set(true);
         let weak = Rc::downgrade(self);
-        let heartbeat = Interval::new(PING_MS, move || {
+        let beating = Interval::new(BEAT_MS, move || {
             if let Some(inner) = weak.upgrade() {
                 inner.beat();
             }
         });
-        *self.heartbeat.borrow_mut() = Some(heartbeat);
+        *self.beating.borrow_mut() = Some(beating);
     }
 
     /// The way is back: the call hears it, with how long it was away, unless a seat message
@@ -450,7 +463,7 @@ impl Inner {
     }
 
     fn heard(self: &Rc<Self>, message: FromServer) {
-        self.heard_at.set(now());
+        self.update_heartbeat(|h| h.heard(now()));
         let seat_message = matches!(
             message,
             FromServer::Joined { .. } | FromServer::Resumed { .. }

@@ -773,6 +773,12 @@ impl Shared {
                 }
                 return self.update();
             }
+            PeerEvent::Doubt => {
+                if let Some(link) = self.link.borrow().as_ref() {
+                    link.watch();
+                }
+                return;
+            }
             PeerEvent::Recovered { after_ms } => {
                 if let Some(person) = self.roster.borrow_mut().get_mut(id) {
                     person.trouble = false;
@@ -806,6 +812,7 @@ impl Shared {
             PeerEvent::Failed(_)
             | PeerEvent::Channel(_)
             | PeerEvent::Trouble
+            | PeerEvent::Doubt
             | PeerEvent::Recovered { .. } => {}
         }
     }
