@@ -137,6 +137,41 @@ async fn a_first_seats_wish_sets_the_roles_of_those_who_come() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_renewal_keeps_the_seats_of_many_rooms_and_only_its_own() {
+    let redis = Redis::start();
+    let ttl = Duration::from_millis(600);
+    let here = instance(&redis, "here", 2, ttl).await;
+    let there = instance(&redis, "there", 2, ttl).await;
+    let (a, b) = (room("batch-a"), room("batch-b"));
+    let mut seats = Vec::new();
+    for r in [&a, &b, &a] {
+        let Joined::Seated { me, .. } = join(&here, r, None).await.unwrap() else {
+            panic!("a seat");
+        };
+        seats.push((r.clone(), me.peer, 0));
+    }
+    let Joined::Seated { me: theirs, .. } = join(&there, &b, None).await.unwrap() else {
+        panic!("a seat of the other instance");
+    };
+    // Another instance's seat, and one under another connection, are not kept by this one.
+    seats.push((b.clone(), theirs.peer, 0));
+    seats.push((a.clone(), seats[0].1, 7));
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let kept = here.renew_many(&seats).await.unwrap();
+        assert_eq!(kept, [true, true, true, false, false]);
+        assert!(there.renew(&b, theirs.peer, 0).await.unwrap());
+    }
+    // Past the expiry, every seat renewed in the batch is still there.
+    let live = |swept: loopback_server::shared::Swept| -> Vec<u64> {
+        swept.live.iter().map(|m| m.peer).collect()
+    };
+    assert_eq!(live(here.sweep(&a).await.unwrap()).len(), 2);
+    assert_eq!(live(here.sweep(&b).await.unwrap()).len(), 2);
+    assert!(here.renew_many(&[]).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_instances_seats_free_themselves_within_their_expiry() {
     let redis = Redis::start();
     let ttl = Duration::from_millis(600);

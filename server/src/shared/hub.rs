@@ -28,7 +28,10 @@ const SUBSCRIBE_AGAIN: Duration = Duration::from_secs(2);
 /// Wake-ups that may wait for one seat's reader; past that it reads the inbox itself.
 const WAKES_WAITING: usize = 64;
 /// How many renewals wait for Redis at once.
-const IN_FLIGHT: usize = 8;
+const IN_FLIGHT: usize = 4;
+/// The most seats one renewal step keeps: Redis does nothing else while a script runs, and a
+/// seat costs it a few microseconds.
+const RENEW_BATCH: usize = 64;
 /// The renewals of one round go in parts this far apart at most (fewer, farther apart, for a
 /// short seat lifetime): each part is the seats whose id falls in it. All at once, the 3,300
 /// seats of each of three instances held up the signals behind them every 5 s (the p99 of a
@@ -252,30 +255,41 @@ impl SharedHub {
             .filter(|(seat, _)| **seat % parts == part)
             .map(|(seat, held)| (*seat, held.room.clone(), held.peer, held.conn))
             .collect();
-        // A few at a time: Redis answers one step after another, and a burst of thousands
-        // would hold up every signal behind it.
-        let renewals = held.into_iter().map(|(seat, room, peer, conn)| {
+        // In batches, a few at a time: Redis answers one step after another, and a burst of
+        // thousands would hold up every signal behind it.
+        let batches: Vec<Vec<(SeatId, RoomName, PeerId, ConnId)>> =
+            held.chunks(RENEW_BATCH).map(<[_]>::to_vec).collect();
+        let renewals = batches.into_iter().map(|batch| {
             let store = self.rooms.clone();
-            async move { (seat, conn, store.renew(&room, peer, conn).await) }
+            async move {
+                let seats: Vec<(RoomName, PeerId, ConnId)> = batch
+                    .iter()
+                    .map(|(_, room, peer, conn)| (room.clone(), *peer, *conn))
+                    .collect();
+                let answer = store.renew_many(&seats).await;
+                (batch, answer)
+            }
         });
         let answers: Vec<_> = futures_util::stream::iter(renewals)
             .buffer_unordered(IN_FLIGHT)
             .collect()
             .await;
-        for (seat, conn, answer) in answers {
-            match answer {
-                Ok(true) => {}
-                Ok(false) => {
-                    tracing::info!(conn, "a seat moved to another connection: this one ends");
-                    let mut local = self.lock();
-                    local.release(seat, Some(conn));
-                    if let Some(outbox) = local.outboxes.get(&conn) {
-                        outbox.end();
-                    }
-                }
+        for (batch, answer) in answers {
+            let kept = match answer {
+                Ok(kept) => kept,
                 Err(e) => {
                     tracing::warn!("seats not renewed: {e}");
                     return;
+                }
+            };
+            for ((seat, _, _, conn), kept) in batch.iter().zip(kept) {
+                if !kept {
+                    tracing::info!(conn, "a seat moved to another connection: this one ends");
+                    let mut local = self.lock();
+                    local.release(*seat, Some(*conn));
+                    if let Some(outbox) = local.outboxes.get(conn) {
+                        outbox.end();
+                    }
                 }
             }
         }

@@ -476,9 +476,30 @@ impl SharedRooms {
         peer: PeerId,
         conn: u64,
     ) -> Result<bool, StoreError> {
+        let kept = self.renew_many(&[(room.clone(), peer, conn)]).await?;
+        Ok(kept.first() == Some(&true))
+    }
+
+    /// [`SharedRooms::renew`] for each of `seats` (room, peer id, connection), in one step:
+    /// whether each is still its connection's.
+    pub async fn renew_many(
+        &self,
+        seats: &[(RoomName, PeerId, u64)],
+    ) -> Result<Vec<bool>, StoreError> {
+        let Some((first, _, _)) = seats.first() else {
+            return Ok(Vec::new());
+        };
         let ttl = millis(self.seat_ttl).to_string();
-        self.seat_step(&self.scripts.renew, room, peer, conn, Some(ttl))
-            .await
+        self.again(|| async {
+            let mut invocation = self.invocation(&self.scripts.renew, first);
+            invocation.arg(&ttl);
+            for (room, peer, conn) in seats {
+                invocation.arg(room.as_str()).arg(peer).arg(conn);
+            }
+            let kept: Vec<i64> = invocation.invoke_async(&mut self.redis.clone()).await?;
+            Ok(kept.into_iter().map(|k| k == 1).collect())
+        })
+        .await
     }
 
     /// `peer`'s seat leaves `room`; false if `conn` did not hold it.

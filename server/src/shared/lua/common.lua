@@ -7,8 +7,16 @@
 -- resume token -> peer id), :seat:<peer> (hash: inst, conn, name, rank, taken, n, token; its
 -- expiry is the seat's life), :inbox:<peer> (stream: what the seat's page is to be told).
 local room, me, maxlen, room_ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local tag = 'loopback:{' .. room .. '}'
-local seats_key, state_key, tokens_key = tag .. ':seats', tag .. ':state', tag .. ':tokens'
+local tag, seats_key, state_key, tokens_key
+
+-- The room the functions below act on: the script's own, or each in turn in a step over the
+-- seats of many rooms (the renewal).
+local function use_room(name)
+  room = name
+  tag = 'loopback:{' .. room .. '}'
+  seats_key, state_key, tokens_key = tag .. ':seats', tag .. ':state', tag .. ':tokens'
+end
+use_room(room)
 
 local function seat_key(peer)
   return tag .. ':seat:' .. peer
