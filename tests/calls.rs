@@ -328,6 +328,62 @@ async fn two_browsers_on_two_instances(first: Engine, second: Engine) {
     y.close().await;
 }
 
+/// Two browsers on two instances in a call, and the instances' Redis (with its append-only file,
+/// as the README's recipe runs it) stops for 4 s: both keep decoding in every second of it, and
+/// once it is back the call's signaling crosses the instances again (a renegotiation and an ICE
+/// restart), both seats still held.
+async fn a_call_outlives_its_redis(first: Engine, second: Engine) {
+    let dir = std::env::temp_dir().join(format!(
+        "loopback-redis-{}-{}",
+        std::process::id(),
+        support::room::rand_u64(7)
+    ));
+    std::fs::create_dir_all(&dir).expect("a directory for Redis's append-only file");
+    let mut redis = support::redis::Redis::start_persistent(&dir);
+    let one = Server::start_shared(&dist(), &redis.url(), "one").await;
+    let two = Server::start_shared(&dist(), &redis.url(), "two").await;
+    let (x, y) = (Browser::launch(first).await, Browser::launch(second).await);
+    let a = Side::of(&x, format!("{} on one", first.name())).await;
+    let b = Side::of(&y, format!("{} on two", second.name())).await;
+    let url = room_url(&one.url, "");
+    a.open(&url).await;
+    b.open(&url.replacen(&one.url, &two.url, 1)).await;
+    a.click("call-btn").await;
+    a.wait_for(
+        "the other person",
+        "return document.getElementById('status').textContent.includes('waiting for the other person');",
+    )
+    .await;
+    b.click("call-btn").await;
+    for side in [&a, &b] {
+        if let Err(e) = side.playing().await {
+            panic!("{e}\n{}", logs(&a, &b).await);
+        }
+    }
+    redis.stop();
+    for n in 0..4 {
+        let ((fps_a, _), (fps_b, _)) = tokio::join!(
+            a.decoding(Duration::from_secs(1)),
+            b.decoding(Duration::from_secs(1))
+        );
+        assert!(
+            fps_a >= 5.0 && fps_b >= 5.0,
+            "second {n} without Redis: {fps_a} and {fps_b} fps\n{}",
+            logs(&a, &b).await
+        );
+    }
+    redis.run();
+    controls_across(&a, &b).await;
+    assert_eq!((one.rooms(), two.rooms()), (1, 1), "a seat on each still");
+    hang_up(&b, &a).await;
+    rooms_empty(&one.running.state.store).await;
+    rooms_empty(&two.running.state.store).await;
+    x.close().await;
+    y.close().await;
+    drop(redis);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A load balancer of the plainest kind in front of instances: each connection goes to the first
 /// instance that takes it, as one whose health check failed is skipped.
 async fn balancer(instances: Vec<std::net::SocketAddr>) -> (String, tokio::task::JoinHandle<()>) {
@@ -527,6 +583,11 @@ async fn chromium_on_one_instance_calls_firefox_on_another() {
 #[tokio::test(flavor = "current_thread")]
 async fn chromium_and_firefox_outlive_their_instance() {
     two_browsers_outlive_their_instance(Engine::Chromium, Engine::Firefox).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_call_between_chromium_and_firefox_outlives_its_redis() {
+    a_call_outlives_its_redis(Engine::Chromium, Engine::Firefox).await;
 }
 
 #[tokio::test(flavor = "current_thread")]

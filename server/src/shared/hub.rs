@@ -246,8 +246,8 @@ impl SharedHub {
 
     /// Keeps the seats held here whose id is `part` modulo `parts` (sweeping their rooms), and
     /// ends the connections of those that are not any more (a resume moved them elsewhere, or
-    /// they expired while Redis was away).
-    async fn renew(&self, part: u64, parts: u64) {
+    /// they expired while Redis was away). Returns whether Redis took every renewal.
+    async fn renew(&self, part: u64, parts: u64) -> bool {
         let held: Vec<(SeatId, RoomName, PeerId, ConnId)> = self
             .lock()
             .seats
@@ -274,12 +274,16 @@ impl SharedHub {
             .buffer_unordered(IN_FLIGHT)
             .collect()
             .await;
+        let mut taken = true;
         for (batch, answer) in answers {
             let kept = match answer {
                 Ok(kept) => kept,
                 Err(e) => {
-                    tracing::warn!("seats not renewed: {e}");
-                    return;
+                    if taken {
+                        tracing::warn!("seats not renewed: {e}");
+                    }
+                    taken = false;
+                    continue;
                 }
             };
             for ((seat, _, _, conn), kept) in batch.iter().zip(kept) {
@@ -293,6 +297,7 @@ impl SharedHub {
                 }
             }
         }
+        taken
     }
 }
 
@@ -477,12 +482,20 @@ async fn renewals(hub: Weak<SharedHub>) {
     let (every, parts) = renewal_parts(every);
     let mut tick = tokio::time::interval(every / u32::try_from(parts).unwrap_or(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // After a round Redis did not take (it was away), every seat at the next tick until it
+    // does, not each at its turn: a seat's turn may come after its expiry, when the outage
+    // covered its turn before.
+    let mut behind = false;
     for part in (0..parts).cycle() {
         tick.tick().await;
         let Some(hub) = hub.upgrade() else {
             return;
         };
-        hub.renew(part, parts).await;
+        behind = if behind {
+            !hub.renew(0, 1).await
+        } else {
+            !hub.renew(part, parts).await
+        };
     }
 }
 
