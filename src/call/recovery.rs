@@ -300,17 +300,19 @@ impl Recovery {
         self.episode.is_some()
     }
 
-    /// Whether the path may be going: a connection that was up and now is not, or whose bytes
-    /// flowed and whose last reading found none new, or a repair under way. Before it counts as
-    /// trouble, the page makes sure its signaling still works (see `signaling::heartbeat`): a
-    /// repair will need it. The first reading after `connected` may still find the bytes
-    /// counted before it: no doubt until they have flowed (no bytes ever is a stall anyway).
+    /// Whether the call needs its signaling to be sure now: while it is set up (its offer,
+    /// answer and candidates go through it), and while the path may be going (a connection that
+    /// was up and now is not, or whose bytes flowed and whose last reading found none new, or a
+    /// repair under way: a repair is an offer through it). The page then makes sure its signaling
+    /// still works (see `signaling::heartbeat`). The first reading after `connected` may still
+    /// find the bytes counted before it: no doubt until they have flowed (no bytes ever is a
+    /// stall anyway).
     pub fn in_doubt(&self) -> bool {
         let connected = self.state == Connection::Connected;
         !self.over
             && (self.episode.is_some()
-                || (self.ever_connected && !connected)
-                || (connected && self.flowing && self.read_at > self.moved_at))
+                || !connected
+                || (self.flowing && self.read_at > self.moved_at))
     }
 
     /// While reconnecting, when the path was lost: the moment the connection left `connected`,
@@ -830,7 +832,7 @@ mod tests {
     fn the_first_empty_reading_raises_a_doubt_well_before_the_stall() {
         let mut call = Call::new(true, true);
         call.run(2_000.0);
-        assert!(!call.r.in_doubt(), "a call setting up is no doubt");
+        assert!(call.r.in_doubt(), "a call being set up needs its signaling");
         call.state(Connection::Connected);
         call.run(1_000.0);
         assert!(

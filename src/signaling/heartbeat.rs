@@ -18,14 +18,15 @@
 /// [`DEAD_MS`]; a call in doubt does not wait for it (see [`WATCH_PING_MS`]).
 pub const IDLE_PING_MS: f64 = 5_000.0;
 
-/// A ping at least this often while a call is in doubt. The call's recovery reads its bytes once
-/// a second and calls a path stalled after three seconds without any: a doubt raised at the first
-/// empty reading finds a dead socket quiet before that, so no restart is sent into it.
+/// A ping at least this often while a call is in doubt, and one at once when a doubt begins. The
+/// call's recovery reads its bytes once a second and calls a path stalled at the third reading
+/// without new ones: the ping of the first has waited two readings by then, past [`QUIET_MS`],
+/// so the socket is found quiet at that reading, before a restart is sent into it.
 pub const WATCH_PING_MS: f64 = 1_000.0;
 
 /// How long a call's doubt keeps the pings close together; the call says it again at every
-/// reading that still finds it in doubt.
-pub const WATCH_MS: f64 = 5_000.0;
+/// reading (once a second) that still finds it in doubt.
+pub const WATCH_MS: f64 = 2_500.0;
 
 /// A ping unanswered for this long: the socket is quiet. A server answers in a round trip; one on
 /// a busy machine within a second.
@@ -37,7 +38,7 @@ pub const DEAD_MS: f64 = 7_000.0;
 /// What the answers say of the socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Health {
-    /// Every ping answered, or the last one asked only a moment ago.
+    /// Every ping answered, or the oldest unanswered one asked only a moment ago.
     Alive,
     /// A ping unanswered for [`QUIET_MS`].
     Quiet,
@@ -56,6 +57,8 @@ pub struct Heartbeat {
     pinged_at: f64,
     /// Pings come every [`WATCH_PING_MS`] until then.
     watch_until: f64,
+    /// A doubt began: ping now, however recent the last ping.
+    ask_now: bool,
 }
 
 impl Heartbeat {
@@ -66,6 +69,7 @@ impl Heartbeat {
             asked_at: None,
             pinged_at: f64::NEG_INFINITY,
             watch_until: f64::NEG_INFINITY,
+            ask_now: false,
         }
     }
 
@@ -75,8 +79,12 @@ impl Heartbeat {
         self.asked_at = None;
     }
 
-    /// A call's path is in doubt: pings close together for [`WATCH_MS`].
+    /// A call's path is in doubt: a ping at once if the doubt is new, then pings close together
+    /// for [`WATCH_MS`]. (A ping sent just before a cut and answered says nothing of the cut.)
     pub fn watch(&mut self, now: f64) {
+        if now >= self.watch_until {
+            self.ask_now = true;
+        }
         self.watch_until = self.watch_until.max(now + WATCH_MS);
     }
 
@@ -84,7 +92,7 @@ impl Heartbeat {
     pub fn ping_due(&self, now: f64) -> bool {
         if now < self.watch_until {
             // A message heard a moment ago says nothing of a cut since: ask.
-            now - self.pinged_at >= WATCH_PING_MS
+            self.ask_now || now - self.pinged_at >= WATCH_PING_MS
         } else {
             now - self.heard_at.max(self.pinged_at) >= IDLE_PING_MS
         }
@@ -93,6 +101,7 @@ impl Heartbeat {
     /// A ping went out.
     pub fn pinged(&mut self, now: f64) {
         self.pinged_at = now;
+        self.ask_now = false;
         self.asked_at.get_or_insert(now);
     }
 
@@ -174,42 +183,68 @@ mod tests {
     }
 
     #[test]
-    fn a_call_in_doubt_pings_at_once_then_every_second_and_finds_a_cut_before_a_stall() {
+    fn a_call_in_doubt_finds_a_cut_quiet_by_the_reading_that_calls_it_stalled() {
+        // The call reads its bytes once a second; the last growth is at `last`, the cut just
+        // after it. The first empty reading raises the doubt and so does every one after it;
+        // the third (`last` + 3 s) calls the path stalled, and the page's beats come every half
+        // second in between. Whatever the beats' phase against the readings, and even with an
+        // idle ping answered just before the doubt, the socket is quiet at that third reading.
+        for phase in [0.0, 100.0, 250.0, 400.0] {
+            for answered_before in [None, Some(300.0), Some(900.0)] {
+                let last = 20_000.0;
+                let mut beat = Heartbeat::new(0.0);
+                if let Some(before) = answered_before {
+                    let asked = last + 1_000.0 - before;
+                    beat.pinged(asked);
+                    beat.heard(asked.min(last));
+                }
+                let (mut now, mut quiet) = (last + phase, None);
+                while now <= last + 3_000.0 {
+                    let reading = ((now - last) % 1_000.0).abs() < 1.0 && now > last;
+                    if reading {
+                        beat.watch(now);
+                        if beat.ping_due(now) {
+                            beat.pinged(now);
+                        }
+                    }
+                    if beat.health(now) != Health::Alive {
+                        quiet.get_or_insert(now);
+                    }
+                    if beat.ping_due(now) {
+                        beat.pinged(now);
+                    }
+                    // The next beat or reading, whichever comes first.
+                    let next_beat = now + 500.0;
+                    let next_reading = last + ((now - last) / 1_000.0).floor() * 1_000.0 + 1_000.0;
+                    now = next_beat.min(next_reading);
+                }
+                let quiet = quiet.unwrap_or(f64::INFINITY);
+                assert!(
+                    quiet <= last + 3_000.0,
+                    "phase {phase}, answered {answered_before:?}: quiet at {} s after the last growth",
+                    (quiet - last) / 1e3
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_cut_under_a_call_in_doubt_is_found_dead_within_the_dead_wait() {
         let mut beat = Heartbeat::new(0.0);
-        // The socket and the media cut at 10 s; the call's first empty reading comes a second
-        // later and says so at every reading.
-        let cut = 10_000.0;
-        run(&mut beat, 0.0, cut - 500.0, 40.0, |_| true);
-        let doubt = cut + 1_000.0;
-        beat.watch(doubt);
-        assert!(beat.ping_due(doubt), "a ping at once");
+        let doubt = 11_000.0;
         let mut now = doubt;
-        let (mut quiet, mut dead) = (None, None);
+        let mut dead = None;
         while now < doubt + 10_000.0 {
             beat.watch(now);
             if beat.ping_due(now) {
                 beat.pinged(now);
             }
-            match beat.health(now) {
-                Health::Quiet => {
-                    quiet.get_or_insert(now);
-                }
-                Health::Dead => {
-                    dead.get_or_insert(now);
-                }
-                Health::Alive => {}
+            if beat.health(now) == Health::Dead {
+                dead.get_or_insert(now);
             }
             now += 500.0;
         }
-        let quiet = quiet.expect("quiet");
-        // Quiet before the recovery calls the path stalled (three seconds after the cut).
-        assert!(
-            quiet - cut < 3_000.0,
-            "quiet {} s after the cut",
-            (quiet - cut) / 1e3
-        );
-        let dead = dead.expect("dead");
-        assert!(dead - cut <= 1_000.0 + DEAD_MS, "{dead}");
+        assert_eq!(dead, Some(doubt + DEAD_MS));
     }
 
     #[test]
@@ -218,8 +253,13 @@ mod tests {
         beat.watch(1_000.0);
         let (pings, quiet, dead) = run(&mut beat, 1_000.0, 20_000.0, 40.0, |_| true);
         assert_eq!((quiet, dead), (None, None));
-        let watched = pings.iter().filter(|&&t| t < 1_000.0 + WATCH_MS).count();
-        assert!(watched >= 4, "{pings:?}");
+        // One at once, then one a second while the doubt lasts.
+        let watched: Vec<f64> = pings
+            .iter()
+            .copied()
+            .filter(|&t| t < 1_000.0 + WATCH_MS)
+            .collect();
+        assert_eq!(watched, [1_000.0, 2_000.0, 3_000.0], "{pings:?}");
         // After the doubt, back to one every five seconds.
         let after: Vec<f64> = pings
             .iter()

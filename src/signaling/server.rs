@@ -75,6 +75,7 @@ struct Inner {
     connecting: RefCell<Option<Timeout>>,
     /// Beats while seated: pings the server when due, and finds a quiet socket.
     beating: RefCell<Option<Interval>>,
+    /// When to ping, and what the answers say of the socket.
     heartbeat: Cell<Heartbeat>,
     /// Asks for new TURN credentials before the ones held run out.
     renewal: RefCell<Option<Timeout>>,
@@ -164,8 +165,13 @@ impl ServerLink {
     /// is found before the call asks for a restart through it.
     pub fn watch(&self) {
         let now = now();
-        self.inner.update_heartbeat(|h| h.watch(now));
-        self.inner.ping_if_due(now);
+        let inner = &self.inner;
+        inner.update_heartbeat(|h| h.watch(now));
+        // At once, not at the next beat: the call says this at each reading of its bytes, and the
+        // one that calls its path stalled must find the socket quiet before it asks for a restart.
+        if inner.seated.get() {
+            inner.beat_at(now);
+        }
     }
 }
 
@@ -321,7 +327,10 @@ impl Inner {
 
     /// Every [`BEAT_MS`] while seated: find a socket gone quiet or dead, and ping when due.
     fn beat(self: &Rc<Self>) {
-        let now = now();
+        self.beat_at(now());
+    }
+
+    fn beat_at(self: &Rc<Self>, now: f64) {
         match self.heartbeat.get().health(now) {
             Health::Dead => return self.abandon(),
             Health::Quiet => self.going_away(),

@@ -12,7 +12,8 @@
 //! pub/sub only as the wake-up of the instance holding the seat ([`hub`]). Signals are numbered
 //! in the inbox, so a page whose socket moves to another instance resumes from the count it
 //! has; a step asked again after Redis's connection dropped is recognized, never taken twice. A
-//! room's keys share the hash tag `{room}`, so that a script's keys are in one slot.
+//! room's keys share the hash tag `{room}`; the renewal keeps the seats of many rooms in one
+//! script, so the instances need a standalone Redis (or a primary with replicas), not a Cluster.
 
 /// One instance's side: its connections, a reader per seat, wake-ups and renewals.
 pub mod hub;

@@ -481,7 +481,8 @@ impl SharedRooms {
     }
 
     /// [`SharedRooms::renew`] for each of `seats` (room, peer id, connection), in one step:
-    /// whether each is still its connection's.
+    /// whether each is still its connection's. Asked once, not again while Redis is away: the
+    /// instance's renewals ask for what was not taken at their next part anyway.
     pub async fn renew_many(
         &self,
         seats: &[(RoomName, PeerId, u64)],
@@ -489,17 +490,13 @@ impl SharedRooms {
         let Some((first, _, _)) = seats.first() else {
             return Ok(Vec::new());
         };
-        let ttl = millis(self.seat_ttl).to_string();
-        self.again(|| async {
-            let mut invocation = self.invocation(&self.scripts.renew, first);
-            invocation.arg(&ttl);
-            for (room, peer, conn) in seats {
-                invocation.arg(room.as_str()).arg(peer).arg(conn);
-            }
-            let kept: Vec<i64> = invocation.invoke_async(&mut self.redis.clone()).await?;
-            Ok(kept.into_iter().map(|k| k == 1).collect())
-        })
-        .await
+        let mut invocation = self.invocation(&self.scripts.renew, first);
+        invocation.arg(millis(self.seat_ttl).to_string());
+        for (room, peer, conn) in seats {
+            invocation.arg(room.as_str()).arg(peer).arg(conn);
+        }
+        let kept: Vec<i64> = invocation.invoke_async(&mut self.redis.clone()).await?;
+        Ok(kept.into_iter().map(|k| k == 1).collect())
     }
 
     /// `peer`'s seat leaves `room`; false if `conn` did not hold it.
