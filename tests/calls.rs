@@ -294,6 +294,27 @@ async fn two_browsers_through_the_server(first: Engine, second: Engine) {
     two.close().await;
 }
 
+/// `a` opens the room at instance `one`, `b` the same room at instance `two`, and they call:
+/// once both play, each page's seat is on its own instance.
+async fn call_across(a: &Side<'_>, b: &Side<'_>, one: &str, two: &str) {
+    let url = room_url(one, "");
+    a.open(&url).await;
+    b.open(&url.replacen(one, two, 1)).await;
+    a.click("call-btn").await;
+    a.wait_for(
+        "the other person",
+        "return document.getElementById('status').textContent.includes('waiting for the other person');",
+    )
+    .await;
+    b.click("call-btn").await;
+    for side in [a, b] {
+        if let Err(e) = side.playing().await {
+            panic!("{e}\n{}", logs(a, b).await);
+        }
+        side.assert_logged("through the signaling server").await;
+    }
+}
+
 /// Two browsers, each on its own instance of the server, the two sharing their rooms through a
 /// Redis started here: the call, its controls and its end go from one instance to the other.
 async fn two_browsers_on_two_instances(first: Engine, second: Engine) {
@@ -303,24 +324,7 @@ async fn two_browsers_on_two_instances(first: Engine, second: Engine) {
     let (x, y) = (Browser::launch(first).await, Browser::launch(second).await);
     let a = Side::of(&x, format!("{} on one", first.name())).await;
     let b = Side::of(&y, format!("{} on two", second.name())).await;
-    let url = room_url(&one.url, "");
-    // The same room, each page from its own instance.
-    let other = url.replacen(&one.url, &two.url, 1);
-    a.open(&url).await;
-    b.open(&other).await;
-    a.click("call-btn").await;
-    a.wait_for(
-        "the other person",
-        "return document.getElementById('status').textContent.includes('waiting for the other person');",
-    )
-    .await;
-    b.click("call-btn").await;
-    for side in [&a, &b] {
-        if let Err(e) = side.playing().await {
-            panic!("{e}\n{}", logs(&a, &b).await);
-        }
-        side.assert_logged("through the signaling server").await;
-    }
+    call_across(&a, &b, &one.url, &two.url).await;
     assert_eq!((one.rooms(), two.rooms()), (1, 1), "a seat on each");
     controls_across(&a, &b).await;
     hang_up(&b, &a).await;
@@ -347,21 +351,7 @@ async fn a_call_outlives_its_redis(first: Engine, second: Engine) {
     let (x, y) = (Browser::launch(first).await, Browser::launch(second).await);
     let a = Side::of(&x, format!("{} on one", first.name())).await;
     let b = Side::of(&y, format!("{} on two", second.name())).await;
-    let url = room_url(&one.url, "");
-    a.open(&url).await;
-    b.open(&url.replacen(&one.url, &two.url, 1)).await;
-    a.click("call-btn").await;
-    a.wait_for(
-        "the other person",
-        "return document.getElementById('status').textContent.includes('waiting for the other person');",
-    )
-    .await;
-    b.click("call-btn").await;
-    for side in [&a, &b] {
-        if let Err(e) = side.playing().await {
-            panic!("{e}\n{}", logs(&a, &b).await);
-        }
-    }
+    call_across(&a, &b, &one.url, &two.url).await;
     redis.stop();
     for n in 0..4 {
         let ((fps_a, _), (fps_b, _)) = tokio::join!(
