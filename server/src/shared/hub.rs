@@ -29,6 +29,8 @@ const SUBSCRIBE_AGAIN: Duration = Duration::from_secs(2);
 const WAKES_WAITING: usize = 64;
 /// How many renewals wait for Redis at once.
 const IN_FLIGHT: usize = 4;
+/// A seat to renew: its room, its peer id and the connection of this instance holding it.
+type ToRenew = (RoomName, PeerId, ConnId);
 /// The most seats one renewal step keeps: Redis does nothing else while a script runs, and a
 /// seat costs it a few microseconds.
 const RENEW_BATCH: usize = 64;
@@ -249,26 +251,24 @@ impl SharedHub {
     /// that are not held any more (a resume moved them elsewhere, or they expired while Redis was
     /// away). Returns the seats Redis did not take this time.
     async fn renew(&self, part: u64, parts: u64, again: &HashSet<SeatId>) -> HashSet<SeatId> {
-        let held: Vec<(SeatId, RoomName, PeerId, ConnId)> = self
+        let held: Vec<(SeatId, ToRenew)> = self
             .lock()
             .seats
             .iter()
             .filter(|(seat, _)| **seat % parts == part || again.contains(*seat))
-            .map(|(seat, held)| (*seat, held.room.clone(), held.peer, held.conn))
+            .map(|(seat, held)| (*seat, (held.room.clone(), held.peer, held.conn)))
             .collect();
         // In batches, a few at a time: Redis answers one step after another, and a burst of
         // thousands would hold up every signal behind it.
-        let batches: Vec<Vec<(SeatId, RoomName, PeerId, ConnId)>> =
-            held.chunks(RENEW_BATCH).map(<[_]>::to_vec).collect();
-        let renewals = batches.into_iter().map(|batch| {
+        let batches: Vec<(Vec<SeatId>, Vec<ToRenew>)> = held
+            .chunks(RENEW_BATCH)
+            .map(|batch| batch.iter().cloned().unzip())
+            .collect();
+        let renewals = batches.into_iter().map(|(ids, seats)| {
             let store = self.rooms.clone();
             async move {
-                let seats: Vec<(RoomName, PeerId, ConnId)> = batch
-                    .iter()
-                    .map(|(_, room, peer, conn)| (room.clone(), *peer, *conn))
-                    .collect();
                 let answer = store.renew_many(&seats).await;
-                (batch, answer)
+                (ids, seats, answer)
             }
         });
         let answers: Vec<_> = futures_util::stream::iter(renewals)
@@ -276,7 +276,7 @@ impl SharedHub {
             .collect()
             .await;
         let mut missed = HashSet::new();
-        for (batch, answer) in answers {
+        for (ids, seats, answer) in answers {
             let kept = match answer {
                 Ok(kept) => kept,
                 Err(e) => {
@@ -286,16 +286,16 @@ impl SharedHub {
                              Redis takes it"
                         );
                     }
-                    missed.extend(batch.iter().map(|(seat, ..)| *seat));
+                    missed.extend(ids);
                     continue;
                 }
             };
-            for ((seat, _, _, conn), kept) in batch.iter().zip(kept) {
+            for ((seat, (_, _, conn)), kept) in ids.into_iter().zip(seats).zip(kept) {
                 if !kept {
                     tracing::info!(conn, "a seat moved to another connection: this one ends");
                     let mut local = self.lock();
-                    local.release(*seat, Some(*conn));
-                    if let Some(outbox) = local.outboxes.get(conn) {
+                    local.release(seat, Some(conn));
+                    if let Some(outbox) = local.outboxes.get(&conn) {
                         outbox.end();
                     }
                 }
