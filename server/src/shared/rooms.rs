@@ -3,6 +3,7 @@
 
 use loopback_signal::{PeerId, RoomName};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::IntoConnectionInfo;
 use redis::{Script, ScriptInvocation};
 use std::future::Future;
 use std::sync::Arc;
@@ -315,6 +316,18 @@ fn millis(duration: Duration) -> u64 {
         .max(1)
 }
 
+/// A client of the Redis at `url` whose connections send each step at once: redis-rs leaves
+/// Nagle's algorithm on, and a step sent while another is unanswered (several pages' signals
+/// share one connection) would wait for that answer's ACK.
+fn client(url: &str) -> Result<redis::Client, StoreError> {
+    let info = url
+        .into_connection_info()
+        .map_err(|e| StoreError::Unexpected(e.to_string()))?;
+    let nodelay = info.tcp_settings().clone().set_nodelay(true);
+    redis::Client::open(info.set_tcp_settings(nodelay))
+        .map_err(|e| StoreError::Unexpected(e.to_string()))
+}
+
 impl SharedRooms {
     /// Connects to Redis at `url` as `instance` (a name unique among the instances), for rooms
     /// of `size` whose seats live `seat_ttl` unless renewed. The connection comes back by itself
@@ -325,7 +338,7 @@ impl SharedRooms {
         size: usize,
         seat_ttl: Duration,
     ) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(|e| StoreError::Unexpected(e.to_string()))?;
+        let client = client(url)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(RESPONSE_TIMEOUT))
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
@@ -701,5 +714,20 @@ impl SharedRooms {
             .query_async(&mut self.redis.clone())
             .await;
         ping.is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_sends_each_step_at_once() {
+        let made = client("redis://127.0.0.1:6379/").expect("a valid URL");
+        assert!(made.get_connection_info().tcp_settings().nodelay());
+        assert!(matches!(
+            client("http://nowhere"),
+            Err(StoreError::Unexpected(_))
+        ));
     }
 }
