@@ -1,6 +1,7 @@
 // The end of the first module's script: scripts/post-build appends this file to the module's
-// wasm-bindgen glue, after a line that gives it START_WASM (the module's wasm, in hex) and REST
-// (the name of the rest of the page, by its content).
+// wasm-bindgen glue, after a line that gives it START_WASM (the module's wasm, in hex), REST
+// (the name of the rest of the page, by its content) and CHECK (that of "Check this machine",
+// loaded instead of the rest on ?check, and only there).
 //
 // The wasm is in the script, compiled and started synchronously, so Start works while the
 // browser is still running the page's deferred scripts: before DOMContentLoaded and before the
@@ -30,8 +31,9 @@ window.wasmBindings = { hand_over, rest_failed }; // for DevTools and tests, unt
 
 // Then the rest of the page (controls, stats, rooms), which takes over the camera from here.
 try {
-  const page = await import(new URL(`${REST}.js`, import.meta.url));
-  await page.default({ module_or_path: new URL(`${REST}_bg.wasm`, import.meta.url) });
+  const rest = new URLSearchParams(location.search).has('check') ? CHECK : REST;
+  const page = await import(new URL(`${rest}.js`, import.meta.url));
+  await page.default({ module_or_path: new URL(`${rest}_bg.wasm`, import.meta.url) });
   page.mount(await hand_over());
   window.wasmBindings = page;
 } catch (e) {

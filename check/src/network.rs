@@ -327,9 +327,12 @@ pub enum Nat {
     Unknown,
 }
 
-/// Reads the NAT from the candidates of two or more STUN servers (or ports of one): the same
-/// local address mapped to different public ports by different servers is a symmetric NAT.
-pub fn nat(candidates: &[Candidate]) -> Nat {
+/// Reads the NAT from the candidates of `asked` servers gathered together (the same local
+/// address asks each): that address mapped to different public ports by different servers is a
+/// symmetric NAT. One port for every server is an endpoint-independent mapping; browsers give a
+/// reflexive candidate once per public address and port, so with two servers asked one
+/// candidate is that too (if the second answered at all: its silence is the network check's).
+pub fn nat(candidates: &[Candidate], asked: usize) -> Nat {
     let reflexive: Vec<&Candidate> = candidates
         .iter()
         .filter(|c| c.kind == Kind::Srflx)
@@ -355,7 +358,7 @@ pub fn nat(candidates: &[Candidate]) -> Nat {
     }
     let servers: std::collections::BTreeSet<&str> =
         reflexive.iter().filter_map(|c| c.url.as_deref()).collect();
-    if servers.len() > 1 {
+    if servers.len() > 1 || asked > 1 {
         Nat::EndpointIndependent
     } else {
         Nat::Unknown
@@ -379,10 +382,19 @@ fn is_public(address: &str) -> bool {
 }
 
 /// The network's verdict over every server: whether calls with other networks can connect.
-/// `relay_works` is the connectivity check's answer for the TURN path (`None`: no TURN server).
-pub fn judge(servers: &[ServerMeasured], relay_works: Option<bool>) -> Outcome {
-    let all: Vec<Candidate> = servers.iter().flat_map(|s| s.candidates.clone()).collect();
-    let found = nat(&all);
+/// `together` is a gathering with every server at once (for the NAT's kind; `None` with one
+/// server, whose own gathering serves); `relay_works` is the connectivity check's answer for
+/// the TURN path (`None`: no TURN server).
+pub fn judge(
+    servers: &[ServerMeasured],
+    together: Option<&ServerMeasured>,
+    relay_works: Option<bool>,
+) -> Outcome {
+    let all: Vec<Candidate> = match together {
+        Some(t) => t.candidates.clone(),
+        None => servers.iter().flat_map(|s| s.candidates.clone()).collect(),
+    };
+    let found = nat(&all, if together.is_some() { servers.len() } else { 1 });
     let figures = serde_json::json!({
         "nat": found,
         "relay_works": relay_works,
@@ -402,8 +414,7 @@ pub fn judge(servers: &[ServerMeasured], relay_works: Option<bool>) -> Outcome {
     if servers.is_empty() {
         return outcome(
             Verdict::Skipped,
-            "No ICE server to ask: this page is not served by the loopback server, and none was \
-             entered. Enter a STUN or TURN server to check the network.",
+            "No ICE server to ask: enter a STUN or TURN server above to check the network.",
         );
     }
     let reflexive = all.iter().any(|c| c.kind == Kind::Srflx);
@@ -594,19 +605,18 @@ mod tests {
             srflx(61000, "stun:a:3478"),
             srflx(61001, "stun:a:3479"),
         ];
-        assert_eq!(nat(&cands), Nat::Symmetric);
+        assert_eq!(nat(&cands, 2), Nat::Symmetric);
         let same = vec![
             c(HOST, ""),
             srflx(61000, "stun:a:3478"),
             srflx(61000, "stun:a:3479"),
         ];
-        assert_eq!(nat(&same), Nat::EndpointIndependent);
-        assert_eq!(
-            nat(&[c(HOST, ""), srflx(61000, "stun:a:3478")]),
-            Nat::Unknown
-        );
+        assert_eq!(nat(&same, 2), Nat::EndpointIndependent);
+        // The browser gave the shared mapping once.
+        assert_eq!(nat(&same[..2], 2), Nat::EndpointIndependent);
+        assert_eq!(nat(&same[..2], 1), Nat::Unknown);
         let public = "candidate:1 1 udp 2122260223 198.51.100.20 50000 typ host";
-        assert_eq!(nat(&[c(public, "")]), Nat::None);
+        assert_eq!(nat(&[c(public, "")], 1), Nat::None);
     }
 
     #[test]
@@ -623,19 +633,31 @@ mod tests {
                 vec![],
             ),
         ];
-        let o = judge(&stun, None);
+        let together = server(
+            "together",
+            vec![
+                c(HOST, ""),
+                srflx(61002, "stun:a:3478"),
+                srflx(61003, "stun:a:3479"),
+            ],
+            vec![],
+        );
+        let o = judge(&stun, Some(&together), None);
         assert_eq!(o.verdict, Verdict::Fail);
         assert!(o
             .sentence
             .contains("direct connections to other networks will fail; a TURN server is needed"));
-        assert_eq!(judge(&stun, Some(true)).verdict, Verdict::Pass);
+        assert_eq!(
+            judge(&stun, Some(&together), Some(true)).verdict,
+            Verdict::Pass
+        );
         assert_eq!(o.figures["nat"], "symmetric");
     }
 
     #[test]
     fn no_reflexive_answer_and_no_servers_say_so() {
         let blocked = vec![server("stun:a:3478", vec![c(HOST, "")], vec![])];
-        assert!(judge(&blocked, None).sentence.contains("blocks UDP"));
-        assert_eq!(judge(&[], None).verdict, Verdict::Skipped);
+        assert!(judge(&blocked, None, None).sentence.contains("blocks UDP"));
+        assert_eq!(judge(&[], None, None).verdict, Verdict::Skipped);
     }
 }

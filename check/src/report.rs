@@ -210,7 +210,7 @@ mod tests {
                 camera::judge(&cam),
                 microphone::judge(&mic),
                 speaker::judge(&spk),
-                network::judge(std::slice::from_ref(&server), Some(true)),
+                network::judge(std::slice::from_ref(&server), None, Some(true)),
                 connectivity::judge(&path),
                 throughput::judge(&data, &video),
             ],

@@ -1,0 +1,437 @@
+//! The checks in order (camera, microphone, network and connectivity; the speaker whenever the
+//! person answers), each shown as it ends, and the report they make.
+
+use crate::ice::{self, Server};
+use crate::view::{View, ViewError};
+use crate::wait::{now, within};
+use crate::{audio, camera};
+use gloo_events::EventListener;
+use loopback_check::connectivity::{self, Path};
+use loopback_check::network::{self, IceUrl, Scheme};
+use loopback_check::report::{Device, Environment, Report};
+use loopback_check::verdict::worst;
+use loopback_check::{microphone, speaker, Check, Outcome, Verdict};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::AudioContext;
+
+/// What the page knows so far.
+#[derive(Default)]
+struct State {
+    servers: Vec<Server>,
+    outcomes: Vec<Outcome>,
+    speaker: Option<speaker::Measured>,
+    /// Made at a click, so that the browser lets it play.
+    audio: Option<AudioContext>,
+    running: bool,
+    /// When the last run started and how long it took.
+    taken_at: String,
+    duration_ms: f64,
+    devices: Vec<(String, String)>,
+    report: Option<Report>,
+}
+
+/// The check page: its view, its state and every listener, which go with it.
+pub struct CheckPage {
+    _listeners: Vec<EventListener>,
+}
+
+impl CheckPage {
+    pub fn mount() -> Result<Self, ViewError> {
+        let view = Rc::new(View::build()?);
+        let state: Rc<RefCell<State>> = Rc::default();
+        let mut listeners = Vec::new();
+        let on = |target: &web_sys::EventTarget, handler: Box<dyn Fn()>| {
+            EventListener::new(target, "click", move |_| handler())
+        };
+        {
+            let (view, state) = (Rc::clone(&view), Rc::clone(&state));
+            listeners.push(on(
+                &view.run.clone(),
+                Box::new(move || start(&view, &state)),
+            ));
+        }
+        {
+            let (view, state) = (Rc::clone(&view), Rc::clone(&state));
+            listeners.push(on(
+                &view.ice_add.clone(),
+                Box::new(move || add_server(&view, &state)),
+            ));
+        }
+        {
+            let (view, state) = (Rc::clone(&view), Rc::clone(&state));
+            listeners.push(on(
+                &view.play_tone.clone(),
+                Box::new(move || play_tone(&view, &state)),
+            ));
+        }
+        for (button, heard) in [(view.heard.clone(), true), (view.not_heard.clone(), false)] {
+            let (view, state) = (Rc::clone(&view), Rc::clone(&state));
+            listeners.push(on(&button, Box::new(move || answer(&view, &state, heard))));
+        }
+        {
+            let (view, state) = (Rc::clone(&view), Rc::clone(&state));
+            listeners.push(on(
+                &view.copy.clone(),
+                Box::new(move || copy(&view, &state)),
+            ));
+        }
+        {
+            let (view, state) = (Rc::clone(&view), Rc::clone(&state));
+            listeners.push(on(
+                &view.download.clone(),
+                Box::new(move || download(&view, &state)),
+            ));
+        }
+        {
+            let (view, state) = (Rc::clone(&view), Rc::clone(&state));
+            listeners.push(EventListener::new(
+                &view.labels.clone(),
+                "change",
+                move |_| {
+                    report(&view, &state);
+                },
+            ));
+        }
+        view.status("Ready: add any STUN or TURN server to check, then run the checks.");
+        Ok(Self {
+            _listeners: listeners,
+        })
+    }
+}
+
+fn audio_context(state: &Rc<RefCell<State>>) -> Option<AudioContext> {
+    let mut s = state.borrow_mut();
+    if s.audio.is_none() {
+        s.audio = AudioContext::new().ok();
+    }
+    s.audio.clone()
+}
+
+fn add_server(view: &View, state: &Rc<RefCell<State>>) {
+    let url = view.ice_url.value().trim().to_owned();
+    match IceUrl::parse(&url) {
+        Ok(parsed) => {
+            let username = view.ice_username.value();
+            if parsed.scheme != Scheme::Stun && username.is_empty() {
+                view.ice_problem
+                    .set_text_content(Some("A TURN server needs a username and a credential."));
+                return;
+            }
+            view.ice_problem.set_text_content(None);
+            view.list_server(&url, &username);
+            state.borrow_mut().servers.push(Server {
+                url,
+                username,
+                credential: view.ice_credential.value(),
+                own: false,
+            });
+            view.ice_url.set_value("");
+        }
+        Err(bad) => view
+            .ice_problem
+            .set_text_content(Some(&format!("{url}: {bad}."))),
+    }
+}
+
+fn start(view: &Rc<View>, state: &Rc<RefCell<State>>) {
+    if state.borrow().running {
+        return;
+    }
+    let context = audio_context(state);
+    {
+        let mut s = state.borrow_mut();
+        s.running = true;
+        s.outcomes.clear();
+        s.report = None;
+    }
+    view.run.set_disabled(true);
+    let (view, state) = (Rc::clone(view), Rc::clone(state));
+    wasm_bindgen_futures::spawn_local(async move {
+        run(&view, &state, context).await;
+        view.run.set_disabled(false);
+        view.run.set_text_content(Some("Run the checks again"));
+    });
+}
+
+fn show(view: &View, state: &Rc<RefCell<State>>, outcome: Outcome) {
+    if let Some(row) = view.row(outcome.check) {
+        row.show(&outcome);
+    }
+    let mut s = state.borrow_mut();
+    s.outcomes.retain(|o| o.check != outcome.check);
+    s.outcomes.push(outcome);
+}
+
+async fn run(view: &View, state: &Rc<RefCell<State>>, context: Option<AudioContext>) {
+    let started = now();
+    state.borrow_mut().taken_at = js_sys::Date::new_0().to_iso_string().into();
+    let row = |check| view.row(check);
+    if let Some(r) = row(Check::Camera) {
+        view.status("Checking the camera…");
+        let measured = camera::measure(&view.document, r).await;
+        show(view, state, loopback_check::camera::judge(&measured));
+    }
+    if let Some(r) = row(Check::Microphone) {
+        view.status("Checking the microphone: two seconds of its level…");
+        let outcome = match &context {
+            Some(context) => microphone::judge(&audio::measure(context, r).await),
+            None => Outcome::new(
+                Check::Microphone,
+                Verdict::Skipped,
+                "This browser has no Web Audio to measure the microphone with.",
+            ),
+        };
+        show(view, state, outcome);
+    }
+    if state.borrow().speaker.is_none() {
+        if let Some(r) = row(Check::Speaker) {
+            r.show(&speaker::judge(&speaker_measured(&context, None, None)));
+        }
+    }
+    let servers = state.borrow().servers.clone();
+    let turn: Vec<Server> = servers
+        .iter()
+        .filter(|s| IceUrl::parse(&s.url).is_ok_and(|u| u.scheme != Scheme::Stun))
+        .cloned()
+        .collect();
+    let mut gathered = Vec::new();
+    let mut together = None;
+    if let Some(r) = row(Check::Network) {
+        view.status("Gathering candidates from each ICE server…");
+        for (i, server) in servers.iter().enumerate() {
+            r.progress(i as f64 / (servers.len() + 1) as f64);
+            gathered.push(ice::gather(&server.url, std::slice::from_ref(server), server.own).await);
+        }
+        if servers.len() > 1 {
+            together = Some(ice::gather("all servers together", &servers, false).await);
+        }
+    }
+    let mut paths = Vec::new();
+    if let Some(r) = row(Check::Connectivity) {
+        view.status("Connecting two peers in this page, directly and through the TURN server…");
+        paths.push(ice::connect(Path::Direct, &[], r).await);
+        let relay = if turn.is_empty() {
+            not_tried(
+                Path::Relay,
+                "no TURN server to relay through (enter one above)",
+            )
+        } else {
+            ice::connect(Path::Relay, &turn, r).await
+        };
+        paths.push(relay);
+        show(view, state, connectivity_outcome(&paths));
+    }
+    let relay_works = paths
+        .iter()
+        .find(|p| p.path == Path::Relay && p.not_tried.is_none())
+        .map(|p| connectivity::judge(p).verdict == Verdict::Pass);
+    if row(Check::Network).is_some() {
+        show(
+            view,
+            state,
+            network::judge(&gathered, together.as_ref(), relay_works),
+        );
+    }
+    let devices = devices().await;
+    {
+        let mut s = state.borrow_mut();
+        s.devices = devices;
+        s.duration_ms = now() - started;
+        s.running = false;
+    }
+    view.status(
+        "Done. Play the tone to check the speaker; copy the summary or download the report.",
+    );
+    report(view, state);
+}
+
+fn not_tried(path: Path, why: &str) -> connectivity::PathMeasured {
+    connectivity::PathMeasured {
+        path,
+        connected: false,
+        state: "new".into(),
+        setup_ms: None,
+        sent_there: 0,
+        arrived_there: 0,
+        sent_back: 0,
+        arrived_back: 0,
+        rtt_ms: None,
+        local_type: None,
+        remote_type: None,
+        not_tried: Some(why.to_owned()),
+    }
+}
+
+/// Both paths in one row: the worse verdict, both sentences.
+fn connectivity_outcome(paths: &[connectivity::PathMeasured]) -> Outcome {
+    let outcomes: Vec<Outcome> = paths.iter().map(connectivity::judge).collect();
+    let sentence = outcomes
+        .iter()
+        .map(|o| o.sentence.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut outcome = Outcome::new(
+        Check::Connectivity,
+        worst(outcomes.iter().map(|o| o.verdict)),
+        sentence,
+    );
+    outcome.figures = serde_json::json!({
+        "paths": outcomes.iter().map(|o| serde_json::json!({"verdict": o.verdict, "measured": o.figures})).collect::<Vec<_>>(),
+    });
+    outcome
+}
+
+fn speaker_measured(
+    context: &Option<AudioContext>,
+    play_error: Option<String>,
+    heard: Option<bool>,
+) -> speaker::Measured {
+    speaker::Measured {
+        can_choose: context.as_ref().is_some_and(audio::can_choose),
+        output: None,
+        play_error,
+        heard,
+    }
+}
+
+fn play_tone(view: &Rc<View>, state: &Rc<RefCell<State>>) {
+    let context = audio_context(state);
+    let (view, state) = (Rc::clone(view), Rc::clone(state));
+    wasm_bindgen_futures::spawn_local(async move {
+        let played = match &context {
+            Some(context) => audio::tone(context).await,
+            None => Err("this browser has no Web Audio".into()),
+        };
+        match played {
+            Ok(()) => {
+                view.heard.set_disabled(false);
+                view.not_heard.set_disabled(false);
+            }
+            Err(why) => {
+                let measured = speaker_measured(&context, Some(why), None);
+                show(&view, &state, speaker::judge(&measured));
+                state.borrow_mut().speaker = Some(measured);
+                report(&view, &state);
+            }
+        }
+    });
+}
+
+fn answer(view: &View, state: &Rc<RefCell<State>>, heard: bool) {
+    let context = state.borrow().audio.clone();
+    let measured = speaker_measured(&context, None, Some(heard));
+    show(view, state, speaker::judge(&measured));
+    state.borrow_mut().speaker = Some(measured);
+    report(view, state);
+}
+
+/// The devices the browser lists (labels once the camera or microphone was allowed).
+async fn devices() -> Vec<(String, String)> {
+    let Some(media) = web_sys::window().and_then(|w| w.navigator().media_devices().ok()) else {
+        return Vec::new();
+    };
+    let Ok(listed) = media.enumerate_devices() else {
+        return Vec::new();
+    };
+    let Ok(listed) = within(listed, 3_000).await else {
+        return Vec::new();
+    };
+    js_sys::Array::from(&listed)
+        .iter()
+        .map(|d| {
+            (
+                crate::wait::string(&d, "kind").unwrap_or_default(),
+                crate::wait::string(&d, "label").unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// The report of the last run, shown as the summary; nothing before a run ends.
+fn report(view: &View, state: &Rc<RefCell<State>>) {
+    let s = state.borrow();
+    if s.running || s.taken_at.is_empty() {
+        return;
+    }
+    let with_labels = view.labels.checked();
+    let devices = s
+        .devices
+        .iter()
+        .map(|(kind, label)| Device::new(kind, label, with_labels))
+        .collect();
+    let user_agent = web_sys::window()
+        .and_then(|w| w.navigator().user_agent().ok())
+        .unwrap_or_default();
+    let mut checks = Vec::new();
+    for check in crate::view::CHECKS {
+        if let Some(o) = s.outcomes.iter().find(|o| o.check == check) {
+            checks.push(o.clone());
+        } else if check == Check::Speaker {
+            checks.push(speaker::judge(&speaker_measured(&s.audio, None, None)));
+        }
+    }
+    let report = Report::new(
+        s.taken_at.clone(),
+        s.duration_ms,
+        Environment {
+            page: env!("CARGO_PKG_VERSION").to_owned(),
+            user_agent,
+            served_by_server: false,
+            devices,
+        },
+        checks,
+    );
+    drop(s);
+    view.summary.set_text_content(Some(&report.summary()));
+    let _ = view.summary.set_attribute(
+        "data-verdict",
+        &format!("{:?}", report.verdict).to_lowercase(),
+    );
+    view.copy.set_disabled(false);
+    view.download.set_disabled(false);
+    state.borrow_mut().report = Some(report);
+}
+
+fn copy(view: &View, state: &Rc<RefCell<State>>) {
+    let Some(text) = state.borrow().report.as_ref().map(Report::summary) else {
+        return;
+    };
+    let Some(clipboard) = web_sys::window().map(|w| w.navigator().clipboard()) else {
+        return;
+    };
+    let written = clipboard.write_text(&text);
+    let status = view.status.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let said = match within(written, 3_000).await {
+            Ok(_) => "The summary is copied: paste it where you ask for help.",
+            Err(_) => "The browser would not copy: select the summary and copy it by hand.",
+        };
+        status.set_text_content(Some(said));
+    });
+}
+
+fn download(view: &View, state: &Rc<RefCell<State>>) {
+    let Some(json) = state.borrow().report.as_ref().map(Report::json) else {
+        return;
+    };
+    let parts = js_sys::Array::of1(&JsValue::from_str(&json));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/json");
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    if let Ok(link) = view.document.create_element("a").and_then(|a| {
+        a.dyn_into::<web_sys::HtmlAnchorElement>()
+            .map_err(JsValue::from)
+    }) {
+        link.set_href(&url);
+        link.set_download("check-report.json");
+        link.click();
+    }
+    let _ = web_sys::Url::revoke_object_url(&url);
+}
