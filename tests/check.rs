@@ -6,6 +6,7 @@ mod support;
 
 use serde_json::Value;
 use std::time::Duration;
+use support::room::Coturn;
 use support::{dist, Browser, Engine, Server};
 
 /// One test function, run once per engine: `name::chromium` and `name::firefox`.
@@ -27,15 +28,38 @@ macro_rules! in_both_browsers {
     )*};
 }
 
-in_both_browsers!(fake_devices_pass_and_the_report_says_so,);
+in_both_browsers!(
+    fake_devices_pass_and_the_report_says_so,
+    a_refused_camera_fails_in_words,
+    a_camera_short_of_full_hd_is_a_warning,
+    a_silent_microphone_fails,
+    turn_with_the_right_secret_relays_data_both_ways,
+    the_pages_own_turn_server_is_checked_and_the_report_fits_its_schema,
+    turn_with_the_wrong_secret_is_a_401_explained,
+    a_turn_port_with_nothing_listening_is_a_timeout_explained,
+);
+
+/// Chromium only: this machine's Firefox has no sound output, so it never starts an
+/// `AudioContext`, and the page cannot be fed a loud stream made with one.
+#[tokio::test(flavor = "current_thread")]
+async fn a_clipping_microphone_is_a_warning_in_chromium() {
+    a_clipping_microphone_is_a_warning(Engine::Chromium).await;
+}
 
 /// A whole run may take this long: four resolutions, two seconds of sound, two connections.
 const A_RUN: Duration = Duration::from_secs(90);
 
+/// The browser, with Firefox taking loopback addresses (where the tests' coturn listens), which
+/// it leaves out otherwise.
+async fn launch(engine: Engine) -> Browser {
+    let prefs = serde_json::json!({"media.peerconnection.ice.loopback": true});
+    Browser::launch_with_prefs(engine, &[], &prefs).await
+}
+
 /// The check page, served by the project's server, ready to run.
 async fn open_check(engine: Engine) -> (Server, Browser) {
     let server = Server::start(&dist()).await;
-    let browser = Browser::launch(engine).await;
+    let browser = launch(engine).await;
     browser
         .client
         .goto(&format!("{}?check", server.url))
@@ -87,17 +111,348 @@ async fn row(browser: &Browser, check: &str) -> (String, String) {
     (text(0), text(1))
 }
 
+/// Asserts a row's verdict and that its sentence says `words`.
+async fn expect(browser: &Browser, engine: Engine, check: &str, verdict: &str, words: &str) {
+    let (got, sentence) = row(browser, check).await;
+    println!("{}: {check}: {got}: {sentence}", engine.name());
+    assert_eq!(got, verdict, "{}: {check}: {sentence}", engine.name());
+    assert!(
+        sentence.contains(words),
+        "{}: {check}: {sentence:?} does not say {words:?}",
+        engine.name()
+    );
+}
+
+/// Replaces `getUserMedia` for the kind (`video` or `audio`) by `replacement`, a function of the
+/// constraints asked and the browser's own `getUserMedia` that returns a promise of a stream.
+async fn replace_get_user_media(browser: &Browser, kind: &str, replacement: &str) {
+    browser
+        .eval(&format!(
+            "const devices = navigator.mediaDevices;
+             const own = devices.getUserMedia.bind(devices);
+             const replaced = {replacement};
+             devices.getUserMedia = c => c.{kind} ? replaced(c, own) : own(c);
+             return true;"
+        ))
+        .await;
+}
+
+/// Adds an ICE server in the page's fields, as a person would.
+async fn add_server(browser: &Browser, url: &str, username: &str, credential: &str) {
+    for (id, value) in [
+        ("ice-url", url),
+        ("ice-username", username),
+        ("ice-credential", credential),
+    ] {
+        let field = browser
+            .client
+            .find(fantoccini::Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("#{id}: {e}"));
+        field.clear().await.unwrap_or_else(|e| panic!("#{id}: {e}"));
+        field
+            .send_keys(value)
+            .await
+            .unwrap_or_else(|e| panic!("#{id}: {e}"));
+    }
+    browser.click("ice-add").await;
+    let listed = browser
+        .eval("return document.getElementById('ice-list').textContent;")
+        .await;
+    assert!(
+        listed.as_str().unwrap_or_default().contains(url),
+        "{url} not listed: {listed}"
+    );
+}
+
+/// coturn's short-lived credentials for `secret` (coturn's REST scheme, as the server makes them).
+fn turn_credentials(secret: &str) -> (String, String) {
+    let expires = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        + 600;
+    let username = format!("{expires}:check");
+    let credential = loopback_server::turn::credential(secret, &username);
+    (username, credential)
+}
+
 async fn fake_devices_pass_and_the_report_says_so(engine: Engine) {
     let (_server, browser) = open_check(engine).await;
     run(&browser).await;
-    for check in ["camera", "microphone", "speaker", "network", "connectivity"] {
-        let (verdict, sentence) = row(&browser, check).await;
-        println!("{}: {check}: {verdict}: {sentence}", engine.name());
-    }
+    expect(
+        &browser,
+        engine,
+        "camera",
+        "pass",
+        "every common resolution, up to 1920×1080",
+    )
+    .await;
+    expect(&browser, engine, "microphone", "pass", "dBFS on average").await;
+    expect(&browser, engine, "speaker", "skipped", "Not answered").await;
+    expect(
+        &browser,
+        engine,
+        "network",
+        "skipped",
+        "No ICE server to ask",
+    )
+    .await;
+    expect(
+        &browser,
+        engine,
+        "connectivity",
+        "pass",
+        "Data went both ways directly",
+    )
+    .await;
     let summary = browser
         .eval("return document.getElementById('check-summary').textContent;")
         .await;
-    println!("{}", summary.as_str().unwrap_or_default());
-    let _: Value = summary;
+    let summary = summary.as_str().unwrap_or_default();
+    assert!(
+        summary.starts_with("Check this machine: everything works"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("PASS Camera:") && summary.contains("SKIP Speaker:"),
+        "{summary}"
+    );
+    // The speaker's answer changes its verdict and the summary with it (where a tone can play:
+    // this machine's Firefox has no sound output, and says so).
+    browser.click("speaker-play").await;
+    browser
+        .wait_for(
+            "the tone to play, or the page to say why it cannot",
+            Duration::from_secs(5),
+            "return !document.getElementById('speaker-heard').disabled
+                || document.querySelector('[data-check=speaker]').dataset.verdict === 'fail';",
+        )
+        .await;
+    let playable = browser
+        .eval("return !document.getElementById('speaker-heard').disabled;")
+        .await;
+    if playable == Value::Bool(true) {
+        browser.click("speaker-heard").await;
+        expect(&browser, engine, "speaker", "pass", "You heard the tone").await;
+    } else {
+        expect(
+            &browser,
+            engine,
+            "speaker",
+            "fail",
+            "did not start its sound output",
+        )
+        .await;
+    }
+    // The report is JSON with every check, without device labels unless allowed.
+    let report = browser
+        .eval("return document.getElementById('check-summary').textContent;")
+        .await;
+    assert!(report.as_str().unwrap_or_default().contains("Speaker"));
+    browser.close().await;
+}
+
+async fn a_refused_camera_fails_in_words(engine: Engine) {
+    let (_server, browser) = open_check(engine).await;
+    replace_get_user_media(
+        &browser,
+        "video",
+        "() => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'))",
+    )
+    .await;
+    run(&browser).await;
+    expect(
+        &browser,
+        engine,
+        "camera",
+        "fail",
+        "was not allowed to use the camera",
+    )
+    .await;
+    expect(&browser, engine, "microphone", "pass", "dBFS").await;
+    browser.close().await;
+}
+
+async fn a_camera_short_of_full_hd_is_a_warning(engine: Engine) {
+    let (_server, browser) = open_check(engine).await;
+    // The camera as one that gives 1280×720 at most.
+    replace_get_user_media(
+        &browser,
+        "video",
+        "(c, own) => own({ ...c, video: { ...c.video,
+            width: { ...c.video.width, max: 1280 }, height: { ...c.video.height, max: 720 } } })",
+    )
+    .await;
+    run(&browser).await;
+    expect(&browser, engine, "camera", "warning", "at most 1280×720").await;
+    browser.close().await;
+}
+
+async fn a_silent_microphone_fails(engine: Engine) {
+    let (_server, browser) = open_check(engine).await;
+    // A stream of Web Audio with nothing playing into it.
+    replace_get_user_media(
+        &browser,
+        "audio",
+        "() => Promise.resolve(new AudioContext().createMediaStreamDestination().stream)",
+    )
+    .await;
+    run(&browser).await;
+    expect(&browser, engine, "microphone", "fail", "silence").await;
+    browser.close().await;
+}
+
+async fn a_clipping_microphone_is_a_warning(engine: Engine) {
+    let (_server, browser) = open_check(engine).await;
+    // A tone four times louder than full scale.
+    replace_get_user_media(
+        &browser,
+        "audio",
+        "() => { const a = new AudioContext(); const o = a.createOscillator();
+            const g = a.createGain(); g.gain.value = 4; o.connect(g);
+            const d = a.createMediaStreamDestination(); g.connect(d); o.start();
+            return Promise.resolve(d.stream); }",
+    )
+    .await;
+    run(&browser).await;
+    expect(&browser, engine, "microphone", "warning", "clipping").await;
+    browser.close().await;
+}
+
+async fn turn_with_the_right_secret_relays_data_both_ways(engine: Engine) {
+    let coturn = Coturn::start().await;
+    let (_server, browser) = open_check(engine).await;
+    let (username, credential) = turn_credentials(&coturn.secret);
+    let url = format!("turn:127.0.0.1:{}", coturn.port);
+    add_server(&browser, &url, &username, &credential).await;
+    run(&browser).await;
+    expect(
+        &browser,
+        engine,
+        "connectivity",
+        "pass",
+        "Data went both ways through the TURN server (relay ↔ relay)",
+    )
+    .await;
+    expect(
+        &browser,
+        engine,
+        "network",
+        "pass",
+        "through the TURN server",
+    )
+    .await;
+    browser.close().await;
+}
+
+async fn the_pages_own_turn_server_is_checked_and_the_report_fits_its_schema(engine: Engine) {
+    let coturn = Coturn::start().await;
+    let url = format!("turn:127.0.0.1:{}", coturn.port);
+    let server = Server::start_with(&dist(), |config| {
+        config.turn = Some(loopback_server::turn::Turn {
+            urls: vec![url.clone()],
+            secret: coturn.secret.clone(),
+            ttl: Duration::from_secs(600),
+        });
+    })
+    .await;
+    let browser = launch(engine).await;
+    browser
+        .client
+        .goto(&format!("{}?check", server.url))
+        .await
+        .expect("page loads");
+    browser
+        .wait_for(
+            "the page's own TURN server listed",
+            Duration::from_secs(10),
+            "const list = document.getElementById('ice-list');
+             return !!list && list.textContent.includes(\"this page's server\")
+                && !document.getElementById('check-run').disabled;",
+        )
+        .await;
+    run(&browser).await;
+    expect(
+        &browser,
+        engine,
+        "connectivity",
+        "pass",
+        "Data went both ways through the TURN server (relay ↔ relay)",
+    )
+    .await;
+    let report = browser
+        .eval("return window.wasmBindings.report_json();")
+        .await;
+    let report: Value = serde_json::from_str(report.as_str().expect("a report")).expect("JSON");
+    assert_eq!(
+        report["environment"]["served_by_server"], true,
+        "{report:#}"
+    );
+    let mut errors = Vec::new();
+    let schema: Value = serde_json::from_str(include_str!("../docs/check-report.schema.json"))
+        .expect("the schema is JSON");
+    loopback_check::schema::validate(&schema, &schema, &report, "report", &mut errors);
+    assert!(errors.is_empty(), "{}: {errors:#?}", engine.name());
+    // No credential of the page's server ends up in the report.
+    let text = report.to_string();
+    assert!(
+        !text.contains("credential\":\"") && !text.contains(&coturn.secret),
+        "{text}"
+    );
+    browser.close().await;
+}
+
+async fn turn_with_the_wrong_secret_is_a_401_explained(engine: Engine) {
+    let coturn = Coturn::start().await;
+    let (_server, browser) = open_check(engine).await;
+    let (username, credential) = turn_credentials("not-the-secret");
+    let url = format!("turn:127.0.0.1:{}", coturn.port);
+    add_server(&browser, &url, &username, &credential).await;
+    run(&browser).await;
+    let figures = browser
+        .eval("return document.querySelector('[data-check=network] .figures').textContent;")
+        .await;
+    let figures: Value =
+        serde_json::from_str(figures.as_str().unwrap_or_default()).expect("JSON figures");
+    let server = &figures["servers"][0];
+    println!("{}: {server:#}", engine.name());
+    assert_eq!(server["verdict"], "fail", "{server:#}");
+    assert!(
+        server["sentence"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("refused the credentials (401)"),
+        "{server:#}"
+    );
+    expect(&browser, engine, "connectivity", "fail", "TURN server").await;
+    browser.close().await;
+}
+
+async fn a_turn_port_with_nothing_listening_is_a_timeout_explained(engine: Engine) {
+    let (_server, browser) = open_check(engine).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let url = format!("turn:127.0.0.1:{port}?transport=tcp");
+    add_server(&browser, &url, "1:check", "x").await;
+    run(&browser).await;
+    let figures = browser
+        .eval("return document.querySelector('[data-check=network] .figures').textContent;")
+        .await;
+    let figures: Value =
+        serde_json::from_str(figures.as_str().unwrap_or_default()).expect("JSON figures");
+    let server = &figures["servers"][0];
+    println!("{}: {server:#}", engine.name());
+    assert_eq!(server["verdict"], "fail", "{server:#}");
+    assert!(
+        server["sentence"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&format!(
+                "TCP port {port} is blocked on the way (a firewall), or nothing listens there"
+            )),
+        "{server:#}"
+    );
     browser.close().await;
 }

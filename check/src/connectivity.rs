@@ -36,6 +36,8 @@ pub struct PathMeasured {
     pub remote_type: Option<String>,
     /// Why it could not be tried (no TURN server, the browser refused).
     pub not_tried: Option<String>,
+    /// The types of the candidates the first peer gathered (`host`, `srflx`, `relay`…).
+    pub gathered: Vec<String>,
 }
 
 /// One path's verdict.
@@ -56,6 +58,11 @@ pub fn judge(m: &PathMeasured) -> Outcome {
                  a policy or an extension that hides this machine's addresses.",
                 m.state
             ),
+            Path::Relay if !m.gathered.iter().any(|t| t == "relay") => {
+                "The TURN server gave no relay address, so nothing could go through it: the \
+                 network check says why."
+                    .to_owned()
+            }
             Path::Relay => format!(
                 "The TURN server gave relay addresses but carried nothing (state {}): its relay \
                  ports (UDP 49152–65535 by default) are blocked, or its external address is not \
@@ -115,6 +122,7 @@ mod tests {
             local_type: Some("relay".into()),
             remote_type: Some("relay".into()),
             not_tried: None,
+            gathered: vec!["host".into(), "relay".into()],
         }
     }
 
@@ -142,6 +150,11 @@ mod tests {
         let o = judge(&m);
         assert_eq!(o.verdict, Verdict::Fail);
         assert!(o.sentence.contains("relay ports"));
+        let m = PathMeasured {
+            gathered: vec!["host".into()],
+            ..m
+        };
+        assert!(judge(&m).sentence.contains("gave no relay address"));
         let m = PathMeasured {
             connected: false,
             ..through(Path::Direct)

@@ -13,6 +13,8 @@ pub mod microphone;
 pub mod network;
 /// Every check's outcome together: the summary to copy and the JSON to download.
 pub mod report;
+/// The report's schema, checked: what the tests hold reports to.
+pub mod schema;
 /// A tone on the chosen output, and the person's answer.
 pub mod speaker;
 /// A data channel as fast as flow control allows, and a video call ramping up.

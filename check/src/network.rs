@@ -203,9 +203,13 @@ pub fn explain(e: &CandidateError) -> Explained {
         701 => (
             false,
             format!(
-                "{url} could not be reached from one of this machine's addresses (701: {}): not \
+                "{url} could not be reached from one of this machine's addresses (701{}): not \
                  an error on its own; it matters only if this server gave no candidate at all.",
-                e.text
+                if e.text.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", e.text.trim_end_matches('.'))
+                }
             ),
         ),
         400 => (true, format!("{url} did not understand the request (400): it may not be a STUN or TURN server.")),
@@ -301,13 +305,18 @@ pub fn judge_server(m: &ServerMeasured) -> Outcome {
                 .to_owned(),
         );
     }
+    // Cut off at the time allowed, or given up by the browser (a refused TCP connection).
+    let within = if m.complete {
+        String::new()
+    } else {
+        format!(" within {:.0} s", m.gather_ms / 1000.0)
+    };
     outcome(
         Verdict::Fail,
         format!(
-            "No answer from {} within {:.0} s: {port} is blocked on the way (a firewall), or \
-             nothing listens there.",
-            m.url,
-            m.gather_ms / 1000.0
+            "No answer from {}{within}: {port} is blocked on the way (a firewall), or nothing \
+             listens there.",
+            m.url
         ),
     )
 }

@@ -181,6 +181,7 @@ pub async fn connect(path: Path, servers: &[Server], row: &Row) -> PathMeasured 
         local_type: None,
         remote_type: None,
         not_tried: None,
+        gathered: Vec::new(),
     };
     let relay_only = path == Path::Relay;
     let started = now();
@@ -192,11 +193,24 @@ pub async fn connect(path: Path, servers: &[Server], row: &Row) -> PathMeasured 
         }
     };
     let counts: Rc<RefCell<Counts>> = Rc::default();
+    let gathered: Rc<RefCell<Vec<String>>> = Rc::default();
     let mut listeners = Vec::new();
-    for (from, to) in [(&a, &b), (&b, &a)] {
+    for (from, to, first) in [(&a, &b, true), (&b, &a, false)] {
         let to = to.clone();
+        let gathered = Rc::clone(&gathered);
         listeners.push(EventListener::new(from, "icecandidate", move |event| {
             if let Some(candidate) = candidate_of(event) {
+                if first {
+                    let line = string(&candidate, "candidate").unwrap_or_default();
+                    if let Some(c) = parse_candidate(&line, 0.0, None) {
+                        let kind = serde_json::to_value(c.kind).ok();
+                        let kind = kind.as_ref().and_then(|k| k.as_str()).unwrap_or_default();
+                        let mut seen = gathered.borrow_mut();
+                        if !seen.iter().any(|k| k == kind) {
+                            seen.push(kind.to_owned());
+                        }
+                    }
+                }
                 let candidate: web_sys::RtcIceCandidate = candidate.unchecked_into();
                 let _ = to.add_ice_candidate_with_opt_rtc_ice_candidate(Some(&candidate));
             }
@@ -242,6 +256,7 @@ pub async fn connect(path: Path, servers: &[Server], row: &Row) -> PathMeasured 
     };
     if let Err(why) = negotiate(&pair).await {
         measured.state = why;
+        measured.gathered = gathered.take();
         return measured;
     }
     while near.ready_state() != web_sys::RtcDataChannelState::Open && now() - started < CONNECT_MS {
@@ -249,6 +264,7 @@ pub async fn connect(path: Path, servers: &[Server], row: &Row) -> PathMeasured 
         sleep(50).await;
     }
     measured.state = format!("{:?}", pair.a.connection_state()).to_lowercase();
+    measured.gathered = gathered.borrow().clone();
     if near.ready_state() != web_sys::RtcDataChannelState::Open {
         return measured;
     }

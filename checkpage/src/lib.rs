@@ -45,3 +45,10 @@ pub fn mount(handed: JsValue) {
         Err(e) => web_sys::console::error_1(&e.to_string().into()),
     }
 }
+
+/// The last run's report as JSON (what "Download report" saves), for DevTools and tests; `None`
+/// before a run has ended.
+#[wasm_bindgen]
+pub fn report_json() -> Option<String> {
+    PAGE.with(|slot| slot.borrow().as_ref().and_then(run::CheckPage::report_json))
+}

@@ -20,6 +20,8 @@ use web_sys::AudioContext;
 #[derive(Default)]
 struct State {
     servers: Vec<Server>,
+    /// Whether the page's own server (loopback-server) gave its ICE servers.
+    served_by_server: bool,
     outcomes: Vec<Outcome>,
     speaker: Option<speaker::Measured>,
     /// Made at a click, so that the browser lets it play.
@@ -34,6 +36,7 @@ struct State {
 
 /// The check page: its view, its state and every listener, which go with it.
 pub struct CheckPage {
+    state: Rc<RefCell<State>>,
     _listeners: Vec<EventListener>,
 }
 
@@ -94,12 +97,105 @@ impl CheckPage {
                 },
             ));
         }
-        view.status("Ready: add any STUN or TURN server to check, then run the checks.");
+        // Runs once the page's own ICE servers are known (or known not to be there).
+        view.run.set_disabled(true);
+        view.status("Asking this page's server for its ICE servers…");
+        {
+            let (view, state) = (Rc::clone(&view), Rc::clone(&state));
+            wasm_bindgen_futures::spawn_local(async move {
+                let own = own_servers().await;
+                let said = match &own {
+                    Some(servers) if servers.is_empty() => {
+                        "This page's server has no TURN server configured: add any STUN or TURN \
+                         server to check, then run the checks."
+                    }
+                    Some(_) => {
+                        "Ready: this page's server gave its TURN server (listed above); add any \
+                         other to check, then run the checks."
+                    }
+                    None => {
+                        "Ready. This page is not served by loopback-server, so its ICE servers \
+                         cannot be asked for: add any STUN or TURN server to check, then run the \
+                         checks."
+                    }
+                };
+                if let Some(servers) = &own {
+                    for server in servers {
+                        view.list_server(&server.url, "this page's server, credentials of its own");
+                    }
+                }
+                let mut s = state.borrow_mut();
+                s.served_by_server = own.is_some();
+                // Before those entered meanwhile.
+                let entered = std::mem::take(&mut s.servers);
+                s.servers = own.unwrap_or_default();
+                s.servers.extend(entered);
+                drop(s);
+                view.status(said);
+                view.run.set_disabled(false);
+            });
+        }
         Ok(Self {
+            state,
             _listeners: listeners,
         })
     }
+
+    /// The last run's report as JSON, once a run has ended.
+    pub fn report_json(&self) -> Option<String> {
+        self.state.borrow().report.as_ref().map(Report::json)
+    }
 }
+
+/// The ICE servers the page's own server gives a check (each of a server's URLs measured on
+/// its own, with its credentials), or `None` when the page is served by something else.
+async fn own_servers() -> Option<Vec<Server>> {
+    let window = web_sys::window()?;
+    let response: web_sys::Response = within(window.fetch_with_str(CHECK_ICE_PATH), 5_000)
+        .await
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let json = response
+        .headers()
+        .get("content-type")
+        .ok()
+        .flatten()
+        .is_some_and(|t| t.starts_with("application/json"));
+    if !response.ok() || !json {
+        return None;
+    }
+    let text = within(response.text().ok()?, 5_000)
+        .await
+        .ok()?
+        .as_string()?;
+    let answer: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let mut servers = Vec::new();
+    for server in answer["iceServers"].as_array()? {
+        let text = |key: &str| server[key].as_str().unwrap_or_default().to_owned();
+        let urls = match &server["urls"] {
+            serde_json::Value::String(url) => vec![url.clone()],
+            serde_json::Value::Array(urls) => urls
+                .iter()
+                .filter_map(|u| u.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for url in urls {
+            servers.push(Server {
+                url,
+                username: text("username"),
+                credential: text("credential"),
+                own: true,
+            });
+        }
+    }
+    Some(servers)
+}
+
+/// Where the page's own server answers with its ICE servers (loopback-server's
+/// `CHECK_ICE_PATH`), relative to the page.
+const CHECK_ICE_PATH: &str = "check/ice-servers";
 
 fn audio_context(state: &Rc<RefCell<State>>) -> Option<AudioContext> {
     let mut s = state.borrow_mut();
@@ -120,7 +216,12 @@ fn add_server(view: &View, state: &Rc<RefCell<State>>) {
                 return;
             }
             view.ice_problem.set_text_content(None);
-            view.list_server(&url, &username);
+            let whose = if username.is_empty() {
+                String::new()
+            } else {
+                format!("as {username}")
+            };
+            view.list_server(&url, &whose);
             state.borrow_mut().servers.push(Server {
                 url,
                 username,
@@ -261,6 +362,7 @@ fn not_tried(path: Path, why: &str) -> connectivity::PathMeasured {
         local_type: None,
         remote_type: None,
         not_tried: Some(why.to_owned()),
+        gathered: Vec::new(),
     }
 }
 
@@ -378,7 +480,7 @@ fn report(view: &View, state: &Rc<RefCell<State>>) {
         Environment {
             page: env!("CARGO_PKG_VERSION").to_owned(),
             user_agent,
-            served_by_server: false,
+            served_by_server: s.served_by_server,
             devices,
         },
         checks,

@@ -416,16 +416,16 @@ impl View {
         self.status.set_text_content(Some(text));
     }
 
-    /// Lists a server to check (its credential not shown).
-    pub fn list_server(&self, url: &str, username: &str) {
+    /// Lists a server to check, with who gave it (its credential not shown).
+    pub fn list_server(&self, url: &str, whose: &str) {
         if let Ok(item) = make(
             &self.document,
             "li",
             &[],
-            &if username.is_empty() {
+            &if whose.is_empty() {
                 url.to_owned()
             } else {
-                format!("{url} (as {username})")
+                format!("{url} ({whose})")
             },
         ) {
             let _ = add(&self.ice_list, &item);

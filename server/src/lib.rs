@@ -57,6 +57,11 @@ pub const HEALTH_PATH: &str = "/healthz";
 /// a load balancer sends new pages elsewhere from then on.
 pub const READY_PATH: &str = "/readyz";
 
+/// The ICE servers "Check this machine" checks (`?check`): this server's TURN with credentials
+/// of their own, as a call's page gets them. Each answer counts as a join of the client's
+/// address, so that credentials come no faster from here than from rooms.
+pub const CHECK_ICE_PATH: &str = "/check/ice-servers";
+
 /// What a WebSocket reads into at first, allocated with it: a ping or a candidate in one read; a
 /// longer message (an offer, 5 KB) grows the buffer to its size as its header announces it. Every
 /// idle page holds this much, so it is not the 4 KiB it was (then 1 KiB: a seventh of an idle
@@ -255,7 +260,9 @@ pub fn router(state: AppState) -> Router {
         .route(HEALTH_PATH, get(healthz))
         .route(READY_PATH, get(readyz));
     let router = if state.config.signaling {
-        router.route(SIGNAL_PATH, get(signal))
+        router
+            .route(SIGNAL_PATH, get(signal))
+            .route(CHECK_ICE_PATH, get(check_ice_servers))
     } else {
         router
     };
@@ -294,6 +301,64 @@ async fn readyz(State(state): State<AppState>) -> Response {
 /// A check's answer: a word for a person reading it, never cached by anything in between.
 fn check_answer(status: StatusCode, text: &'static str) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store")], text).into_response()
+}
+
+/// This server's ICE servers for a check, as JSON: `{"iceServers": [...], "ttl": seconds}`
+/// (none without TURN); 429 past the joins allowed to the client's address.
+async fn check_ice_servers(
+    State(state): State<AppState>,
+    client: Option<axum::Extension<door::Client>>,
+    headers: HeaderMap,
+) -> Response {
+    let config = &state.config;
+    let peer = client.as_ref().map(|client| client.address.ip());
+    let address = peer
+        .filter(|peer| config.trusted_proxies.contains(peer))
+        .and_then(|_| guard::forwarded_client(&headers, &config.trusted_proxies))
+        .or(peer);
+    let no_store = [(header::CACHE_CONTROL, "no-store")];
+    if let Some(address) = address {
+        let (burst, per_minute) = (config.limits.joins_burst, config.limits.joins_per_minute);
+        if !state
+            .store
+            .may_join(address, burst, per_minute, &state.joins)
+            .await
+        {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                no_store,
+                "Too many checks and joins from this address: wait a minute.",
+            )
+                .into_response();
+        }
+    }
+    let (servers, ttl) = match &config.turn {
+        Some(turn) => {
+            let mut bits = [0u8; 8];
+            if getrandom::fill(&mut bits).is_err() {
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    no_store,
+                    "No random bits for a TURN username: try again.",
+                )
+                    .into_response();
+            }
+            let id: String = bits.iter().map(|b| format!("{b:02x}")).collect();
+            let server = turn.ice_server(std::time::SystemTime::now(), &format!("check-{id}"));
+            (vec![server], turn.ttl.as_secs())
+        }
+        None => (Vec::new(), 0),
+    };
+    let body = serde_json::json!({ "iceServers": servers, "ttl": ttl });
+    (
+        StatusCode::OK,
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::CONTENT_TYPE, "application/json"),
+        ],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 async fn signal(

@@ -8,7 +8,9 @@ mod support {
 
 use futures_util::{SinkExt, StreamExt};
 use loopback_server::turn::Turn;
-use loopback_server::{Config, Limits, Running, HEALTH_PATH, READY_PATH, ROOM_SIZE, SIGNAL_PATH};
+use loopback_server::{
+    Config, Limits, Running, CHECK_ICE_PATH, HEALTH_PATH, READY_PATH, ROOM_SIZE, SIGNAL_PATH,
+};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -1583,6 +1585,74 @@ async fn the_page_is_served_and_nothing_outside_it() {
     // The signaling path without an upgrade is not a page either.
     let plain = get(SIGNAL_PATH).await;
     assert!(plain.starts_with("HTTP/1.1 4"), "{plain}");
+}
+
+/// The body of a whole response.
+fn body(response: &str) -> &str {
+    response.split("\r\n\r\n").nth(1).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_check_gets_turn_credentials_of_its_own_no_faster_than_joins() {
+    let mut config = with_turn();
+    config.limits.joins_burst = 2;
+    config.limits.joins_per_minute = 2;
+    let server = start(config).await;
+    let mut usernames = Vec::new();
+    for _ in 0..2 {
+        let response = get(&server, CHECK_ICE_PATH).await;
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        assert_eq!(cache_control(&response), Some("no-store"));
+        let answer: Value = serde_json::from_str(body(&response)).expect("JSON");
+        let ice = &answer["iceServers"][0];
+        assert_eq!(ice["urls"], json!(["turn:127.0.0.1:3478"]));
+        let username = ice["username"].as_str().expect("a username");
+        assert_eq!(
+            ice["credential"].as_str(),
+            Some(loopback_server::turn::credential("north-wind", username).as_str()),
+            "coturn would not take it"
+        );
+        assert_eq!(answer["ttl"], 600);
+        usernames.push(username.to_owned());
+    }
+    assert_ne!(
+        usernames[0], usernames[1],
+        "each check has credentials of its own"
+    );
+    // The address's joins are spent: no more credentials, and no room either.
+    let refused = get(&server, CHECK_ICE_PATH).await;
+    assert!(refused.starts_with("HTTP/1.1 429"), "{refused}");
+    let mut page = connect(&server).await;
+    send(
+        &mut page,
+        json!({"type": "join", "v": V, "room": "after-checks"}),
+    )
+    .await;
+    let answer = recv(&mut page).await;
+    assert_eq!(problem(&answer), "too-many-joins", "{answer}");
+    bye(&mut page).await;
+}
+
+#[tokio::test]
+async fn without_turn_the_check_is_told_there_is_none_and_odd_requests_get_nothing() {
+    let server = start(config()).await;
+    let response = get(&server, CHECK_ICE_PATH).await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let answer: Value = serde_json::from_str(body(&response)).expect("JSON");
+    assert_eq!(answer, json!({"iceServers": [], "ttl": 0}));
+    for request in [
+        format!("POST {CHECK_ICE_PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"),
+        format!("GET {CHECK_ICE_PATH}/../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+        format!("GET {CHECK_ICE_PATH}?x=%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+    ] {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        assert!(!response.contains("credential"), "{request}: {response}");
+        assert!(!response.contains("passwd") || response.starts_with("HTTP/1.1 4"), "{response}");
+    }
 }
 
 #[tokio::test]
