@@ -1,7 +1,8 @@
 //! Calls across real networks, in the network lab (`tests/support/lab.rs`): two machines on one
 //! LAN, one home behind a NAT, two homes behind symmetric NATs with and without TURN, loss, a
-//! narrow uplink, outages, a new public address, a restarted signaling server and a group call of
-//! three across a symmetric NAT with an outage, each scenario
+//! narrow uplink, outages, a new public address, a restarted signaling server, a group call of
+//! three across a symmetric NAT with an outage, and "Check this machine" behind a symmetric NAT
+//! with and without TURN, each scenario
 //! (`tests/support/network.rs`) a test, with Chromium and Firefox on both sides across them.
 //!
 //! The lab needs root and network namespaces. Where it cannot be built, one line says why and
@@ -21,7 +22,7 @@ fn main() {}
 
 #[cfg(not(target_arch = "wasm32"))]
 mod scenarios {
-    use super::support::lab::Lab;
+    use super::support::lab::{Lab, Nat};
     use super::support::network::*;
     use super::support::Engine;
     use libtest_mimic::{Arguments, Trial};
@@ -109,6 +110,27 @@ mod scenarios {
                     ]))
                 },
             ),
+            trial(
+                "check_behind_a_symmetric_nat_without_turn_in_chromium",
+                || run(check_behind_a_nat(Engine::Chromium, Nat::Symmetric, false)),
+            ),
+            trial(
+                "check_behind_a_symmetric_nat_without_turn_in_firefox",
+                || run(check_behind_a_nat(Engine::Firefox, Nat::Symmetric, false)),
+            ),
+            trial("check_behind_a_symmetric_nat_with_turn_in_chromium", || {
+                run(check_behind_a_nat(Engine::Chromium, Nat::Symmetric, true))
+            }),
+            trial("check_behind_a_symmetric_nat_with_turn_in_firefox", || {
+                run(check_behind_a_nat(Engine::Firefox, Nat::Symmetric, true))
+            }),
+            trial("check_behind_a_home_router_without_turn_in_firefox", || {
+                run(check_behind_a_nat(
+                    Engine::Firefox,
+                    Nat::PortPreserving,
+                    false,
+                ))
+            }),
         ];
         libtest_mimic::run(&args, trials).exit_code()
     }

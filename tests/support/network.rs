@@ -725,3 +725,96 @@ pub async fn group_of_three(engines: [Engine; 3]) -> Duration {
     browsers.close(server).await;
     took
 }
+
+/// Scenario 12: "Check this machine" on a machine behind `nat`, the page served by the project's
+/// server, which gives two STUN addresses (two coturns, ports 3478 and 3479) and, `with_turn`, a
+/// TURN server. A symmetric NAT maps the machine's one socket to a new port for each, and the
+/// check says what that means: without TURN, "direct connections to other networks will fail;
+/// a TURN server is needed"; with it, pass, having carried data both ways through it. A home
+/// router keeps one port for both, and the check passes direct connections.
+pub async fn check_behind_a_nat(engine: Engine, nat: Nat, with_turn: bool) {
+    let lab = Lab::build([nat]);
+    let first = Coturn::start_in(Some(lab.internet()), SERVER_IP, 3478).await;
+    let second = Coturn::start_in(Some(lab.internet()), SERVER_IP, 3479).await;
+    let mut config = config(Some(&first));
+    if let Some(turn) = &mut config.turn {
+        turn.urls = vec![
+            format!("stun:{SERVER_IP}:{}", first.port),
+            format!("stun:{SERVER_IP}:{}", second.port),
+        ];
+        if with_turn {
+            turn.urls
+                .push(format!("turn:{SERVER_IP}:{}?transport=udp", first.port));
+        }
+    }
+    let (server, base) = lab::serve(&lab, config).await;
+    let browsers = Browsers::launch(&lab, [engine]).await;
+    let page = &browsers.browsers[0];
+    page.client
+        .goto(&format!("{base}?check"))
+        .await
+        .expect("the check page loads");
+    page.wait_for(
+        "the page's own ICE servers listed",
+        Duration::from_secs(15),
+        "const list = document.getElementById('ice-list');
+         return !!list && list.textContent.includes(\"this page's server\")
+            && !document.getElementById('check-run').disabled;",
+    )
+    .await;
+    page.click("check-run").await;
+    page.wait_for(
+        "the checks to end",
+        Duration::from_secs(90),
+        "return document.getElementById('check-summary').textContent.length > 0;",
+    )
+    .await;
+    let network = page
+        .eval(
+            "const r = document.querySelector('[data-check=network]');
+             return [r.dataset.verdict, r.querySelector('.sentence').textContent,
+                JSON.parse(r.querySelector('.figures').textContent).nat];",
+        )
+        .await;
+    let turn = if with_turn {
+        "with TURN"
+    } else {
+        "without TURN"
+    };
+    println!("{} behind {nat:?}, {turn}: {network}", engine.name());
+    let said = |words: &str| network[1].as_str().unwrap_or_default().contains(words);
+    if nat == Nat::PortPreserving {
+        assert_eq!(
+            network[2], "endpoint_independent",
+            "the NAT's kind: {network}"
+        );
+        assert_eq!(network[0], "pass", "{network}");
+        assert!(
+            said("Direct connections to other networks can work"),
+            "{network}"
+        );
+    } else if with_turn {
+        assert_eq!(network[2], "symmetric", "the NAT's kind: {network}");
+        assert_eq!(network[0], "pass", "{network}");
+        let connectivity = page
+            .eval(
+                "return document.querySelector('[data-check=connectivity] .sentence').textContent;",
+            )
+            .await;
+        assert!(
+            connectivity
+                .as_str()
+                .unwrap_or_default()
+                .contains("Data went both ways through the TURN server"),
+            "{connectivity}"
+        );
+    } else {
+        assert_eq!(network[2], "symmetric", "the NAT's kind: {network}");
+        assert_eq!(network[0], "fail", "{network}");
+        assert!(
+            said("direct connections to other networks will fail; a TURN server is needed"),
+            "{network}"
+        );
+    }
+    browsers.close(server).await;
+}
