@@ -98,9 +98,15 @@ pub fn judge(data: &DataMeasured, video: &VideoMeasured) -> Outcome {
         Verdict::Warning
     };
     let first = if verdict == Verdict::Pass {
-        "Enough for HD video"
+        "Enough for HD video".to_owned()
     } else {
-        "Enough for a call, short of HD"
+        let why = video
+            .limited_by
+            .as_deref()
+            .filter(|w| *w != "none")
+            .map(|w| format!(" (the sender held back for {w})"))
+            .unwrap_or_default();
+        format!("Enough for a call, short of HD{why}")
     };
     outcome(verdict, format!("{first}: {carried}."))
 }
@@ -147,9 +153,12 @@ mod tests {
         assert!(judge(&data(1_000), &video(200.0, 0.0))
             .sentence
             .contains("limited by bandwidth"));
-        assert_eq!(
-            judge(&data(1_000), &video(800.0, 0.0)).verdict,
-            Verdict::Warning
+        let short = judge(&data(1_000), &video(800.0, 0.0));
+        assert_eq!(short.verdict, Verdict::Warning);
+        assert!(
+            short.sentence.contains("held back for bandwidth"),
+            "{}",
+            short.sentence
         );
         assert!(judge(&data(1_000), &video(2_000.0, 5.0))
             .sentence

@@ -142,12 +142,36 @@ pub async fn gather(url: &str, servers: &[Server], own: bool) -> ServerMeasured 
 
 /// Two peers in the page, the second answering the first, their candidates passed across; each
 /// listener is dropped with the pair.
-struct Pair {
-    a: RtcPeerConnection,
-    b: RtcPeerConnection,
+pub struct Pair {
+    pub a: RtcPeerConnection,
+    pub b: RtcPeerConnection,
     _listeners: Vec<EventListener>,
     /// The answering side's channel, once it arrives, with its listener.
     far: Rc<RefCell<Option<(RtcDataChannel, EventListener)>>>,
+}
+
+impl Pair {
+    /// Two peers with no ICE server, their candidates passed across: what a call between two
+    /// tabs of this machine uses, for the throughput runs.
+    pub fn direct() -> Result<Self, String> {
+        let (a, b) = (peer(&[], false)?, peer(&[], false)?);
+        let mut listeners = Vec::new();
+        for (from, to) in [(&a, &b), (&b, &a)] {
+            let to = to.clone();
+            listeners.push(EventListener::new(from, "icecandidate", move |event| {
+                if let Some(candidate) = candidate_of(event) {
+                    let candidate: web_sys::RtcIceCandidate = candidate.unchecked_into();
+                    let _ = to.add_ice_candidate_with_opt_rtc_ice_candidate(Some(&candidate));
+                }
+            }));
+        }
+        Ok(Self {
+            a,
+            b,
+            _listeners: listeners,
+            far: Rc::default(),
+        })
+    }
 }
 
 impl Drop for Pair {
@@ -297,7 +321,7 @@ pub async fn connect(path: Path, servers: &[Server], row: &Row) -> PathMeasured 
 }
 
 /// Offer from `a`, answer from `b`.
-async fn negotiate(pair: &Pair) -> Result<(), String> {
+pub async fn negotiate(pair: &Pair) -> Result<(), String> {
     let step = |what: &str| format!("stopped at {what}");
     let offer = within(pair.a.create_offer(), STEP_MS)
         .await
@@ -337,20 +361,7 @@ async fn negotiate(pair: &Pair) -> Result<(), String> {
 /// The candidate types of the pair `pc` chose, from its stats (Chromium names it on the
 /// transport, Firefox marks it `selected`).
 async fn chosen_pair(pc: &RtcPeerConnection) -> (Option<String>, Option<String>) {
-    let Ok(report) = within(pc.get_stats(), STEP_MS).await else {
-        return (None, None);
-    };
-    let mut stats = Vec::new();
-    if let Ok(values) = js_sys::Reflect::get(&report, &"values".into())
-        .and_then(|f| f.dyn_into::<js_sys::Function>())
-        .and_then(|f| f.call0(&report))
-    {
-        if let Ok(iter) = js_sys::try_iter(&values) {
-            for value in iter.into_iter().flatten().flatten() {
-                stats.push(value);
-            }
-        }
-    }
+    let stats = stats(pc).await;
     let by_id = |id: &str| {
         stats
             .iter()
@@ -376,4 +387,23 @@ async fn chosen_pair(pc: &RtcPeerConnection) -> (Option<String>, Option<String>)
             .and_then(|c| string(c, "candidateType"))
     };
     (kind("localCandidateId"), kind("remoteCandidateId"))
+}
+
+/// Every report of `pc`'s stats (none if the browser does not answer in time).
+pub async fn stats(pc: &RtcPeerConnection) -> Vec<JsValue> {
+    let Ok(report) = within(pc.get_stats(), STEP_MS).await else {
+        return Vec::new();
+    };
+    let mut stats = Vec::new();
+    if let Ok(values) = js_sys::Reflect::get(&report, &"values".into())
+        .and_then(|f| f.dyn_into::<js_sys::Function>())
+        .and_then(|f| f.call0(&report))
+    {
+        if let Ok(iter) = js_sys::try_iter(&values) {
+            for value in iter.into_iter().flatten().flatten() {
+                stats.push(value);
+            }
+        }
+    }
+    stats
 }

@@ -10,6 +10,8 @@ mod camera;
 mod ice;
 /// The checks in order, and the report they make.
 mod run;
+/// A data channel as fast as flow control allows, and a video call ramping up.
+mod throughput;
 /// The check's part of the page: a row per check, the ICE servers, the summary and the report.
 mod view;
 /// Waiting on the browser: every promise raced against a deadline.

@@ -4,7 +4,7 @@
 use crate::ice::{self, Server};
 use crate::view::{View, ViewError};
 use crate::wait::{now, within};
-use crate::{audio, camera};
+use crate::{audio, camera, throughput};
 use gloo_events::EventListener;
 use loopback_check::connectivity::{self, Path};
 use loopback_check::network::{self, IceUrl, Scheme};
@@ -323,6 +323,31 @@ async fn run(view: &View, state: &Rc<RefCell<State>>, context: Option<AudioConte
         };
         paths.push(relay);
         show(view, state, connectivity_outcome(&paths));
+    }
+    if let Some(r) = row(Check::Throughput) {
+        let outcome = if view.throughput.checked() {
+            view.status(
+                "Measuring throughput: a data channel for 3 s, then a video call for 20 s…",
+            );
+            let data = throughput::data(r, (0.0, 0.13)).await;
+            let video = throughput::video(r, (0.13, 0.87)).await;
+            match (data, video) {
+                (Some(data), Some(video)) => loopback_check::throughput::judge(&data, &video),
+                _ => Outcome::new(
+                    Check::Throughput,
+                    Verdict::Fail,
+                    "Two peers in this page could not be connected to measure throughput (see \
+                     the connectivity check), or the camera would not open for the video call.",
+                ),
+            }
+        } else {
+            Outcome::new(
+                Check::Throughput,
+                Verdict::Skipped,
+                "Not measured: tick \"Include throughput\" and run the checks again.",
+            )
+        };
+        show(view, state, outcome);
     }
     let relay_works = paths
         .iter()

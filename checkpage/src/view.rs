@@ -29,12 +29,13 @@ fn refused(e: wasm_bindgen::JsValue) -> ViewError {
 }
 
 /// The checks shown, in order.
-pub const CHECKS: [Check; 5] = [
+pub const CHECKS: [Check; 6] = [
     Check::Camera,
     Check::Microphone,
     Check::Speaker,
     Check::Network,
     Check::Connectivity,
+    Check::Throughput,
 ];
 
 /// One check's row.
@@ -86,6 +87,8 @@ impl Row {
 pub struct View {
     pub document: Document,
     pub run: HtmlButtonElement,
+    /// Whether the run includes the throughput check (25 s more).
+    pub throughput: HtmlInputElement,
     pub rows: Vec<(Check, Row)>,
     pub ice_url: HtmlInputElement,
     pub ice_username: HtmlInputElement,
@@ -249,6 +252,21 @@ impl View {
             "Run the checks",
         )?)?;
         add(&section, &run)?;
+        let including = make(d, "label", &[], " Include throughput (about 25 s more)")?;
+        let throughput = typed::<HtmlInputElement>(make(
+            d,
+            "input",
+            &[
+                ("id", "check-throughput"),
+                ("type", "checkbox"),
+                ("checked", ""),
+            ],
+            "",
+        )?)?;
+        including
+            .prepend_with_node_1(&throughput)
+            .map_err(refused)?;
+        add(&section, &including)?;
         let status = make(
             d,
             "p",
@@ -390,6 +408,7 @@ impl View {
         Ok(Self {
             document,
             run,
+            throughput,
             rows,
             ice_url,
             ice_username,
