@@ -380,6 +380,19 @@ async fn turn_with_the_right_secret_relays_data_both_ways(engine: Engine) {
         "through the TURN server",
     )
     .await;
+    // The candidates' table shows the relay address, with when it came.
+    let types = browser
+        .eval(
+            "return [...document.querySelectorAll('[data-check=network] table.candidates tr td:first-child')]
+                .map(td => td.textContent);",
+        )
+        .await;
+    assert!(
+        types
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t == "relay")),
+        "{types}"
+    );
     browser.close().await;
 }
 
@@ -463,6 +476,16 @@ async fn turn_with_the_wrong_secret_is_a_401_explained(engine: Engine) {
         "{server:#}"
     );
     expect(&browser, engine, "connectivity", "fail", "TURN server").await;
+    // And in words on the page, under the network's row.
+    let said = browser
+        .eval("return document.querySelector('[data-check=network] .ice-errors').textContent;")
+        .await;
+    assert!(
+        said.as_str()
+            .unwrap_or_default()
+            .contains("refused the credentials (401)"),
+        "{said}"
+    );
     browser.close().await;
 }
 

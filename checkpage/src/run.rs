@@ -353,12 +353,13 @@ async fn run(view: &View, state: &Rc<RefCell<State>>, context: Option<AudioConte
         .iter()
         .find(|p| p.path == Path::Relay && p.not_tried.is_none())
         .map(|p| connectivity::judge(p).verdict == Verdict::Pass);
-    if row(Check::Network).is_some() {
+    if let Some(r) = row(Check::Network) {
         show(
             view,
             state,
             network::judge(&gathered, together.as_ref(), relay_works),
         );
+        r.candidates(&view.document, &gathered);
     }
     let devices = devices().await;
     {

@@ -2,6 +2,7 @@
 //! progress, verdict, sentence and figures; the ICE servers to try; the summary and the report.
 //! Ids and `data-check` / `data-verdict` attributes are what tests and people's tools read.
 
+use loopback_check::network::ServerMeasured;
 use loopback_check::{Check, Outcome, Verdict};
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlButtonElement, HtmlElement, HtmlInputElement};
@@ -41,12 +42,59 @@ pub const CHECKS: [Check; 6] = [
 /// One check's row.
 pub struct Row {
     pub item: HtmlElement,
+    /// Where a check shows more than its sentence (the network's candidates).
+    extra: Element,
     progress: Element,
     sentence: Element,
     figures: Element,
 }
 
 impl Row {
+    /// The candidates each server gave, a table each (type, protocol, address, when it came),
+    /// and its errors in words.
+    pub fn candidates(&self, document: &Document, servers: &[ServerMeasured]) {
+        self.extra.set_text_content(None);
+        for server in servers {
+            let _ = self.server_table(document, server);
+        }
+    }
+
+    fn server_table(&self, d: &Document, server: &ServerMeasured) -> Result<(), ViewError> {
+        let table = make(d, "table", &[("class", "candidates")], "")?;
+        add(&table, &make(d, "caption", &[], &server.url)?)?;
+        let head = make(d, "tr", &[], "")?;
+        for title in ["Type", "Protocol", "Address", "Arrived (ms)"] {
+            add(&head, &make(d, "th", &[("scope", "col")], title)?)?;
+        }
+        add(&table, &head)?;
+        for c in &server.candidates {
+            let kind = serde_json::to_value(c.kind)
+                .ok()
+                .and_then(|k| k.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let tr = make(d, "tr", &[], "")?;
+            for cell in [
+                kind,
+                c.protocol.clone(),
+                format!("{}:{}", c.address, c.port),
+                format!("{:.0}", c.arrived_ms),
+            ] {
+                add(&tr, &make(d, "td", &[], &cell)?)?;
+            }
+            add(&table, &tr)?;
+        }
+        add(&self.extra, &table)?;
+        if !server.errors.is_empty() {
+            let list = make(d, "ul", &[("class", "ice-errors")], "")?;
+            for e in &server.errors {
+                let explained = loopback_check::network::explain(e);
+                add(&list, &make(d, "li", &[], &explained.sentence)?)?;
+            }
+            add(&self.extra, &list)?;
+        }
+        Ok(())
+    }
+
     /// Shows how far the check is, 0 to 1.
     pub fn progress(&self, done: f64) {
         let _ = self
@@ -348,6 +396,8 @@ impl View {
                 heard = Some(yes);
                 not_heard = Some(no);
             }
+            let extra = make(d, "div", &[("class", "extra")], "")?;
+            add(&item, &extra)?;
             let details = make(d, "details", &[], "")?;
             add(&details, &make(d, "summary", &[], "Figures")?)?;
             let figures = make(d, "pre", &[("class", "figures")], "")?;
@@ -358,6 +408,7 @@ impl View {
                 check,
                 Row {
                     item,
+                    extra,
                     progress,
                     sentence,
                     figures,
