@@ -188,6 +188,18 @@ fn turn_credentials(secret: &str) -> (String, String) {
 
 async fn fake_devices_pass_and_the_report_says_so(engine: Engine) {
     let (_server, browser) = open_check(engine).await;
+    // The check takes the call's place: nothing of the tutorial's call shows.
+    let shown = browser
+        .eval(
+            "return ['.videos', '.buttons', '#tools', '#status'].map(s =>
+                getComputedStyle(document.querySelector(s)).display);",
+        )
+        .await;
+    assert_eq!(
+        shown,
+        serde_json::json!(["none", "none", "none", "none"]),
+        "{shown}"
+    );
     let started = std::time::Instant::now();
     run_all(&browser).await;
     println!(

@@ -61,6 +61,9 @@ impl Row {
 
     fn server_table(&self, d: &Document, server: &ServerMeasured) -> Result<(), ViewError> {
         let table = make(d, "table", &[("class", "candidates")], "")?;
+        if let Some(table) = table.dyn_ref::<HtmlElement>() {
+            let _ = table.style().set_property("border-spacing", "1.25em 0.1em");
+        }
         add(&table, &make(d, "caption", &[], &server.url)?)?;
         let head = make(d, "tr", &[], "")?;
         for title in ["Type", "Protocol", "Address", "Arrived (ms)"] {
@@ -196,6 +199,10 @@ impl View {
             if let Some(child) = children.item(i) {
                 if child.tag_name() != "HEADER" {
                     let _ = child.set_attribute("hidden", "");
+                    // The page's own rules display some of them whatever `hidden` says.
+                    if let Some(child) = child.dyn_ref::<HtmlElement>() {
+                        let _ = child.style().set_property("display", "none");
+                    }
                 }
             }
         }
@@ -359,6 +366,10 @@ impl View {
                 ],
                 "",
             )?;
+            if let Some(bar) = progress.dyn_ref::<HtmlElement>() {
+                let _ = bar.style().set_property("margin-left", "0.75em");
+                let _ = bar.style().set_property("vertical-align", "middle");
+            }
             add(&item, &progress)?;
             let sentence = make(d, "p", &[("class", "sentence")], "Not run yet.")?;
             add(&item, &sentence)?;
@@ -425,6 +436,9 @@ impl View {
         )?;
         add(&result, &make(d, "h2", &[], "Result")?)?;
         let summary = make(d, "pre", &[("id", "check-summary")], "")?;
+        if let Some(pre) = summary.dyn_ref::<HtmlElement>() {
+            let _ = pre.style().set_property("white-space", "pre-wrap");
+        }
         add(&result, &summary)?;
         let copy = typed::<HtmlButtonElement>(make(
             d,
