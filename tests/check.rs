@@ -269,6 +269,21 @@ async fn fake_devices_pass_and_the_report_says_so(engine: Engine) {
     );
     // The speaker's answer changes its verdict and the summary with it (where a tone can play:
     // this machine's Firefox has no sound output, and says so).
+    // Where the page can send sound elsewhere (Chromium, whose fake devices list outputs), the
+    // tone goes to the output chosen; elsewhere there is no picker.
+    let can_choose = browser
+        .eval("return typeof AudioContext.prototype.setSinkId === 'function';")
+        .await;
+    let offered = browser
+        .eval(
+            "const field = document.getElementById('speaker-output-field');
+             const picker = document.getElementById('speaker-output');
+             if (field.hidden || picker.options.length < 2) return false;
+             picker.value = picker.options[1].value;
+             return true;",
+        )
+        .await;
+    assert_eq!(offered, can_choose, "{}: the output picker", engine.name());
     browser.click("speaker-play").await;
     browser
         .wait_for(
@@ -284,6 +299,20 @@ async fn fake_devices_pass_and_the_report_says_so(engine: Engine) {
     if playable == Value::Bool(true) {
         browser.click("speaker-heard").await;
         expect(&browser, engine, "speaker", "pass", "You heard the tone").await;
+        let output = browser
+            .eval("return JSON.parse(document.querySelector('[data-check=speaker] .figures').textContent).output;")
+            .await;
+        let expected = if offered == Value::Bool(true) {
+            serde_json::json!("an output chosen in the page")
+        } else {
+            Value::Null
+        };
+        assert_eq!(
+            output,
+            expected,
+            "{}: the output in the figures",
+            engine.name()
+        );
     } else {
         expect(
             &browser,

@@ -5,7 +5,7 @@
 
 use crate::camera::{open, stop};
 use crate::view::Row;
-use crate::wait::{now, sleep, within};
+use crate::wait::{get, now, sleep, within};
 use gloo_events::EventListener;
 use loopback_check::camera::OpenError;
 use loopback_check::microphone::{Measured, Meter};
@@ -156,8 +156,20 @@ async fn recorded(stream: &MediaStream, row: &Row) -> Result<(Meter, u32), Strin
     Ok((meter, buffer.sample_rate() as u32))
 }
 
-/// A 440 Hz tone for a second on the context's output, quiet enough not to startle.
-pub async fn tone(context: &AudioContext) -> Result<(), String> {
+/// A 440 Hz tone for a second on the context's output (`output`, a device id, where chosen),
+/// quiet enough not to startle.
+pub async fn tone(context: &AudioContext, output: Option<&str>) -> Result<(), String> {
+    if let Some(id) = output {
+        let choose = get(context, "setSinkId")
+            .dyn_into::<js_sys::Function>()
+            .map_err(|_| "this browser cannot send sound to another output".to_owned())?;
+        let chosen = choose
+            .call1(context, &JsValue::from_str(id))
+            .map_err(|e| format!("the output was refused ({e:?})"))?;
+        within(chosen.unchecked_into(), START_MS)
+            .await
+            .map_err(|_| "the output chosen was refused or did not answer".to_owned())?;
+    }
     if !running(context).await {
         return Err(
             "the browser did not start its sound output: no speaker or headphones may be connected"

@@ -26,6 +26,8 @@ struct State {
     speaker: Option<speaker::Measured>,
     /// Made at a click, so that the browser lets it play.
     audio: Option<AudioContext>,
+    /// Whether the tone went to an output other than the default.
+    output_chosen: bool,
     running: bool,
     /// When the last run started and how long it took.
     taken_at: String,
@@ -288,7 +290,9 @@ async fn run(view: &View, state: &Rc<RefCell<State>>, context: Option<AudioConte
     }
     if state.borrow().speaker.is_none() {
         if let Some(r) = row(Check::Speaker) {
-            r.show(&speaker::judge(&speaker_measured(&context, None, None)));
+            r.show(&speaker::judge(&speaker_measured(
+                &context, false, None, None,
+            )));
         }
     }
     let servers = state.borrow().servers.clone();
@@ -362,6 +366,10 @@ async fn run(view: &View, state: &Rc<RefCell<State>>, context: Option<AudioConte
         r.candidates(&view.document, &gathered);
     }
     let devices = devices().await;
+    view.outputs(
+        &outputs().await,
+        context.as_ref().is_some_and(audio::can_choose),
+    );
     {
         let mut s = state.borrow_mut();
         s.devices = devices;
@@ -413,12 +421,14 @@ fn connectivity_outcome(paths: &[connectivity::PathMeasured]) -> Outcome {
 
 fn speaker_measured(
     context: &Option<AudioContext>,
+    chosen: bool,
     play_error: Option<String>,
     heard: Option<bool>,
 ) -> speaker::Measured {
     speaker::Measured {
         can_choose: context.as_ref().is_some_and(audio::can_choose),
-        output: None,
+        // Which one stays here: a device's id follows it from site to site.
+        output: chosen.then(|| "an output chosen in the page".to_owned()),
         play_error,
         heard,
     }
@@ -426,10 +436,12 @@ fn speaker_measured(
 
 fn play_tone(view: &Rc<View>, state: &Rc<RefCell<State>>) {
     let context = audio_context(state);
+    let output = Some(view.output.value()).filter(|id| !id.is_empty());
+    state.borrow_mut().output_chosen = output.is_some();
     let (view, state) = (Rc::clone(view), Rc::clone(state));
     wasm_bindgen_futures::spawn_local(async move {
         let played = match &context {
-            Some(context) => audio::tone(context).await,
+            Some(context) => audio::tone(context, output.as_deref()).await,
             None => Err("this browser has no Web Audio".into()),
         };
         match played {
@@ -438,7 +450,8 @@ fn play_tone(view: &Rc<View>, state: &Rc<RefCell<State>>) {
                 view.not_heard.set_disabled(false);
             }
             Err(why) => {
-                let measured = speaker_measured(&context, Some(why), None);
+                let chosen = state.borrow().output_chosen;
+                let measured = speaker_measured(&context, chosen, Some(why), None);
                 show(&view, &state, speaker::judge(&measured));
                 state.borrow_mut().speaker = Some(measured);
                 report(&view, &state);
@@ -448,30 +461,54 @@ fn play_tone(view: &Rc<View>, state: &Rc<RefCell<State>>) {
 }
 
 fn answer(view: &View, state: &Rc<RefCell<State>>, heard: bool) {
-    let context = state.borrow().audio.clone();
-    let measured = speaker_measured(&context, None, Some(heard));
+    let (context, chosen) = {
+        let s = state.borrow();
+        (s.audio.clone(), s.output_chosen)
+    };
+    let measured = speaker_measured(&context, chosen, None, Some(heard));
     show(view, state, speaker::judge(&measured));
     state.borrow_mut().speaker = Some(measured);
     report(view, state);
 }
 
-/// The devices the browser lists (labels once the camera or microphone was allowed).
-async fn devices() -> Vec<(String, String)> {
+/// The audio outputs the browser lists: id and label.
+async fn outputs() -> Vec<(String, String)> {
+    listed()
+        .await
+        .iter()
+        .filter(|d| crate::wait::string(d, "kind").as_deref() == Some("audiooutput"))
+        .filter_map(|d| {
+            let id = crate::wait::string(d, "deviceId")?;
+            // The default output is the picker's first entry already.
+            (!id.is_empty() && id != "default")
+                .then(|| (id, crate::wait::string(d, "label").unwrap_or_default()))
+        })
+        .collect()
+}
+
+/// What `enumerateDevices` lists (nothing if it does not answer).
+async fn listed() -> Vec<JsValue> {
     let Some(media) = web_sys::window().and_then(|w| w.navigator().media_devices().ok()) else {
         return Vec::new();
     };
     let Ok(listed) = media.enumerate_devices() else {
         return Vec::new();
     };
-    let Ok(listed) = within(listed, 3_000).await else {
-        return Vec::new();
-    };
-    js_sys::Array::from(&listed)
+    match within(listed, 3_000).await {
+        Ok(listed) => js_sys::Array::from(&listed).iter().collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The devices the browser lists (labels once the camera or microphone was allowed).
+async fn devices() -> Vec<(String, String)> {
+    listed()
+        .await
         .iter()
         .map(|d| {
             (
-                crate::wait::string(&d, "kind").unwrap_or_default(),
-                crate::wait::string(&d, "label").unwrap_or_default(),
+                crate::wait::string(d, "kind").unwrap_or_default(),
+                crate::wait::string(d, "label").unwrap_or_default(),
             )
         })
         .collect()
@@ -497,7 +534,9 @@ fn report(view: &View, state: &Rc<RefCell<State>>) {
         if let Some(o) = s.outcomes.iter().find(|o| o.check == check) {
             checks.push(o.clone());
         } else if check == Check::Speaker {
-            checks.push(speaker::judge(&speaker_measured(&s.audio, None, None)));
+            checks.push(speaker::judge(&speaker_measured(
+                &s.audio, false, None, None,
+            )));
         }
     }
     let report = Report::new(

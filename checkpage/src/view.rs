@@ -5,7 +5,9 @@
 use loopback_check::network::ServerMeasured;
 use loopback_check::{Check, Outcome, Verdict};
 use wasm_bindgen::JsCast;
-use web_sys::{Document, Element, HtmlButtonElement, HtmlElement, HtmlInputElement};
+use web_sys::{
+    Document, Element, HtmlButtonElement, HtmlElement, HtmlInputElement, HtmlSelectElement,
+};
 
 /// What can go wrong building the view.
 #[derive(Debug)]
@@ -148,6 +150,9 @@ pub struct View {
     pub ice_list: Element,
     pub ice_problem: Element,
     pub play_tone: HtmlButtonElement,
+    /// The speaker's output picker and its label (hidden until there is a choice).
+    pub output_field: Element,
+    pub output: HtmlSelectElement,
     pub heard: HtmlButtonElement,
     pub not_heard: HtmlButtonElement,
     pub summary: Element,
@@ -342,6 +347,7 @@ impl View {
         )?;
         let mut rows = Vec::new();
         let mut play_tone = None;
+        let mut output = None;
         let mut heard = None;
         let mut not_heard = None;
         for check in CHECKS {
@@ -400,9 +406,30 @@ impl View {
                     ],
                     "I did not",
                 )?)?;
+                // The output the tone plays on, where the page may choose one (filled once the
+                // browser lists outputs; hidden where it cannot send audio elsewhere).
+                let label = make(
+                    d,
+                    "label",
+                    &[("id", "speaker-output-field"), ("hidden", "")],
+                    "Output ",
+                )?;
+                let select = typed::<HtmlSelectElement>(make(
+                    d,
+                    "select",
+                    &[("id", "speaker-output")],
+                    "",
+                )?)?;
+                add(
+                    &select,
+                    &make(d, "option", &[("value", "")], "Default output")?,
+                )?;
+                add(&label, &select)?;
+                add(&item, &label)?;
                 for b in [&tone, &yes, &no] {
                     add(&item, b)?;
                 }
+                output = Some((label, select));
                 play_tone = Some(tone);
                 heard = Some(yes);
                 not_heard = Some(no);
@@ -482,6 +509,11 @@ impl View {
             ice_list,
             ice_problem,
             play_tone: play_tone.ok_or_else(missing)?,
+            output_field: output
+                .as_ref()
+                .map(|(l, _)| l.clone())
+                .ok_or_else(missing)?,
+            output: output.map(|(_, s)| s).ok_or_else(missing)?,
             heard: heard.ok_or_else(missing)?,
             not_heard: not_heard.ok_or_else(missing)?,
             summary,
@@ -514,5 +546,32 @@ impl View {
         ) {
             let _ = add(&self.ice_list, &item);
         }
+    }
+}
+
+impl View {
+    /// Offers the outputs the browser lists (`(id, label)`), if the page can send audio to them.
+    pub fn outputs(&self, outputs: &[(String, String)], can_choose: bool) {
+        let shown = can_choose && !outputs.is_empty();
+        let _ = if shown {
+            self.output_field.remove_attribute("hidden")
+        } else {
+            self.output_field.set_attribute("hidden", "")
+        };
+        let chosen = self.output.value();
+        while self.output.length() > 1 {
+            self.output.remove_with_index(1);
+        }
+        for (n, (id, label)) in outputs.iter().enumerate() {
+            let text = if label.is_empty() {
+                format!("Output {}", n + 1)
+            } else {
+                label.clone()
+            };
+            if let Ok(option) = make(&self.document, "option", &[("value", id)], &text) {
+                let _ = add(&self.output, &option);
+            }
+        }
+        self.output.set_value(&chosen);
     }
 }
