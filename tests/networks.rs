@@ -124,6 +124,16 @@ mod scenarios {
             trial("check_behind_a_symmetric_nat_with_turn_in_firefox", || {
                 run(check_behind_a_nat(Engine::Firefox, Nat::Symmetric, true))
             }),
+            trial(
+                "check_behind_a_home_router_without_turn_in_chromium",
+                || {
+                    run(check_behind_a_nat(
+                        Engine::Chromium,
+                        Nat::PortPreserving,
+                        false,
+                    ))
+                },
+            ),
             trial("check_behind_a_home_router_without_turn_in_firefox", || {
                 run(check_behind_a_nat(
                     Engine::Firefox,

@@ -85,8 +85,8 @@ fn what_loads_before_start_works_fits_the_budget() {
 /// "Check this machine" (`?check`), loaded instead of the rest of the page and only there: its
 /// script and wasm, on top of what loads before Start works. The figures go to JSON through
 /// serde_json and to words through `format!`, much of its size; 127,929 before the throughput
-/// runs.
-const CHECK_REACHED: u64 = 147_611;
+/// runs, 147,611 before its own server was asked at each run and the review's fixes.
+const CHECK_REACHED: u64 = 154_287;
 const CHECK_LIMIT: u64 = CHECK_REACHED + CHECK_REACHED / 20;
 
 /// Whether a file is the check's, which the loopback page never loads.

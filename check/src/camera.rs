@@ -232,15 +232,19 @@ pub fn judge(m: &Measured) -> Outcome {
             ),
         );
     }
-    let fps = opened
+    let rate = match opened
         .iter()
         .find(|o| o.asked == largest)
         .and_then(|o| o.fps)
-        .unwrap_or(0.0);
+    {
+        Some(fps) => format!(" at {fps:.0} frames a second"),
+        // The browser did not count the frames shown: no rate is claimed.
+        None => String::new(),
+    };
     outcome(
         Verdict::Pass,
         format!(
-            "The camera works at every common resolution, up to {} at {fps:.0} frames a second.",
+            "The camera works at every common resolution, up to {}{rate}.",
             size(largest)
         ),
     )
@@ -352,6 +356,17 @@ mod tests {
         let o = judge(&m);
         assert_eq!(o.verdict, Verdict::Fail);
         assert!(o.sentence.contains("does not change"), "{}", o.sentence);
+    }
+
+    #[test]
+    fn an_uncounted_rate_is_not_claimed() {
+        let mut m = all_reached(30.0);
+        for o in &mut m.resolutions {
+            o.fps = None;
+        }
+        let o = judge(&m);
+        assert_eq!(o.verdict, Verdict::Pass);
+        assert!(o.sentence.ends_with("up to 1920×1080."), "{}", o.sentence);
     }
 
     #[test]

@@ -354,7 +354,13 @@ pub fn nat(candidates: &[Candidate], asked: usize) -> Nat {
     }
     let mut mapped = std::collections::BTreeMap::<(String, u16), Vec<(String, u16)>>::new();
     for c in &reflexive {
-        if let Some(base) = &c.related {
+        // A browser that hides this machine's addresses (no camera or microphone allowed yet)
+        // gives every reflexive candidate the base 0.0.0.0:0: they cannot be told apart.
+        if let Some(base) = c
+            .related
+            .as_ref()
+            .filter(|(a, p)| !unspecified(a) && *p != 0)
+        {
             let out = mapped.entry(base.clone()).or_default();
             let public = (c.address.clone(), c.port);
             if !out.contains(&public) {
@@ -365,6 +371,28 @@ pub fn nat(candidates: &[Candidate], asked: usize) -> Nat {
     if mapped.values().any(|out| out.len() > 1) {
         return Nat::Symmetric;
     }
+    // With the bases hidden, more public ports than this machine has sockets to map means one
+    // socket got two: a symmetric NAT (two interfaces behind a kinder one give one port each).
+    let hidden: std::collections::BTreeSet<(&str, u16)> = reflexive
+        .iter()
+        .filter(|c| {
+            c.related
+                .as_ref()
+                .is_none_or(|(a, p)| unspecified(a) || *p == 0)
+        })
+        .map(|c| (c.address.as_str(), c.port))
+        .collect();
+    let sockets: std::collections::BTreeSet<(&str, u16)> = candidates
+        .iter()
+        .filter(|c| c.kind == Kind::Host && c.protocol == "udp")
+        .map(|c| (c.address.as_str(), c.port))
+        .collect();
+    if hidden.len() > sockets.len().max(1) {
+        return Nat::Symmetric;
+    }
+    if mapped.is_empty() && hidden.is_empty() {
+        return Nat::Unknown;
+    }
     let servers: std::collections::BTreeSet<&str> =
         reflexive.iter().filter_map(|c| c.url.as_deref()).collect();
     if servers.len() > 1 || asked > 1 {
@@ -372,6 +400,13 @@ pub fn nat(candidates: &[Candidate], asked: usize) -> Nat {
     } else {
         Nat::Unknown
     }
+}
+
+/// Whether an address is the unspecified one (what a browser that hides addresses gives).
+fn unspecified(address: &str) -> bool {
+    address
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_unspecified())
 }
 
 /// Whether an IPv4 address is one the internet routes (not private, loopback, link-local or
@@ -403,9 +438,15 @@ pub fn judge(
         Some(t) => t.candidates.clone(),
         None => servers.iter().flat_map(|s| s.candidates.clone()).collect(),
     };
-    let found = nat(&all, if together.is_some() { servers.len() } else { 1 });
+    // Servers that gave a reflexive address on their own: only those can speak for the NAT.
+    let answered = servers
+        .iter()
+        .filter(|s| s.candidates.iter().any(|c| c.kind == Kind::Srflx))
+        .count();
+    let found = nat(&all, if together.is_some() { answered } else { 1 });
     let figures = serde_json::json!({
         "nat": found,
+        "together": together.map(|t| &t.candidates),
         "relay_works": relay_works,
         "servers": servers.iter().map(|s| {
             let o = judge_server(s);
@@ -626,6 +667,49 @@ mod tests {
         assert_eq!(nat(&same[..2], 1), Nat::Unknown);
         let public = "candidate:1 1 udp 2122260223 198.51.100.20 50000 typ host";
         assert_eq!(nat(&[c(public, "")], 1), Nat::None);
+    }
+
+    #[test]
+    fn hidden_addresses_and_a_silent_server_claim_no_nat() {
+        // Before a camera or microphone is allowed, browsers hide the base: 0.0.0.0:0 for all.
+        let hidden = |port: u16, url: &str| {
+            c(
+                &format!("candidate:2 1 udp 1677729535 203.0.113.7 {port} typ srflx raddr 0.0.0.0 rport 0"),
+                url,
+            )
+        };
+        // Two interfaces, one port each behind a kind NAT: not symmetric.
+        let second_host = "candidate:3 1 udp 2122260223 10.0.1.2 50000 typ host";
+        let two_interfaces = [
+            c(HOST, ""),
+            c(second_host, ""),
+            hidden(61000, "stun:a:3478"),
+            hidden(62000, "stun:a:3478"),
+        ];
+        assert_eq!(nat(&two_interfaces, 2), Nat::EndpointIndependent);
+        assert_eq!(nat(&two_interfaces, 1), Nat::Unknown);
+        // One socket, two public ports: symmetric, bases hidden or not.
+        let one_socket = [
+            c(HOST, ""),
+            hidden(61000, "stun:a:3478"),
+            hidden(61001, "stun:a:3479"),
+        ];
+        assert_eq!(nat(&one_socket, 2), Nat::Symmetric);
+        // Two servers asked, one of them silent: one answer cannot speak for the mapping.
+        let one = server(
+            "stun:a:3478",
+            vec![c(HOST, ""), srflx(61000, "stun:a:3478")],
+            vec![],
+        );
+        let silent = server("stun:b:3478", vec![c(HOST, "")], vec![]);
+        let together = server(
+            "together",
+            vec![c(HOST, ""), srflx(61000, "stun:a:3478")],
+            vec![],
+        );
+        let o = judge(&[one, silent], Some(&together), None);
+        assert_eq!(o.figures["nat"], "unknown", "{}", o.sentence);
+        assert_eq!(o.verdict, Verdict::Warning, "{}", o.sentence);
     }
 
     #[test]

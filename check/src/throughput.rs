@@ -1,5 +1,6 @@
-//! How much a connection carries: a data channel as fast as flow control allows, and a video
-//! call ramping up.
+//! How much this machine carries in a call to itself: a data channel as fast as flow control
+//! allows, and a video call ramping up, between two peers of one page. What it measures is the
+//! machine (its encoder, its CPU, the browser), not the network: the connectivity check is that.
 
 use crate::verdict::{Check, Outcome, Verdict};
 use serde::Serialize;
@@ -67,7 +68,7 @@ pub fn judge(data: &DataMeasured, video: &VideoMeasured) -> Outcome {
     if data.bytes == 0 || video.frames_per_second < 1.0 {
         return outcome(
             Verdict::Fail,
-            format!("The connection carried almost nothing: {carried}."),
+            format!("A call within this machine carried almost nothing: {carried}."),
         );
     }
     if video.loss_percent > LOSSY_PERCENT {
@@ -89,7 +90,10 @@ pub fn judge(data: &DataMeasured, video: &VideoMeasured) -> Outcome {
             .unwrap_or_default();
         return outcome(
             Verdict::Warning,
-            format!("Video stayed low{why}: calls will look small or blurry; {carried}."),
+            format!(
+                "In a call within this machine the video stayed low{why}: calls from here will \
+                 look small or blurry; {carried}."
+            ),
         );
     }
     let verdict = if video.peak_kbps >= HD_KBPS {
@@ -98,7 +102,7 @@ pub fn judge(data: &DataMeasured, video: &VideoMeasured) -> Outcome {
         Verdict::Warning
     };
     let first = if verdict == Verdict::Pass {
-        "Enough for HD video".to_owned()
+        "This machine sends HD video in a call within it".to_owned()
     } else {
         let why = video
             .limited_by
@@ -106,7 +110,7 @@ pub fn judge(data: &DataMeasured, video: &VideoMeasured) -> Outcome {
             .filter(|w| *w != "none")
             .map(|w| format!(" (the sender held back for {w})"))
             .unwrap_or_default();
-        format!("Enough for a call, short of HD{why}")
+        format!("This machine sends video short of HD in a call within it{why}")
     };
     outcome(verdict, format!("{first}: {carried}."))
 }

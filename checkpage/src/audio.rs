@@ -40,7 +40,10 @@ pub async fn measure(context: &AudioContext, row: &Row) -> Measured {
         seconds: 0.0,
         level: Meter::default().level(),
     };
-    let stream = match open(r#"{"audio":true,"video":false}"#).await {
+    // Noise suppression off: it would make a quiet room read as silence. Gain control stays as
+    // calls have it, so that the level measured is the level others get.
+    let asked = r#"{"audio":{"noiseSuppression":false},"video":false}"#;
+    let stream = match open(asked).await {
         Ok(stream) => stream,
         Err(error) => {
             measured.error = Some(error);
@@ -159,16 +162,21 @@ async fn recorded(stream: &MediaStream, row: &Row) -> Result<(Meter, u32), Strin
 /// A 440 Hz tone for a second on the context's output (`output`, a device id, where chosen),
 /// quiet enough not to startle.
 pub async fn tone(context: &AudioContext, output: Option<&str>) -> Result<(), String> {
-    if let Some(id) = output {
-        let choose = get(context, "setSinkId")
-            .dyn_into::<js_sys::Function>()
-            .map_err(|_| "this browser cannot send sound to another output".to_owned())?;
-        let chosen = choose
-            .call1(context, &JsValue::from_str(id))
-            .map_err(|e| format!("the output was refused ({e:?})"))?;
-        within(chosen.unchecked_into(), START_MS)
-            .await
-            .map_err(|_| "the output chosen was refused or did not answer".to_owned())?;
+    let choose = get(context, "setSinkId")
+        .dyn_into::<js_sys::Function>()
+        .ok();
+    match (&choose, output) {
+        (None, Some(_)) => return Err("this browser cannot send sound to another output".into()),
+        // The default again ("") after another was chosen, where the browser can choose.
+        (Some(choose), id) => {
+            let chosen = choose
+                .call1(context, &JsValue::from_str(id.unwrap_or_default()))
+                .map_err(|e| format!("the output was refused ({e:?})"))?;
+            within(chosen.unchecked_into(), START_MS)
+                .await
+                .map_err(|_| "the output chosen was refused or did not answer".to_owned())?;
+        }
+        (None, None) => {}
     }
     if !running(context).await {
         return Err(

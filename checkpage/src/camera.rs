@@ -33,12 +33,16 @@ pub fn stop(stream: &MediaStream) {
 
 /// Asks for `constraints` (JSON, as `getUserMedia` takes them).
 pub async fn open(constraints: &str) -> Result<MediaStream, OpenError> {
-    let devices = web_sys::window()
-        .map(|w| w.navigator())
-        .and_then(|n| n.media_devices().ok())
+    let window = web_sys::window().ok_or_else(|| OpenError::Other("no window".into()))?;
+    // Outside a secure context `navigator.mediaDevices` is undefined, not an error.
+    let devices = window
+        .is_secure_context()
+        .then(|| window.navigator().media_devices().ok())
+        .flatten()
+        .filter(|d| !JsValue::from(d).is_undefined())
         .ok_or_else(|| {
             OpenError::Other(
-                "this page is not a secure context: open it over https or on localhost".into(),
+                "this page is not a secure context: open it over https (or on localhost)".into(),
             )
         })?;
     let constraints: web_sys::MediaStreamConstraints = js_sys::JSON::parse(constraints)
@@ -89,14 +93,18 @@ pub async fn measure(document: &Document, row: &Row) -> Measured {
             }
         };
         let sampling = (w, h) == (640, 480);
+        // The first frame is timed from the camera's answer: a person reading the browser's
+        // question is not the camera's slowness.
+        let answered = now();
         let opened = shown(
             document,
             &stream,
             (w, h),
-            started,
+            answered,
             sampling.then_some(&mut picture),
         )
         .await;
+        let _ = started;
         stop(&stream);
         resolutions.push(opened);
     }
@@ -132,6 +140,22 @@ async fn shown(
     };
     video.set_muted(true);
     let _ = video.set_attribute("playsinline", "");
+    // In the page, one pixel and transparent: a detached video's frames are not all counted.
+    let style = video.style();
+    for (key, value) in [
+        ("position", "fixed"),
+        ("width", "1px"),
+        ("height", "1px"),
+        ("opacity", "0"),
+        ("pointer-events", "none"),
+    ] {
+        let _ = style.set_property(key, value);
+    }
+    if let Some(body) = document.body() {
+        let _ = body.append_child(&video);
+    }
+    let shown = Shown(video);
+    let video = &shown.0;
     video.set_src_object(Some(stream));
     if let Ok(playing) = video.play() {
         let _ = within(playing, 3_000).await;
@@ -143,7 +167,6 @@ async fn shown(
         opened.error = Some(OpenError::Other(
             "the camera opened but gave no frame in 5 s".into(),
         ));
-        video.set_src_object(None);
         return opened;
     }
     opened.first_frame_ms = Some(now() - started);
@@ -152,25 +175,26 @@ async fn shown(
         let quality: JsValue = v.get_video_playback_quality().into();
         crate::wait::number(&quality, "totalVideoFrames").unwrap_or_default()
     };
-    let (f0, t0) = (frames(&video), now());
+    let (f0, t0) = (frames(video), now());
     sleep(COUNT_MS).await;
-    let counted = (frames(&video) - f0) / ((now() - t0) / 1000.0);
-    opened.fps = Some(if counted > 0.0 {
-        counted
-    } else {
-        // Where the element counts no frames of a live stream, the track says its rate.
-        let track = stream.get_video_tracks().get(0);
-        let settings: JsValue = track
-            .dyn_into::<MediaStreamTrack>()
-            .map(|t| t.get_settings().into())
-            .unwrap_or(JsValue::UNDEFINED);
-        crate::wait::number(&settings, "frameRate").unwrap_or_default()
-    });
+    let counted = (frames(video) - f0) / ((now() - t0) / 1000.0);
+    // A rate the element did not count stays unknown: the track's nominal one would hide a
+    // slow camera.
+    opened.fps = (counted > 0.0).then_some(counted);
     if let Some(picture) = picture {
-        sample_into(document, &video, picture).await;
+        sample_into(document, video, picture).await;
     }
-    video.set_src_object(None);
     opened
+}
+
+/// The hidden video of one measurement, out of the page and without its stream once done.
+struct Shown(HtmlVideoElement);
+
+impl Drop for Shown {
+    fn drop(&mut self) {
+        self.0.set_src_object(None);
+        self.0.remove();
+    }
 }
 
 /// Draws a few frames small and keeps their luma and differences.

@@ -20,8 +20,10 @@ use web_sys::AudioContext;
 #[derive(Default)]
 struct State {
     servers: Vec<Server>,
-    /// Whether the page's own server (loopback-server) gave its ICE servers.
+    /// Whether the page is served by loopback-server (which was asked for its ICE servers).
     served_by_server: bool,
+    /// What the page's server said when asked, when it matters (none, refused, not ours).
+    said: Option<String>,
     outcomes: Vec<Outcome>,
     speaker: Option<speaker::Measured>,
     /// Made at a click, so that the browser lets it play.
@@ -99,44 +101,10 @@ impl CheckPage {
                 },
             ));
         }
-        // Runs once the page's own ICE servers are known (or known not to be there).
-        view.run.set_disabled(true);
-        view.status("Asking this page's server for its ICE servers…");
-        {
-            let (view, state) = (Rc::clone(&view), Rc::clone(&state));
-            wasm_bindgen_futures::spawn_local(async move {
-                let own = own_servers().await;
-                let said = match &own {
-                    Some(servers) if servers.is_empty() => {
-                        "This page's server has no TURN server configured: add any STUN or TURN \
-                         server to check, then run the checks."
-                    }
-                    Some(_) => {
-                        "Ready: this page's server gave its TURN server (listed above); add any \
-                         other to check, then run the checks."
-                    }
-                    None => {
-                        "Ready. This page is not served by loopback-server, so its ICE servers \
-                         cannot be asked for: add any STUN or TURN server to check, then run the \
-                         checks."
-                    }
-                };
-                if let Some(servers) = &own {
-                    for server in servers {
-                        view.list_server(&server.url, "this page's server, credentials of its own");
-                    }
-                }
-                let mut s = state.borrow_mut();
-                s.served_by_server = own.is_some();
-                // Before those entered meanwhile.
-                let entered = std::mem::take(&mut s.servers);
-                s.servers = own.unwrap_or_default();
-                s.servers.extend(entered);
-                drop(s);
-                view.status(said);
-                view.run.set_disabled(false);
-            });
-        }
+        view.status(
+            "Ready: this page's own ICE servers, if it has a server, are asked for when the checks \
+             run; add any other STUN or TURN server to check, then run the checks.",
+        );
         Ok(Self {
             state,
             _listeners: listeners,
@@ -149,31 +117,60 @@ impl CheckPage {
     }
 }
 
-/// The ICE servers the page's own server gives a check (each of a server's URLs measured on
-/// its own, with its credentials), or `None` when the page is served by something else.
-async fn own_servers() -> Option<Vec<Server>> {
-    let window = web_sys::window()?;
-    let response: web_sys::Response = within(window.fetch_with_str(CHECK_ICE_PATH), 5_000)
+/// What the page's own server said when asked for its ICE servers.
+enum Own {
+    /// Its ICE servers (none: it has no TURN server).
+    Servers(Vec<Server>),
+    /// It is loopback-server, and refused (too many checks and joins, or no randomness): its
+    /// own words.
+    Refused(String),
+    /// The page is served by something else (a static host, or signaling turned off).
+    Elsewhere,
+}
+
+/// Asks the page's own server for its ICE servers, fresh for each run (each of a server's URLs
+/// measured on its own, with its credentials).
+async fn own_servers() -> Own {
+    let Some(window) = web_sys::window() else {
+        return Own::Elsewhere;
+    };
+    // The header tells the server this is its own check page (see loopback-server's
+    // CHECK_HEADER): no other site can send it.
+    let init = web_sys::RequestInit::new();
+    let headers = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&headers, &"x-loopback-check".into(), &"1".into());
+    init.set_headers(&headers);
+    init.set_cache(web_sys::RequestCache::NoStore);
+    let asked = window.fetch_with_str_and_init(CHECK_ICE_PATH, &init);
+    let Some(response) = within(asked, 5_000)
         .await
-        .ok()?
-        .dyn_into()
-        .ok()?;
-    let json = response
+        .ok()
+        .and_then(|r| r.dyn_into::<web_sys::Response>().ok())
+    else {
+        return Own::Elsewhere;
+    };
+    let kind = response
         .headers()
         .get("content-type")
         .ok()
         .flatten()
-        .is_some_and(|t| t.starts_with("application/json"));
-    if !response.ok() || !json {
-        return None;
+        .unwrap_or_default();
+    let text = match response.text() {
+        Ok(text) => within(text, 5_000).await.ok().and_then(|t| t.as_string()),
+        Err(_) => None,
+    };
+    let text = text.unwrap_or_default();
+    if matches!(response.status(), 429 | 503) && kind.starts_with("text/plain") {
+        return Own::Refused(text);
     }
-    let text = within(response.text().ok()?, 5_000)
-        .await
-        .ok()?
-        .as_string()?;
-    let answer: serde_json::Value = serde_json::from_str(&text).ok()?;
+    if !response.ok() || !kind.starts_with("application/json") {
+        return Own::Elsewhere;
+    }
+    let Ok(answer) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return Own::Elsewhere;
+    };
     let mut servers = Vec::new();
-    for server in answer["iceServers"].as_array()? {
+    for server in answer["iceServers"].as_array().into_iter().flatten() {
         let text = |key: &str| server[key].as_str().unwrap_or_default().to_owned();
         let urls = match &server["urls"] {
             serde_json::Value::String(url) => vec![url.clone()],
@@ -192,7 +189,15 @@ async fn own_servers() -> Option<Vec<Server>> {
             });
         }
     }
-    Some(servers)
+    Own::Servers(servers)
+}
+
+/// The page's own servers to list, by URL.
+fn own_listed(own: &Own) -> Vec<String> {
+    match own {
+        Own::Servers(servers) => servers.iter().map(|s| s.url.clone()).collect(),
+        Own::Refused(_) | Own::Elsewhere => Vec::new(),
+    }
 }
 
 /// Where the page's own server answers with its ICE servers (loopback-server's
@@ -246,7 +251,8 @@ fn start(view: &Rc<View>, state: &Rc<RefCell<State>>) {
     {
         let mut s = state.borrow_mut();
         s.running = true;
-        s.outcomes.clear();
+        // The speaker's answer stands until it is given again.
+        s.outcomes.retain(|o| o.check == Check::Speaker);
         s.report = None;
     }
     view.run.set_disabled(true);
@@ -277,7 +283,7 @@ async fn run(view: &View, state: &Rc<RefCell<State>>, context: Option<AudioConte
         show(view, state, loopback_check::camera::judge(&measured));
     }
     if let Some(r) = row(Check::Microphone) {
-        view.status("Checking the microphone: two seconds of its level…");
+        view.status("Checking the microphone: say something for two seconds…");
         let outcome = match &context {
             Some(context) => microphone::judge(&audio::measure(context, r).await),
             None => Outcome::new(
@@ -295,12 +301,51 @@ async fn run(view: &View, state: &Rc<RefCell<State>>, context: Option<AudioConte
             )));
         }
     }
-    let servers = state.borrow().servers.clone();
+    view.status("Asking this page's server for its ICE servers…");
+    let own = own_servers().await;
+    let entered = state.borrow().servers.clone();
+    view.list_servers(&own_listed(&own), &entered);
+    let said = match &own {
+        Own::Servers(servers) if servers.is_empty() => Some(
+            "This page's server has no TURN server configured: only the servers entered \
+                  are checked."
+                .to_owned(),
+        ),
+        Own::Servers(_) => None,
+        Own::Refused(why) => Some(format!(
+            "This page's server would not give its ICE servers: {why}"
+        )),
+        Own::Elsewhere => Some(
+            "This page is not served by loopback-server, so its ICE servers cannot be asked \
+             for: only the servers entered are checked."
+                .to_owned(),
+        ),
+    };
+    let mut servers = match own {
+        Own::Servers(servers) => {
+            state.borrow_mut().served_by_server = true;
+            servers
+        }
+        Own::Refused(_) => {
+            state.borrow_mut().served_by_server = true;
+            Vec::new()
+        }
+        Own::Elsewhere => {
+            state.borrow_mut().served_by_server = false;
+            Vec::new()
+        }
+    };
+    servers.extend(entered);
+    state.borrow_mut().said = said;
     let turn: Vec<Server> = servers
         .iter()
         .filter(|s| IceUrl::parse(&s.url).is_ok_and(|u| u.scheme != Scheme::Stun))
         .cloned()
         .collect();
+    // A live microphone while candidates are gathered and peers connect: browsers show this
+    // machine's own addresses (the bases the NAT's kind is read from) only to a page that
+    // captures; without one they hide them, and the kind is not claimed.
+    let capturing = camera::open(r#"{"audio":true,"video":false}"#).await.ok();
     let mut gathered = Vec::new();
     let mut together = None;
     if let Some(r) = row(Check::Network) {
@@ -317,16 +362,20 @@ async fn run(view: &View, state: &Rc<RefCell<State>>, context: Option<AudioConte
     if let Some(r) = row(Check::Connectivity) {
         view.status("Connecting two peers in this page, directly and through the TURN server…");
         paths.push(ice::connect(Path::Direct, &[], r).await);
-        let relay = if turn.is_empty() {
-            not_tried(
+        if turn.is_empty() {
+            paths.push(not_tried(
                 Path::Relay,
                 "no TURN server to relay through (enter one above)",
-            )
-        } else {
-            ice::connect(Path::Relay, &turn, r).await
-        };
-        paths.push(relay);
+            ));
+        }
+        // Each TURN server on its own: one that works must not hide one that does not.
+        for server in &turn {
+            paths.push(ice::connect(Path::Relay, std::slice::from_ref(server), r).await);
+        }
         show(view, state, connectivity_outcome(&paths));
+    }
+    if let Some(stream) = &capturing {
+        camera::stop(stream);
     }
     if let Some(r) = row(Check::Throughput) {
         let outcome = if view.throughput.checked() {
@@ -353,10 +402,12 @@ async fn run(view: &View, state: &Rc<RefCell<State>>, context: Option<AudioConte
         };
         show(view, state, outcome);
     }
+    // Calls can rely on TURN if any of the servers carried data.
     let relay_works = paths
         .iter()
-        .find(|p| p.path == Path::Relay && p.not_tried.is_none())
-        .map(|p| connectivity::judge(p).verdict == Verdict::Pass);
+        .filter(|p| p.path == Path::Relay && p.not_tried.is_none())
+        .map(|p| connectivity::judge(p).verdict == Verdict::Pass)
+        .reduce(|a, b| a || b);
     if let Some(r) = row(Check::Network) {
         show(
             view,
@@ -376,9 +427,12 @@ async fn run(view: &View, state: &Rc<RefCell<State>>, context: Option<AudioConte
         s.duration_ms = now() - started;
         s.running = false;
     }
-    view.status(
-        "Done. Play the tone to check the speaker; copy the summary or download the report.",
-    );
+    let done = "Done. Play the tone to check the speaker; copy the summary or download the report.";
+    let said = state.borrow().said.clone();
+    view.status(&match said {
+        Some(said) => format!("{done} {said}"),
+        None => done.to_owned(),
+    });
     report(view, state);
 }
 
@@ -565,7 +619,16 @@ fn copy(view: &View, state: &Rc<RefCell<State>>) {
     let Some(text) = state.borrow().report.as_ref().map(Report::summary) else {
         return;
     };
-    let Some(clipboard) = web_sys::window().map(|w| w.navigator().clipboard()) else {
+    // Read by name: outside a secure context `navigator.clipboard` is undefined, and web-sys's
+    // binding would trap on it.
+    let clipboard = web_sys::window()
+        .map(|w| crate::wait::get(&w.navigator(), "clipboard"))
+        .filter(|c| !c.is_undefined() && !c.is_null())
+        .map(|c| c.unchecked_into::<web_sys::Clipboard>());
+    let Some(clipboard) = clipboard else {
+        view.status(
+            "This browser gives the page no clipboard: select the summary and copy it by hand.",
+        );
         return;
     };
     let written = clipboard.write_text(&text);

@@ -550,6 +550,22 @@ impl View {
 }
 
 impl View {
+    /// Lists the servers a run checks: the page's own (`own`, by URL), then those entered.
+    pub fn list_servers(&self, own: &[String], entered: &[crate::ice::Server]) {
+        self.ice_list.set_text_content(None);
+        for url in own {
+            self.list_server(url, "this page's server, credentials of its own");
+        }
+        for server in entered {
+            let whose = if server.username.is_empty() {
+                String::new()
+            } else {
+                format!("as {}", server.username)
+            };
+            self.list_server(&server.url, &whose);
+        }
+    }
+
     /// Offers the outputs the browser lists (`(id, label)`), if the page can send audio to them.
     pub fn outputs(&self, outputs: &[(String, String)], can_choose: bool) {
         let shown = can_choose && !outputs.is_empty();

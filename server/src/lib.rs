@@ -58,9 +58,18 @@ pub const HEALTH_PATH: &str = "/healthz";
 pub const READY_PATH: &str = "/readyz";
 
 /// The ICE servers "Check this machine" checks (`?check`): this server's TURN with credentials
-/// of their own, as a call's page gets them. Each answer counts as a join of the client's
-/// address, so that credentials come no faster from here than from rooms.
+/// of their own, valid for [`CHECK_TTL`]. Asked only by the server's own pages, with
+/// [`CHECK_HEADER`]; each answer counts as a join of the client's address, so that credentials
+/// come no faster from here than from rooms.
 pub const CHECK_ICE_PATH: &str = "/check/ice-servers";
+
+/// The header a check's request carries. A page of another site cannot send it without a CORS
+/// preflight, which this server does not answer, nor can an `<img>` or a form: no other site can
+/// spend a visitor's joins here.
+pub const CHECK_HEADER: &str = "x-loopback-check";
+
+/// How long a check's TURN credentials last: one run of the checks, not a call.
+pub const CHECK_TTL: Duration = Duration::from_secs(300);
 
 /// What a WebSocket reads into at first, allocated with it: a ping or a candidate in one read; a
 /// longer message (an offer, 5 KB) grows the buffer to its size as its header announces it. Every
@@ -304,19 +313,38 @@ fn check_answer(status: StatusCode, text: &'static str) -> Response {
 }
 
 /// This server's ICE servers for a check, as JSON: `{"iceServers": [...], "ttl": seconds}`
-/// (none without TURN); 429 past the joins allowed to the client's address.
+/// (none without TURN); 403 without [`CHECK_HEADER`] or from a foreign origin, 429 past the joins
+/// allowed to the client's address.
 async fn check_ice_servers(
     State(state): State<AppState>,
     client: Option<axum::Extension<door::Client>>,
     headers: HeaderMap,
 ) -> Response {
     let config = &state.config;
+    let no_store = [(header::CACHE_CONTROL, "no-store")];
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    // A same-origin fetch sends no Origin; one that does must be this server's own.
+    let foreign = text(header::ORIGIN).is_some()
+        && !guard::origin_allowed(
+            text(header::ORIGIN),
+            text(header::HOST),
+            config.tls,
+            &config.allowed_origins,
+            &config.public_origins,
+        );
+    if text(header::HeaderName::from_static(CHECK_HEADER)).is_none() || foreign {
+        return (
+            StatusCode::FORBIDDEN,
+            no_store,
+            "Only this server's own check page may ask for its ICE servers.",
+        )
+            .into_response();
+    }
     let peer = client.as_ref().map(|client| client.address.ip());
     let address = peer
         .filter(|peer| config.trusted_proxies.contains(peer))
         .and_then(|_| guard::forwarded_client(&headers, &config.trusted_proxies))
         .or(peer);
-    let no_store = [(header::CACHE_CONTROL, "no-store")];
     if let Some(address) = address {
         let (burst, per_minute) = (config.limits.joins_burst, config.limits.joins_per_minute);
         if !state
@@ -344,8 +372,12 @@ async fn check_ice_servers(
                     .into_response();
             }
             let id: String = bits.iter().map(|b| format!("{b:02x}")).collect();
-            let server = turn.ice_server(std::time::SystemTime::now(), &format!("check-{id}"));
-            (vec![server], turn.ttl.as_secs())
+            let short = turn::Turn {
+                ttl: turn.ttl.min(CHECK_TTL),
+                ..turn.clone()
+            };
+            let server = short.ice_server(std::time::SystemTime::now(), &format!("check-{id}"));
+            (vec![server], short.ttl.as_secs())
         }
         None => (Vec::new(), 0),
     };

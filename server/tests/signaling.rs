@@ -9,7 +9,8 @@ mod support {
 use futures_util::{SinkExt, StreamExt};
 use loopback_server::turn::Turn;
 use loopback_server::{
-    Config, Limits, Running, CHECK_ICE_PATH, HEALTH_PATH, READY_PATH, ROOM_SIZE, SIGNAL_PATH,
+    Config, Limits, Running, CHECK_HEADER, CHECK_ICE_PATH, CHECK_TTL, HEALTH_PATH, READY_PATH,
+    ROOM_SIZE, SIGNAL_PATH,
 };
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -1592,15 +1593,37 @@ fn body(response: &str) -> &str {
     response.split("\r\n\r\n").nth(1).unwrap_or_default()
 }
 
+/// `request` (its head, then a blank line) on the server's socket: the whole response.
+async fn raw(server: &Running, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
+}
+
+/// A check's request for the server's ICE servers, as its page sends it, with `extra` headers.
+async fn ask_check(server: &Running, extra: &str) -> String {
+    raw(
+        server,
+        &format!(
+            "GET {CHECK_ICE_PATH} HTTP/1.1\r\nHost: {}\r\n{CHECK_HEADER}: 1\r\n{extra}Connection: close\r\n\r\n",
+            server.addr
+        ),
+    )
+    .await
+}
+
 #[tokio::test]
-async fn the_check_gets_turn_credentials_of_its_own_no_faster_than_joins() {
+async fn the_check_gets_short_turn_credentials_of_its_own_no_faster_than_joins() {
     let mut config = with_turn();
     config.limits.joins_burst = 2;
     config.limits.joins_per_minute = 2;
     let server = start(config).await;
     let mut usernames = Vec::new();
     for _ in 0..2 {
-        let response = get(&server, CHECK_ICE_PATH).await;
+        let response = ask_check(&server, "").await;
         assert!(response.starts_with("HTTP/1.1 200"), "{response}");
         assert_eq!(cache_control(&response), Some("no-store"));
         let answer: Value = serde_json::from_str(body(&response)).expect("JSON");
@@ -1612,7 +1635,18 @@ async fn the_check_gets_turn_credentials_of_its_own_no_faster_than_joins() {
             Some(loopback_server::turn::credential("north-wind", username).as_str()),
             "coturn would not take it"
         );
-        assert_eq!(answer["ttl"], 600);
+        // Valid for one run of the checks (5 minutes), not for the 10 a call's would be.
+        assert_eq!(answer["ttl"], CHECK_TTL.as_secs());
+        let expires: u64 = username
+            .split(':')
+            .next()
+            .and_then(|t| t.parse().ok())
+            .expect("coturn's expiry:id form");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert!(expires <= now + CHECK_TTL.as_secs() + 1, "{username}");
         usernames.push(username.to_owned());
     }
     assert_ne!(
@@ -1620,7 +1654,7 @@ async fn the_check_gets_turn_credentials_of_its_own_no_faster_than_joins() {
         "each check has credentials of its own"
     );
     // The address's joins are spent: no more credentials, and no room either.
-    let refused = get(&server, CHECK_ICE_PATH).await;
+    let refused = ask_check(&server, "").await;
     assert!(refused.starts_with("HTTP/1.1 429"), "{refused}");
     let mut page = connect(&server).await;
     send(
@@ -1634,25 +1668,46 @@ async fn the_check_gets_turn_credentials_of_its_own_no_faster_than_joins() {
 }
 
 #[tokio::test]
-async fn without_turn_the_check_is_told_there_is_none_and_odd_requests_get_nothing() {
+async fn without_turn_the_check_is_told_there_is_none() {
     let server = start(config()).await;
-    let response = get(&server, CHECK_ICE_PATH).await;
+    let response = ask_check(&server, "").await;
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     let answer: Value = serde_json::from_str(body(&response)).expect("JSON");
     assert_eq!(answer, json!({"iceServers": [], "ttl": 0}));
+}
+
+#[tokio::test]
+async fn other_sites_and_odd_requests_get_no_credentials_and_spend_no_joins() {
+    let mut config = with_turn();
+    config.limits.joins_burst = 1;
+    config.limits.joins_per_minute = 1;
+    let server = start(config).await;
+    let host = server.addr;
     for request in [
-        format!("POST {CHECK_ICE_PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"),
-        format!("GET {CHECK_ICE_PATH}/../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
-        format!("GET {CHECK_ICE_PATH}?x=%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+        // An <img> or a link of another site: no header of the check's.
+        format!("GET {CHECK_ICE_PATH} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+        // A script of another site that got the header through (a lax proxy).
+        format!("GET {CHECK_ICE_PATH} HTTP/1.1\r\nHost: {host}\r\nOrigin: https://evil.example\r\n{CHECK_HEADER}: 1\r\nConnection: close\r\n\r\n"),
+        format!("POST {CHECK_ICE_PATH} HTTP/1.1\r\nHost: {host}\r\n{CHECK_HEADER}: 1\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"),
+        format!("GET {CHECK_ICE_PATH}/../../etc/passwd HTTP/1.1\r\nHost: {host}\r\n{CHECK_HEADER}: 1\r\nConnection: close\r\n\r\n"),
+        format!("OPTIONS {CHECK_ICE_PATH} HTTP/1.1\r\nHost: {host}\r\nOrigin: https://evil.example\r\nAccess-Control-Request-Headers: {CHECK_HEADER}\r\nConnection: close\r\n\r\n"),
     ] {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut stream = TcpStream::connect(server.addr).await.unwrap();
-        stream.write_all(request.as_bytes()).await.unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).await.unwrap();
+        let response = raw(&server, &request).await;
+        assert!(response.starts_with("HTTP/1.1 4"), "{request}: {response}");
         assert!(!response.contains("credential"), "{request}: {response}");
-        assert!(!response.contains("passwd") || response.starts_with("HTTP/1.1 4"), "{response}");
+        assert!(
+            !response.to_ascii_lowercase().contains("access-control-allow"),
+            "{request}: {response}"
+        );
     }
+    // None of them spent the address's one join: the check's own request still gets its answer.
+    let response = ask_check(&server, "").await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(body(&response).contains("credential"), "{response}");
+    // Its own origin, named, is its own.
+    let server = start(with_turn()).await;
+    let named = ask_check(&server, &format!("Origin: http://{}\r\n", server.addr)).await;
+    assert!(named.starts_with("HTTP/1.1 200"), "{named}");
 }
 
 #[tokio::test]
