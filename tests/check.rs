@@ -58,7 +58,11 @@ async fn launch(engine: Engine) -> Browser {
 
 /// The check page, served by the project's server, ready to run.
 async fn open_check(engine: Engine) -> (Server, Browser) {
-    let server = Server::start(&dist()).await;
+    open_check_on(Server::start(&dist()).await, engine).await
+}
+
+/// The check page served by `server`, ready to run.
+async fn open_check_on(server: Server, engine: Engine) -> (Server, Browser) {
     let browser = launch(engine).await;
     browser
         .client
@@ -487,19 +491,7 @@ async fn the_pages_own_turn_server_is_checked_and_the_report_fits_its_schema(eng
         });
     })
     .await;
-    let browser = launch(engine).await;
-    browser
-        .client
-        .goto(&format!("{}?check", server.url))
-        .await
-        .expect("page loads");
-    browser
-        .wait_for(
-            "the check page",
-            Duration::from_secs(10),
-            "const b = document.getElementById('check-run'); return !!b && !b.disabled;",
-        )
-        .await;
+    let (_server, browser) = open_check_on(server, engine).await;
     run(&browser).await;
     // Asked for at the run, fresh: listed as the page's own.
     let listed = browser

@@ -40,6 +40,27 @@ pub struct PathMeasured {
     pub gathered: Vec<String>,
 }
 
+impl PathMeasured {
+    /// A path before anything was measured on it.
+    pub fn new(path: Path) -> Self {
+        Self {
+            path,
+            connected: false,
+            state: "new".into(),
+            setup_ms: None,
+            sent_there: 0,
+            arrived_there: 0,
+            sent_back: 0,
+            arrived_back: 0,
+            rtt_ms: None,
+            local_type: None,
+            remote_type: None,
+            not_tried: None,
+            gathered: Vec::new(),
+        }
+    }
+}
+
 /// One path's verdict.
 pub fn judge(m: &PathMeasured) -> Outcome {
     let outcome =

@@ -192,21 +192,7 @@ struct Counts {
 
 /// Connects two peers through `path` and sends messages both ways.
 pub async fn connect(path: Path, servers: &[Server], row: &Row) -> PathMeasured {
-    let mut measured = PathMeasured {
-        path,
-        connected: false,
-        state: "new".into(),
-        setup_ms: None,
-        sent_there: 0,
-        arrived_there: 0,
-        sent_back: 0,
-        arrived_back: 0,
-        rtt_ms: None,
-        local_type: None,
-        remote_type: None,
-        not_tried: None,
-        gathered: Vec::new(),
-    };
+    let mut measured = PathMeasured::new(path);
     let relay_only = path == Path::Relay;
     let started = now();
     let (a, b) = match (peer(servers, relay_only), peer(servers, relay_only)) {

@@ -438,19 +438,8 @@ async fn run(view: &View, state: &Rc<RefCell<State>>, context: Option<AudioConte
 
 fn not_tried(path: Path, why: &str) -> connectivity::PathMeasured {
     connectivity::PathMeasured {
-        path,
-        connected: false,
-        state: "new".into(),
-        setup_ms: None,
-        sent_there: 0,
-        arrived_there: 0,
-        sent_back: 0,
-        arrived_back: 0,
-        rtt_ms: None,
-        local_type: None,
-        remote_type: None,
         not_tried: Some(why.to_owned()),
-        gathered: Vec::new(),
+        ..connectivity::PathMeasured::new(path)
     }
 }
 
