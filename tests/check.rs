@@ -39,8 +39,14 @@ in_both_browsers!(
     a_turn_port_with_nothing_listening_is_a_timeout_explained,
 );
 
-/// Chromium only: this machine's Firefox has no sound output, so it never starts an
-/// `AudioContext`, and the page cannot be fed a loud stream made with one.
+/// A clipping microphone fed from a file: this machine's Firefox has no sound output, so it
+/// never starts an `AudioContext` to make a loud stream with, but it captures a playing file.
+#[tokio::test(flavor = "current_thread")]
+async fn a_clipping_recording_is_a_warning_in_firefox() {
+    a_clipping_recording_is_a_warning(Engine::Firefox).await;
+}
+
+/// The same tone made with Web Audio, where it runs.
 #[tokio::test(flavor = "current_thread")]
 async fn a_clipping_microphone_is_a_warning_in_chromium() {
     a_clipping_microphone_is_a_warning(Engine::Chromium).await;
@@ -439,6 +445,60 @@ async fn a_clipping_microphone_is_a_warning(engine: Engine) {
     run(&browser).await;
     expect(&browser, engine, "microphone", "warning", "clipping").await;
     browser.close().await;
+}
+
+/// Three seconds of a 440 Hz tone four times louder than full scale, clipped, as a 16-bit WAV.
+fn clipped_wav() -> Vec<u8> {
+    let rate: u32 = 48_000;
+    let samples: Vec<i16> = (0..rate * 3)
+        .map(|i| {
+            let x = 4.0 * (f64::from(i) * 440.0 * std::f64::consts::TAU / f64::from(rate)).sin();
+            (x.clamp(-1.0, 1.0) * f64::from(i16::MAX)) as i16
+        })
+        .collect();
+    let data = u32::try_from(samples.len() * 2).expect("a short file");
+    let mut wav = Vec::new();
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+    wav.extend_from_slice(&rate.to_le_bytes());
+    wav.extend_from_slice(&(rate * 2).to_le_bytes());
+    wav.extend_from_slice(&2u16.to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data.to_le_bytes());
+    for s in samples {
+        wav.extend_from_slice(&s.to_le_bytes());
+    }
+    wav
+}
+
+async fn a_clipping_recording_is_a_warning(engine: Engine) {
+    // The release page and the file, served together (the page's policy takes media from its
+    // own origin only).
+    let folder = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("check-clipping-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).expect("a folder");
+    for entry in std::fs::read_dir(dist()).expect("dist/").flatten() {
+        std::fs::copy(entry.path(), folder.join(entry.file_name())).expect("a copy");
+    }
+    std::fs::write(folder.join("clipped.wav"), clipped_wav()).expect("the file");
+    let (_server, browser) = open_check_on(Server::start(&folder).await, engine).await;
+    replace_get_user_media(
+        &browser,
+        "audio",
+        "async () => { const a = new Audio('clipped.wav'); a.loop = true; await a.play();
+            return a.captureStream ? a.captureStream() : a.mozCaptureStream(); }",
+    )
+    .await;
+    run(&browser).await;
+    expect(&browser, engine, "microphone", "warning", "clipping").await;
+    browser.close().await;
+    let _ = std::fs::remove_dir_all(&folder);
 }
 
 async fn turn_with_the_right_secret_relays_data_both_ways(engine: Engine) {
