@@ -222,9 +222,7 @@ async fn fake_devices_pass_and_the_report_says_so(engine: Engine) {
     let (verdict, sentence) = row(&browser, "throughput").await;
     println!("{}: throughput: {verdict}: {sentence}", engine.name());
     assert!(verdict == "pass" || verdict == "warning", "{sentence}");
-    let figures = browser
-        .eval("return JSON.parse(document.querySelector('[data-check=throughput] .figures').textContent);")
-        .await;
+    let figures = figures(&browser, "throughput").await;
     let data = figures["data_mbps"].as_f64().unwrap_or_default();
     let video = &figures["video"];
     assert!(data > 10.0, "the data channel carried {data} Mbit/s");
@@ -599,18 +597,19 @@ async fn the_pages_own_turn_server_is_checked_and_the_report_fits_its_schema(eng
     browser.close().await;
 }
 
-async fn turn_with_the_wrong_secret_is_a_401_explained(engine: Engine) {
-    let coturn = Coturn::start().await;
-    let (_server, browser) = open_check(engine).await;
-    let (username, credential) = turn_credentials("not-the-secret");
-    let url = format!("turn:127.0.0.1:{}", coturn.port);
-    add_server(&browser, &url, &username, &credential).await;
-    run(&browser).await;
-    let figures = browser
-        .eval("return document.querySelector('[data-check=network] .figures').textContent;")
+/// A check's figures, as the page shows them under "Figures".
+async fn figures(browser: &Browser, check: &str) -> Value {
+    let text = browser
+        .eval(&format!(
+            "return document.querySelector('[data-check={check}] .figures').textContent;"
+        ))
         .await;
-    let figures: Value =
-        serde_json::from_str(figures.as_str().unwrap_or_default()).expect("JSON figures");
+    serde_json::from_str(text.as_str().unwrap_or_default()).expect("JSON figures")
+}
+
+/// Asserts that the first ICE server checked failed, its sentence saying `words`.
+async fn first_server_fails_saying(browser: &Browser, engine: Engine, words: &str) {
+    let figures = figures(browser, "network").await;
     let server = &figures["servers"][0];
     println!("{}: {server:#}", engine.name());
     assert_eq!(server["verdict"], "fail", "{server:#}");
@@ -618,9 +617,19 @@ async fn turn_with_the_wrong_secret_is_a_401_explained(engine: Engine) {
         server["sentence"]
             .as_str()
             .unwrap_or_default()
-            .contains("refused the credentials (401)"),
+            .contains(words),
         "{server:#}"
     );
+}
+
+async fn turn_with_the_wrong_secret_is_a_401_explained(engine: Engine) {
+    let coturn = Coturn::start().await;
+    let (_server, browser) = open_check(engine).await;
+    let (username, credential) = turn_credentials("not-the-secret");
+    let url = format!("turn:127.0.0.1:{}", coturn.port);
+    add_server(&browser, &url, &username, &credential).await;
+    run(&browser).await;
+    first_server_fails_saying(&browser, engine, "refused the credentials (401)").await;
     expect(&browser, engine, "connectivity", "fail", "TURN server").await;
     // And in words on the page, under the network's row.
     let said = browser
@@ -644,22 +653,8 @@ async fn a_turn_port_with_nothing_listening_is_a_timeout_explained(engine: Engin
     let url = format!("turn:127.0.0.1:{port}?transport=tcp");
     add_server(&browser, &url, "1:check", "x").await;
     run(&browser).await;
-    let figures = browser
-        .eval("return document.querySelector('[data-check=network] .figures').textContent;")
-        .await;
-    let figures: Value =
-        serde_json::from_str(figures.as_str().unwrap_or_default()).expect("JSON figures");
-    let server = &figures["servers"][0];
-    println!("{}: {server:#}", engine.name());
-    assert_eq!(server["verdict"], "fail", "{server:#}");
-    assert!(
-        server["sentence"]
-            .as_str()
-            .unwrap_or_default()
-            .contains(&format!(
-                "TCP port {port} is blocked on the way (a firewall), or nothing listens there"
-            )),
-        "{server:#}"
-    );
+    let words =
+        format!("TCP port {port} is blocked on the way (a firewall), or nothing listens there");
+    first_server_fails_saying(&browser, engine, &words).await;
     browser.close().await;
 }
