@@ -19,6 +19,8 @@ pub mod settings;
 pub mod signaling;
 /// Call statistics in plain Rust: parsing, rates, history.
 pub mod stats;
+/// Files over the data channel, in plain Rust: offers, chunks, acks, the hash, the bar's words.
+pub mod transfer;
 
 /// What this crate shares with the page's first module (`start/`): the buttons' state machine,
 /// the errors in words, property reading, and what the tutorial says.
