@@ -253,13 +253,12 @@ mod tests {
         assert_eq!(incoming.cancel(), None);
     }
 
+    /// What a bad sender does to a fresh transfer of 10 bytes.
+    type Send = fn(&mut Incoming) -> Result<Taken, Violation>;
+
     #[test]
     fn a_bad_senders_chunks_break_the_transfer() {
-        let cases: [(
-            &str,
-            fn(&mut Incoming) -> Result<Taken, Violation>,
-            Violation,
-        ); 5] = [
+        let cases: [(&str, Send, Violation); 5] = [
             (
                 "empty",
                 |i| i.chunk(2, 0, 0),
