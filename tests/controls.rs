@@ -205,6 +205,8 @@ async fn every_control_is_named_and_enabled_only_when_it_can_act() {
         "chat-input",
         "chat-send",
         "ping-btn",
+        "file-input",
+        "file-to",
     ] {
         let element = f.element_by_id(id);
         // A button is named by its text; a select or an input by a label or `aria-label` (a
@@ -230,6 +232,7 @@ async fn every_control_is_named_and_enabled_only_when_it_can_act() {
         "restart-ice-btn",
         "chat-send",
         "ping-btn",
+        "file-input",
     ];
     // Idle: the pickers and the settings for the next call only.
     assert!(enabled("camera-select") && enabled("codec-select") && enabled("bitrate-btn"));
@@ -240,6 +243,8 @@ async fn every_control_is_named_and_enabled_only_when_it_can_act() {
     f.wait("the data channel to open", 5_000, || enabled("chat-send"))
         .await;
     assert!(enabled("ping-btn"));
+    f.wait("the file channel to open", 5_000, || enabled("file-input"))
+        .await;
     assert!(!pressed(&f, "mute-btn"));
     f.click("hangup-btn");
     assert_eq!(state(&local), "closed");

@@ -7,6 +7,7 @@ mod support;
 
 use serde_json::Value;
 use std::time::{Duration, Instant};
+use support::files::{offer, press, saved_hash, wait_state, KEEP_BLOBS, MIB};
 use support::group::{captions, fps_per_call, join, set_name, tiles_playing};
 use support::room::{logs, room_url, rooms_empty, Side};
 use support::{dist, Browser, Engine, Server};
@@ -143,6 +144,43 @@ async fn four_pages_two_chromium_two_firefox_share_a_room() {
             ),
         )
         .await;
+    }
+
+    // A file goes to the one person chosen: Di is asked, Bo and Cy never hear of it.
+    let (from, to) = (&sides[0], &sides[3]);
+    to.eval(KEEP_BLOBS).await;
+    let choices = from
+        .eval(&format!(
+            "const s = document.getElementById('file-to');
+             const visible = !document.getElementById('file-to-field').hidden;
+             const names = [...s.options].map(o => o.text).sort();
+             s.value = [...s.options].find(o => o.text === {:?}).value;
+             return [visible, names];",
+            to.name
+        ))
+        .await;
+    let mut others: Vec<String> = names[1..].to_vec();
+    others.sort();
+    assert_eq!(
+        choices,
+        serde_json::json!([true, others]),
+        "who a file can go to"
+    );
+    let sent = offer(from, "for-di.bin", MIB, "picker").await;
+    wait_state(to, "in", &["offered"], Duration::from_secs(10)).await;
+    press(to, "in", "accept").await;
+    wait_state(to, "in", &["done"], Duration::from_secs(30)).await;
+    assert_eq!(saved_hash(to).await, format!("{sent} {MIB} for-di.bin"));
+    for side in &sides[1..3] {
+        let rows = side
+            .eval("return document.querySelectorAll('#transfers li').length;")
+            .await;
+        assert_eq!(
+            rows,
+            Value::from(0),
+            "{} was not offered Di's file",
+            side.name
+        );
     }
 
     // A fifth person is told the room is full.

@@ -20,8 +20,10 @@ const BUDGET: u64 = 27_128;
 /// `Vec`s: each `BTreeMap` instance cost about 4 KB gzip, 17 KB for the four. The group call's
 /// table of people added its markup and style to what loads first (19,829 before it). The
 /// "Check this machine" link and the check module's name in the first script: 20,356 before.
-const FIRST_REACHED: u64 = 20_445;
-const REACHED: u64 = 195_700;
+/// Files over the data channel (the protocol, the file channel, the rows, SHA-256 from `sha2`):
+/// 196,606 before; the picker's markup and style in what loads first, 20,444 before.
+const FIRST_REACHED: u64 = 20_703;
+const REACHED: u64 = 218_704;
 const FIRST_LIMIT: u64 = FIRST_REACHED + FIRST_REACHED / 20;
 const LIMIT: u64 = REACHED + REACHED / 20;
 const _: () = assert!(

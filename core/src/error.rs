@@ -55,6 +55,8 @@ pub enum Error {
     BitrateRefused(String),
     /// A chat line that cannot be sent as it is.
     ChatRefused(String),
+    /// A file that cannot be sent now, and why.
+    FileRefused(String),
     /// A call step failed; `step` names it, `detail` is the browser's message.
     CallStep { step: &'static str, detail: String },
     /// Anything else the browser threw, with its own name and message.
@@ -89,7 +91,7 @@ impl Error {
             Error::NoSpeakerChoice => Cow::Borrowed("This browser cannot choose the speaker: the remote video plays on the system's default output."),
             Error::PresetRefused { preset, why } => ["The camera cannot deliver ", preset, " (", why, "): it keeps its previous setting."].concat().into(),
             Error::BitrateRefused(x) => Cow::Borrowed(x),
-            Error::ChatRefused(x) => Cow::Borrowed(x),
+            Error::ChatRefused(x) | Error::FileRefused(x) => Cow::Borrowed(x),
             Error::CallStep { step, detail } => [step, " failed: ", detail].concat().into(),
             Error::Browser { name, message } => ["The browser reported ", name, ": ", message].concat().into(),
         }

@@ -1,5 +1,7 @@
 //! The app: clicks come in, [`Controls`] decides, and the page, the camera and the call follow.
 
+/// Files picked or dropped on the page, sent over the call.
+mod files;
 /// The call's other controls: devices, video settings, toggles, screen, ICE restart, chat.
 mod tools;
 
@@ -92,6 +94,14 @@ impl Call {
         }
     }
 
+    /// Whether a file can go out.
+    fn files_open(&self) -> bool {
+        match self {
+            Call::Loopback(call) => call.files().is_open(),
+            Call::Room(call) => call.files_open(),
+        }
+    }
+
     fn ping(&self) {
         match self {
             Call::Loopback(call) => call.channels().ping(),
@@ -156,6 +166,7 @@ impl App {
             click(&page.copy_link, Inner::copy_link),
         ];
         listeners.extend(tools::listen_to_tools(&inner));
+        listeners.extend(files::listen_to_files(&inner));
         page.enable_tools();
         inner.render();
         // A User Timing mark: DevTools and the benchmark see when Start became usable, unless
@@ -267,6 +278,11 @@ impl Inner {
         self.page
             .tools
             .show(controls.tools(channel_open), controls.toggles());
+        let files_open = state.call.as_ref().is_some_and(Call::files_open);
+        self.page.files.enable(controls.tools(files_open).chat);
+        if let Some(Call::Room(call)) = &state.call {
+            self.page.files.show_people(&call.file_people());
+        }
     }
 
     fn start(self: &Rc<Self>) {
@@ -361,6 +377,7 @@ impl Inner {
             return self.call_failed(ticket, Error::NoDevice);
         };
         self.page.tools.clear_chat();
+        self.page.files.clear();
         let weak = Rc::downgrade(self);
         let setup = Setup {
             page: Rc::clone(&self.page),

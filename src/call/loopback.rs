@@ -2,6 +2,7 @@
 //! receiving it, their signals carried by an in-page channel.
 
 use crate::call::channel::Channels;
+use crate::call::files::Files;
 use crate::call::peer::{Peer, PeerConfig, PeerEvent, PeerHandle};
 use crate::call::screen::Screen;
 use crate::call::Setup;
@@ -18,6 +19,7 @@ pub struct Loopback {
     local: Peer,
     remote: Peer,
     channels: Rc<Channels>,
+    files: Rc<Files>,
     _screen: Rc<Screen>,
 }
 
@@ -35,12 +37,18 @@ impl Loopback {
             true,
             Rc::clone(&setup.channel_changed),
         ));
+        let files = Rc::new(Files::new(
+            Rc::clone(page),
+            true,
+            Rc::clone(&setup.channel_changed),
+        ));
         let failed: Rc<dyn Fn(Error)> = Rc::new(failed);
         let (to_remote, to_local): (Wire, Wire) = Default::default();
         let peer = |name, other, polite, wire: &Wire| {
             let to = Ends {
                 screen: Rc::downgrade(&screen),
                 channels: Rc::downgrade(&channels),
+                files: Rc::downgrade(&files),
                 failed: Rc::clone(&failed),
             };
             Peer::new(
@@ -62,6 +70,7 @@ impl Loopback {
             local,
             remote,
             channels,
+            files,
             _screen: screen,
         })
     }
@@ -89,6 +98,11 @@ impl Loopback {
         &self.channels
     }
 
+    /// The file channel: the local peer sends, the remote one is asked and receives.
+    pub fn files(&self) -> &Files {
+        &self.files
+    }
+
     pub fn local(&self) -> &RtcPeerConnection {
         self.local.connection()
     }
@@ -112,14 +126,18 @@ fn carry(wire: Wire) -> Box<dyn Fn(Signal)> {
 struct Ends {
     screen: Weak<Screen>,
     channels: Weak<Channels>,
+    files: Weak<Files>,
     failed: Rc<dyn Fn(Error)>,
 }
 
 impl Ends {
     fn events(self, name: &'static str) -> impl Fn(PeerEvent) {
         move |event| {
-            let (Some(screen), Some(channels)) = (self.screen.upgrade(), self.channels.upgrade())
-            else {
+            let (Some(screen), Some(channels), Some(files)) = (
+                self.screen.upgrade(),
+                self.channels.upgrade(),
+                self.files.upgrade(),
+            ) else {
                 return;
             };
             match event {
@@ -127,7 +145,10 @@ impl Ends {
                 PeerEvent::Connection(state) => screen.connection_state(name, &state),
                 PeerEvent::Track(track) => screen.track(&track),
                 // The local peer makes the channel and sends on it; the remote one answers.
-                PeerEvent::Channel(channel) => channels.add(name, channel, name == "local"),
+                PeerEvent::Channel(channel, pc) if channel.label() == crate::call::files::LABEL => {
+                    files.add(name, channel, &pc)
+                }
+                PeerEvent::Channel(channel, _) => channels.add(name, channel, name == "local"),
                 PeerEvent::Failed(error) => (self.failed)(error),
                 // In one page nothing comes between the peers: the step log says it all.
                 // One page: no signaling to keep an eye on.

@@ -3,6 +3,8 @@
 
 /// The call's data channel: chat and ping.
 pub mod channel;
+/// The call's file channel: files offered, sent under flow control, checked, saved.
+pub mod files;
 /// The tutorial's call: two peers in one page joined by an in-page channel.
 pub mod loopback;
 /// The stats panel's readings during a call.

@@ -89,8 +89,9 @@ pub enum PeerEvent {
     Connection(String),
     /// A remote track arrived.
     Track(RtcTrackEvent),
-    /// The call's data channel: made by the peer that sends first, announced by the other.
-    Channel(RtcDataChannel),
+    /// One of the call's data channels (chat, file) and its connection: made by the peer that
+    /// sends first, announced by the other.
+    Channel(RtcDataChannel, RtcPeerConnection),
     /// A negotiation step failed, or no path could be found or restored: the call cannot go on.
     Failed(Error),
     /// The path to the other end is lost; the peer is restoring it (ICE restarts).
@@ -256,7 +257,7 @@ impl Peer {
                         s.config.other,
                         event.channel().label()
                     ));
-                    (s.events)(PeerEvent::Channel(event.channel()));
+                    (s.events)(PeerEvent::Channel(event.channel(), s.pc.clone()));
                 }
             }),
         ];
@@ -283,16 +284,19 @@ impl Peer {
         PeerHandle(Rc::downgrade(&self.shared))
     }
 
-    /// Sends every track of `stream` and opens the call's data channel; negotiation follows by
+    /// Sends every track of `stream` and opens the call's data channels, one for chat and one
+    /// for files (so that a file's chunks never hold a chat line back); negotiation follows by
     /// itself.
     pub fn add_stream(&self, stream: &MediaStream) {
         let shared = &self.shared;
-        let channel = shared.pc.create_data_channel("chat");
-        shared.step(&format!(
-            "{} peer created the data channel “chat”",
-            shared.config.name
-        ));
-        (shared.events)(PeerEvent::Channel(channel));
+        for label in ["chat", crate::call::files::LABEL] {
+            let channel = shared.pc.create_data_channel(label);
+            shared.step(&format!(
+                "{} peer created the data channel “{label}”",
+                shared.config.name
+            ));
+            (shared.events)(PeerEvent::Channel(channel, shared.pc.clone()));
+        }
         add_tracks(&shared.pc, stream);
     }
 

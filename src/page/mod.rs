@@ -1,5 +1,7 @@
 //! The page: the stage (from loopback-core), the controls, the stats panel and the room link.
 
+/// The file controls: the picker and a row for each file sent or received.
+pub mod files;
 /// The canvas graphs of the stats panel.
 pub mod graph;
 /// The stats panel's figures and graphs.
@@ -9,6 +11,7 @@ pub mod tools;
 
 use crate::address::{self, Mode};
 use crate::error::Error;
+use files::FilesView;
 use stats_view::StatsView;
 use std::ops::Deref;
 use tools::ToolsView;
@@ -35,6 +38,7 @@ pub struct Page {
     stage: Stage,
     pub stats: StatsView,
     pub tools: ToolsView,
+    pub files: FilesView,
     /// The controls' section, inert in the markup until this module is there to run them.
     tools_section: Element,
     pub copy_link: HtmlButtonElement,
@@ -57,7 +61,8 @@ impl Page {
         Ok(Self {
             stage: Stage::find(root)?,
             stats: StatsView::find(root)?,
-            tools: ToolsView::find(root, document)?,
+            tools: ToolsView::find(root, document.clone())?,
+            files: FilesView::find(root, document)?,
             tools_section: by_id(root, TOOLS)?,
             copy_link: by_id(root, COPY_LINK)?,
             room_text: by_id(root, ROOM_TEXT)?,

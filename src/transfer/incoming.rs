@@ -107,10 +107,12 @@ impl Incoming {
         Ok(Taken::Keep(ack))
     }
 
-    /// The sender says every byte is sent: the caller compares the hashes next.
-    pub fn end(&mut self) -> Result<(), Violation> {
+    /// The sender says every byte is sent: `Ok(true)` to compare the hashes next, `Ok(false)`
+    /// for the end of a file this end already stopped (it crossed the stop).
+    pub fn end(&mut self) -> Result<bool, Violation> {
         let ended = match self.stage {
-            Stage::Moving if self.received == self.size => Ok(()),
+            _ if self.stage.is_over() && self.stage != Stage::Broken => return Ok(false),
+            Stage::Moving if self.received == self.size => Ok(true),
             Stage::Moving => Err(Violation::EndedShort {
                 offered: self.size,
                 got: self.received,
@@ -147,7 +149,7 @@ impl Incoming {
             return None;
         }
         self.stage = Stage::Cancelled { by_them: false };
-        Some(Control::Cancel { id: self.id })
+        Some(Control::Stop { id: self.id })
     }
 
     /// The sender stopped it.
@@ -200,7 +202,7 @@ mod tests {
             offset += chunk;
         }
         assert_eq!(acks, [ACK_EVERY, 2 * ACK_EVERY, 3 * ACK_EVERY]);
-        assert_eq!(incoming.end(), Ok(()));
+        assert_eq!(incoming.end(), Ok(true));
         assert_eq!(incoming.stage(), Stage::Checking);
         assert_eq!(incoming.checked(true), Some(Control::Verified { id: 2 }));
         assert_eq!(incoming.stage(), Stage::Done);
@@ -214,7 +216,7 @@ mod tests {
             Ok(Taken::Keep(Some(Control::Ack { id: 2, bytes: 10 })))
         );
         let mut empty = receiving(0);
-        assert_eq!(empty.end(), Ok(()));
+        assert_eq!(empty.end(), Ok(true));
     }
 
     #[test]
@@ -242,10 +244,13 @@ mod tests {
     fn chunks_of_a_cancelled_file_are_dropped() {
         let mut incoming = receiving(10);
         incoming.chunk(2, 0, 5).unwrap();
-        assert_eq!(incoming.cancel(), Some(Control::Cancel { id: 2 }));
+        assert_eq!(incoming.cancel(), Some(Control::Stop { id: 2 }));
         assert_eq!(incoming.stage(), Stage::Cancelled { by_them: false });
         assert_eq!(incoming.chunk(2, 5, 5), Ok(Taken::Stale));
         assert_eq!(incoming.chunk(1, 0, 5), Ok(Taken::Stale), "an older file's");
+
+        assert_eq!(incoming.end(), Ok(false), "an end that crossed the stop");
+        assert_eq!(incoming.stage(), Stage::Cancelled { by_them: false });
 
         let mut incoming = receiving(10);
         incoming.cancelled();

@@ -72,9 +72,11 @@ impl Outgoing {
         })
     }
 
-    /// This end stops it: the message that tells the other end, if it was still going.
+    /// This end stops it: the message that tells the other end, if it can still be stopped.
+    /// Once the end is sent the receiver may already have the file whole: a cancel then would
+    /// leave each end believing something different, so there is none.
     pub fn cancel(&mut self) -> Option<Control> {
-        if self.stage.is_over() {
+        if self.stage.is_over() || self.stage == Stage::Checking {
             return None;
         }
         self.stage = Stage::Cancelled { by_them: false };
@@ -98,7 +100,7 @@ impl Outgoing {
         match (control, self.stage) {
             (Control::Accept { .. }, Stage::Asking) => self.stage = Stage::Moving,
             (Control::Refuse { .. }, Stage::Asking) => self.stage = Stage::Refused,
-            (Control::Cancel { .. }, _) => self.stage = Stage::Cancelled { by_them: true },
+            (Control::Stop { .. }, _) => self.stage = Stage::Cancelled { by_them: true },
             (Control::Broken { .. }, _) => self.stage = Stage::Broken,
             (&Control::Ack { bytes, .. }, Stage::Moving | Stage::Checking) => {
                 if bytes > self.sent || bytes < self.arrived {
@@ -160,6 +162,7 @@ mod tests {
             })
         );
         assert_eq!(out.stage(), Stage::Checking);
+        assert_eq!(out.cancel(), None, "past the end, nothing to cancel");
         out.answer(&Control::Verified { id: 3 }).unwrap();
         assert_eq!((out.stage(), out.arrived()), (Stage::Done, 10));
     }
@@ -186,7 +189,7 @@ mod tests {
         assert_eq!(out.next_chunk(), None);
 
         let mut out = accepted(10, 4);
-        out.answer(&Control::Cancel { id: 3 }).unwrap();
+        out.answer(&Control::Stop { id: 3 }).unwrap();
         assert_eq!(out.stage(), Stage::Cancelled { by_them: true });
         assert_eq!(out.cancel(), None, "nothing to tell them");
 

@@ -45,8 +45,13 @@ pub enum Control {
     Refuse {
         id: u32,
     },
-    /// Either end stops the transfer; the receiver drops what it has.
+    /// The sender stops the transfer; the receiver drops what it has.
     Cancel {
+        id: u32,
+    },
+    /// The receiver stops it (its own letter: each end numbers the files it sends, so a stop
+    /// must say whose file it means).
+    Stop {
         id: u32,
     },
     /// The receiver has `bytes` of the file: the sender's bar shows what arrived, not what left.
@@ -76,6 +81,7 @@ impl Control {
             | Control::Accept { id }
             | Control::Refuse { id }
             | Control::Cancel { id }
+            | Control::Stop { id }
             | Control::Ack { id, .. }
             | Control::End { id, .. }
             | Control::Verified { id }
@@ -89,6 +95,7 @@ impl Control {
             Control::Accept { id } => format!("a{id}"),
             Control::Refuse { id } => format!("r{id}"),
             Control::Cancel { id } => format!("c{id}"),
+            Control::Stop { id } => format!("s{id}"),
             Control::Ack { id, bytes } => format!("k{id} {bytes}"),
             Control::End { id, sha256 } => format!("e{id} {}", hex(sha256)),
             Control::Verified { id } => format!("v{id}"),
@@ -129,6 +136,7 @@ impl Control {
             ('a', None) => Control::Accept { id },
             ('r', None) => Control::Refuse { id },
             ('c', None) => Control::Cancel { id },
+            ('s', None) => Control::Stop { id },
             ('v', None) => Control::Verified { id },
             ('x', None) => Control::Broken { id },
             _ => return None,
@@ -222,6 +230,7 @@ mod tests {
             Control::Accept { id: 1 },
             Control::Refuse { id: 2 },
             Control::Cancel { id: 3 },
+            Control::Stop { id: 3 },
             Control::Ack {
                 id: 4,
                 bytes: u64::MAX,

@@ -2,6 +2,8 @@
 //! headless Chromium (Debian's chromedriver) or Firefox (geckodriver).
 #![allow(dead_code)] // each user takes only part of it
 
+/// Files sent between pages, and what a person would save.
+pub mod files;
 /// A group call between browser pages.
 pub mod group;
 /// The network lab: machines in network namespaces, behind NATs.

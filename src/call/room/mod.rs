@@ -8,6 +8,7 @@ pub mod roster;
 mod tile;
 
 use crate::call::channel::Channels;
+use crate::call::files::Files;
 use crate::call::peer::{Peer, PeerConfig, PeerEvent};
 use crate::call::screen::Screen;
 use crate::call::Setup;
@@ -81,6 +82,7 @@ struct Pair {
     peer: Peer,
     screen: Screen,
     channels: Rc<Channels>,
+    files: Rc<Files>,
     tile: Tile,
     /// Candidates received in the current gathering, for the log.
     received: Cell<u32>,
@@ -218,6 +220,42 @@ impl RoomCall {
         Ok(())
     }
 
+    /// Whether a file can go out to someone.
+    pub fn files_open(&self) -> bool {
+        let pairs = self.shared.pairs.borrow();
+        let open = pairs.values().any(|pair| pair.files.is_open());
+        open
+    }
+
+    /// Who a file can go to, as (id, name), in the order they joined.
+    pub fn file_people(&self) -> Vec<(String, String)> {
+        let pairs = self.shared.pairs.borrow();
+        let roster = self.shared.roster.borrow();
+        let mut people: Vec<_> = pairs
+            .iter()
+            .filter(|(_, pair)| pair.files.is_open())
+            .map(|(id, _)| (id, roster.label(id)))
+            .collect();
+        people.sort_by_key(|&(id, _)| id);
+        people
+            .into_iter()
+            .map(|(id, label)| (id.to_string(), label))
+            .collect()
+    }
+
+    /// Offers `file` to the person `to` (by id), or to the only person there.
+    pub fn send_file(&self, file: &web_sys::File, to: Option<&str>) -> Result<(), Error> {
+        let pairs = self.shared.pairs.borrow();
+        let chosen: Option<PeerId> = to.and_then(|to| to.parse().ok());
+        let mut open = pairs
+            .iter()
+            .filter(|(id, pair)| pair.files.is_open() && chosen.is_none_or(|c| c == *id));
+        let (_, pair) = open.next().ok_or(Error::FileRefused(
+            "The file channel is not open yet: wait until the call is connected.".to_owned(),
+        ))?;
+        pair.files.send(file)
+    }
+
     /// Pings everyone; each round trip shows with who it was to.
     pub fn ping(&self) {
         let pairs = self.shared.pairs.borrow();
@@ -293,6 +331,7 @@ impl Shared {
                 chosen == Some(id),
             );
             pair.channels.set_speaker(&roster.speaker(id));
+            pair.files.set_other(&roster.speaker(id));
         }
     }
 
@@ -699,7 +738,16 @@ impl Shared {
                 }
             })
         };
-        let events = self.peer_events(Rc::clone(&id), Rc::downgrade(&channels));
+        let files = Rc::new(Files::new(
+            Rc::clone(&self.page),
+            false,
+            Rc::clone(&self.setup.channel_changed),
+        ));
+        let events = self.peer_events(
+            Rc::clone(&id),
+            Rc::downgrade(&channels),
+            Rc::downgrade(&files),
+        );
         match Peer::new(config, Rc::clone(&self.page), outbox, events) {
             Ok(new) => {
                 screen.read_stats_of(new.connection(), new.connection());
@@ -715,6 +763,7 @@ impl Shared {
                     peer: new,
                     screen,
                     channels,
+                    files,
                     tile,
                     received: Cell::new(0),
                 };
@@ -731,16 +780,22 @@ impl Shared {
         }
     }
 
-    /// What the peer of the call with `id` says. Its data channel goes straight to `channels`:
-    /// the end that offers makes it before the pair is in place.
+    /// What the peer of the call with `id` says. Its data channels go straight to `channels` and
+    /// `files`: the end that offers makes them before the pair is in place.
     fn peer_events(
         self: &Rc<Self>,
         id: Rc<Cell<PeerId>>,
         channels: Weak<Channels>,
+        files: Weak<Files>,
     ) -> impl Fn(PeerEvent) {
         let weak: Weak<Shared> = Rc::downgrade(self);
         move |event| match event {
-            PeerEvent::Channel(channel) => {
+            PeerEvent::Channel(channel, pc) if channel.label() == crate::call::files::LABEL => {
+                if let Some(files) = files.upgrade() {
+                    files.add("local", channel, &pc);
+                }
+            }
+            PeerEvent::Channel(channel, _) => {
                 if let Some(channels) = channels.upgrade() {
                     channels.add("local", channel, true);
                 }
@@ -810,7 +865,7 @@ impl Shared {
             PeerEvent::Track(track) => pair.screen.track(&track),
             PeerEvent::Stats(report) => pair.screen.stats_read(&report),
             PeerEvent::Failed(_)
-            | PeerEvent::Channel(_)
+            | PeerEvent::Channel(..)
             | PeerEvent::Trouble
             | PeerEvent::Doubt
             | PeerEvent::Recovered { .. } => {}

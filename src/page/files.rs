@@ -1,0 +1,189 @@
+//! The file controls: the picker, who a file goes to in a group call, and a row for every file
+//! sent or received, with its bar, its figures, its buttons and, once checked, its link.
+
+use super::{by_id, Root};
+use crate::error::Error;
+use std::cell::RefCell;
+use wasm_bindgen::JsCast;
+use web_sys::{
+    Document, Element, HtmlAnchorElement, HtmlButtonElement, HtmlElement, HtmlInputElement,
+    HtmlOptionElement, HtmlProgressElement, HtmlSelectElement, Url,
+};
+
+pub const FILE_INPUT: &str = "file-input";
+pub const FILE_TO: &str = "file-to";
+pub const TRANSFERS: &str = "transfers";
+
+pub struct FilesView {
+    document: Document,
+    pub input: HtmlInputElement,
+    /// Who the file goes to: shown when there is more than one person to choose from.
+    pub to: HtmlSelectElement,
+    to_field: HtmlElement,
+    list: Element,
+    /// The links to files received, revoked with their rows: each holds the file in memory.
+    urls: RefCell<Vec<String>>,
+}
+
+impl FilesView {
+    pub fn find(root: &Root, document: Document) -> Result<Self, Error> {
+        Ok(Self {
+            document,
+            input: by_id(root, FILE_INPUT)?,
+            to: by_id(root, FILE_TO)?,
+            to_field: by_id(root, "file-to-field")?,
+            list: by_id(root, TRANSFERS)?,
+            urls: RefCell::default(),
+        })
+    }
+
+    /// Files can go out while a file channel is open.
+    pub fn enable(&self, open: bool) {
+        self.input.set_disabled(!open);
+    }
+
+    /// The people a file can go to, as (value, label); the choice made stays while they do.
+    pub fn show_people(&self, people: &[(String, String)]) {
+        let chosen = self.to.value();
+        let same = self.to.length() as usize == people.len()
+            && people.iter().enumerate().all(|(i, (value, label))| {
+                self.to.item(i as u32).is_some_and(|o| {
+                    o.get_attribute("value").as_deref() == Some(value)
+                        && o.text_content().as_deref() == Some(label)
+                })
+            });
+        if !same {
+            self.to.set_text_content(None);
+            for (value, label) in people {
+                if let Ok(option) = self.document.create_element("option") {
+                    let option: HtmlOptionElement = option.unchecked_into();
+                    option.set_value(value);
+                    option.set_text(label);
+                    let _ = self.to.append_child(&option);
+                }
+            }
+            if people.iter().any(|(value, _)| *value == chosen) {
+                self.to.set_value(&chosen);
+            }
+        }
+        self.to_field.set_hidden(people.len() < 2);
+    }
+
+    /// The person chosen, if the page offers a choice.
+    pub fn chosen(&self) -> Option<String> {
+        Some(self.to.value()).filter(|v| !v.is_empty())
+    }
+
+    /// A new row: `sends` for a file going out, `title` saying what and with whom.
+    pub fn row(&self, sends: bool, title: &str) -> Option<Row> {
+        let make = |tag: &str, class: &str| {
+            let element = self.document.create_element(tag).ok()?;
+            element.set_class_name(class);
+            Some(element)
+        };
+        let item = make("li", "transfer")?;
+        let _ = item.set_attribute("data-direction", if sends { "out" } else { "in" });
+        let name = make("span", "name")?;
+        name.set_text_content(Some(title));
+        let progress: HtmlProgressElement = make("progress", "bar")?.unchecked_into();
+        progress.set_value(0.0);
+        let figures = make("span", "figures")?;
+        let actions = make("span", "actions")?;
+        for part in [&name, progress.as_ref(), &figures, &actions] {
+            item.append_child(part).ok()?;
+        }
+        self.list.append_child(&item).ok()?;
+        Some(Row {
+            document: self.document.clone(),
+            item,
+            progress,
+            figures,
+            actions,
+        })
+    }
+
+    /// Keeps `url` until the rows are cleared.
+    pub fn keep_url(&self, url: String) {
+        self.urls.borrow_mut().push(url);
+    }
+
+    /// Removes every row, and lets go of the files received.
+    pub fn clear(&self) {
+        self.list.set_text_content(None);
+        for url in self.urls.take() {
+            let _ = Url::revoke_object_url(&url);
+        }
+    }
+}
+
+/// One file's row.
+pub struct Row {
+    document: Document,
+    item: Element,
+    progress: HtmlProgressElement,
+    figures: Element,
+    actions: Element,
+}
+
+impl Row {
+    /// `data-state`: what tests and style read.
+    pub fn state(&self, state: &str) {
+        let _ = self.item.set_attribute("data-state", state);
+    }
+
+    pub fn progress(&self, bytes: u64, size: u64, text: &str) {
+        // An empty file is all there at once.
+        self.progress.set_max(size.max(1) as f64);
+        self.progress
+            .set_value(if size == 0 { 1.0 } else { bytes as f64 });
+        self.say(text);
+    }
+
+    pub fn say(&self, text: &str) {
+        self.figures.set_text_content(Some(text));
+    }
+
+    /// A button in the row's actions, named by `action` (`data-action`) for tests.
+    pub fn button(&self, label: &str, action: &str) -> Option<HtmlButtonElement> {
+        let button: HtmlButtonElement = self
+            .document
+            .create_element("button")
+            .ok()?
+            .unchecked_into();
+        button.set_type("button");
+        button.set_text_content(Some(label));
+        let _ = button.set_attribute("data-action", action);
+        self.actions.append_child(&button).ok()?;
+        Some(button)
+    }
+
+    /// Hides every button but the one for `action`.
+    pub fn only(&self, action: &str) {
+        let buttons = self.actions.children();
+        for i in 0..buttons.length() {
+            if let Some(button) = buttons
+                .item(i)
+                .and_then(|b| b.dyn_into::<HtmlElement>().ok())
+            {
+                button.set_hidden(button.get_attribute("data-action").as_deref() != Some(action));
+            }
+        }
+    }
+
+    /// Removes the buttons: the transfer is past them.
+    pub fn clear_actions(&self) {
+        self.actions.set_text_content(None);
+    }
+
+    /// The link that saves a file received.
+    pub fn link(&self, url: &str, name: &str) {
+        self.clear_actions();
+        if let Ok(link) = self.document.create_element("a") {
+            let link: HtmlAnchorElement = link.unchecked_into();
+            link.set_href(url);
+            link.set_download(name);
+            link.set_text_content(Some(&format!("Save {name}")));
+            let _ = self.actions.append_child(&link);
+        }
+    }
+}
