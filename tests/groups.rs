@@ -171,6 +171,16 @@ async fn four_pages_two_chromium_two_firefox_share_a_room() {
     press(to, "in", "accept").await;
     wait_state(to, "in", &["done"], Duration::from_secs(30)).await;
     assert_eq!(saved_hash(to).await, format!("{sent} {MIB} for-di.bin"));
+    let title =
+        "const row = document.querySelector('#transfers li .name'); return row && row.textContent;";
+    assert_eq!(
+        from.eval(title).await,
+        Value::from(format!("To {}: for-di.bin", to.name))
+    );
+    assert_eq!(
+        to.eval(title).await,
+        Value::from(format!("From {}: for-di.bin", from.name))
+    );
     for side in &sides[1..3] {
         let rows = side
             .eval("return document.querySelectorAll('#transfers li').length;")
@@ -228,6 +238,15 @@ async fn four_pages_two_chromium_two_firefox_share_a_room() {
         side.assert_logged(&format!("{} left the room", sides[3].name))
             .await;
     }
+    // Ada had chosen Di for files: the next file waits for a new choice, not for whoever is first.
+    sides[0]
+        .wait_for(
+            "the choice of who a file goes to to drop Di",
+            "const s = document.getElementById('file-to');
+             return s.value === '' && s.options[s.selectedIndex].text === 'Choose who…'
+                 && s.options.length === 3 && !document.getElementById('file-to-field').hidden;",
+        )
+        .await;
     // …and comes back: everyone sees them again.
     sides[3].click("start-btn").await;
     sides[3]

@@ -74,10 +74,18 @@ impl Channels {
             listen("open", |s, name, _| s.opened(name, true)),
             listen("close", |s, name, _| s.opened(name, false)),
             listen("message", |s, name, e| {
-                if let Some(text) = e
-                    .dyn_ref::<MessageEvent>()
-                    .and_then(|m| m.data().as_string())
-                {
+                let Some(data) = e.dyn_ref::<MessageEvent>().map(MessageEvent::data) else {
+                    return;
+                };
+                // Measured before it is copied into wasm memory: a line is at most 4 KiB, and
+                // the other end may send a text of a GiB.
+                let length = data
+                    .dyn_ref::<js_sys::JsString>()
+                    .map(|t| t.length() as usize);
+                if length.is_some_and(|n| n > chat::MAX_TEXT + 16) {
+                    return s.received(name, "");
+                }
+                if let Some(text) = data.as_string() {
                     s.received(name, &text);
                 }
             }),

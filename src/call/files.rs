@@ -10,10 +10,11 @@ use crate::page::log::now;
 use crate::page::Page;
 use crate::transfer::incoming::Taken;
 use crate::transfer::progress::{rate_text, size_text, Progress};
-use crate::transfer::wire::{chunk_size, hex};
+use crate::transfer::wire::{chunk_size, hex, MAX_CONTROL};
 use crate::transfer::{Control, Header, Incoming, Outgoing, Stage, Violation};
 use gloo_events::EventListener;
-use js_sys::{Array, ArrayBuffer, Function, Promise, Uint8Array};
+use gloo_timers::callback::Interval;
+use js_sys::{Array, ArrayBuffer, Function, JsString, Promise, Uint8Array};
 use sha2::{Digest, Sha256};
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -44,10 +45,16 @@ const FOLD: u64 = 16 << 20;
 /// than the chunk.
 const SHOW_EVERY: f64 = 100.0;
 
+/// And at least this often while a file moves (ms), bytes or none.
+const TICK_MS: u32 = 500;
+
 /// The call's file channels on this page; dropping it closes them and stops what is going.
 pub struct Files {
     page: Rc<Page>,
     in_page: bool,
+    /// Who is at the other end, as the rows name them: shared with every end, so that an end
+    /// announced after the name was given has it too.
+    other: Rc<RefCell<String>>,
     ends: RefCell<Vec<Rc<End>>>,
     /// Told when a channel opens or closes: the file picker follows.
     changed: Rc<dyn Fn()>,
@@ -61,13 +68,15 @@ struct End {
     pc: RtcPeerConnection,
     page: Rc<Page>,
     in_page: bool,
-    /// Who is at the other end, as the rows name them.
-    other: RefCell<String>,
+    other: Rc<RefCell<String>>,
     next_id: Cell<u32>,
     sending: RefCell<Option<Sending>>,
     receiving: RefCell<Option<Receiving>>,
     /// Wakes the sending loop: the channel drained, closed, or the file stopped.
-    wake: RefCell<Option<Function>>,
+    wake: RefCell<Vec<Function>>,
+    /// Moves the bars while a file moves, so that a stalled link shows as stalled: the rows
+    /// change otherwise only when bytes come.
+    ticker: RefCell<Option<Interval>>,
     listeners: RefCell<Vec<EventListener>>,
 }
 
@@ -102,6 +111,7 @@ impl Files {
         Self {
             page,
             in_page,
+            other: Rc::new(RefCell::new("Them".to_owned())),
             ends: RefCell::default(),
             changed,
         }
@@ -117,11 +127,12 @@ impl Files {
             pc: pc.clone(),
             page: Rc::clone(&self.page),
             in_page: self.in_page,
-            other: RefCell::new("Them".to_owned()),
+            other: Rc::clone(&self.other),
             next_id: Cell::new(1),
             sending: RefCell::default(),
             receiving: RefCell::default(),
             wake: RefCell::default(),
+            ticker: RefCell::default(),
             listeners: RefCell::default(),
         });
         let listen = |event: &'static str, action: fn(&Rc<End>, &web_sys::Event)| {
@@ -155,10 +166,8 @@ impl Files {
 
     /// Names the other end on the rows ("Them" in a call of two).
     pub fn set_other(&self, other: &str) {
-        for end in self.ends.borrow().iter() {
-            if *end.other.borrow() != other {
-                *end.other.borrow_mut() = other.to_owned();
-            }
+        if *self.other.borrow() != other {
+            *self.other.borrow_mut() = other.to_owned();
         }
     }
 
@@ -267,6 +276,17 @@ impl End {
         if let Some(buffer) = data.dyn_ref::<ArrayBuffer>() {
             return self.chunk(buffer);
         }
+        // Measured before it is copied into wasm memory: the other end may send a text of a GiB.
+        if data
+            .dyn_ref::<JsString>()
+            .is_some_and(|text| text.length() as usize > MAX_CONTROL)
+        {
+            self.page.log.step(&format!(
+                "{} peer ignored an oversized message on the file channel",
+                self.name
+            ));
+            return;
+        }
         let Some(control) = data.as_string().and_then(|text| Control::decode(&text)) else {
             self.page.log.step(&format!(
                 "{} peer ignored a file channel message it does not know",
@@ -315,7 +335,9 @@ impl End {
                 ));
                 sending.row.state(stage.name(true));
                 sending.started = now();
+                show_sending(sending, true);
                 spawn_local(pump(Rc::downgrade(self), sending.transfer.id));
+                self.tick_while_moving();
             }
             Stage::Moving | Stage::Checking => show_sending(sending, false),
             Stage::Done => {
@@ -371,6 +393,9 @@ impl End {
             "{} peer, “{}”: {text}",
             self.name, sending.transfer.name
         ));
+        self.page
+            .files
+            .announce(&format!("{}: {text}", sending.transfer.name));
     }
 
     /// The next chunk of transfer `id` if it is still wanted, with what to read it from.
@@ -414,7 +439,7 @@ impl End {
         let Some(sending) = slot.as_mut().filter(|s| s.transfer.id == id) else {
             return;
         };
-        if let Some(cancel) = sending.transfer.cancel() {
+        if let Some(cancel) = sending.transfer.fail() {
             self.send_control(&cancel);
             self.sent_over(sending, why);
         }
@@ -422,13 +447,21 @@ impl End {
 
     /// A promise the sending loop awaits; [`Self::wake_up`] settles it.
     fn wait(&self) -> Promise {
-        Promise::new(&mut |resolve, _| *self.wake.borrow_mut() = Some(resolve))
+        Promise::new(&mut |resolve, _| self.wake.borrow_mut().push(resolve))
     }
 
     fn wake_up(&self) {
-        if let Some(resolve) = self.wake.take() {
+        for resolve in self.wake.take() {
             let _ = resolve.call0(&JsValue::NULL);
         }
+    }
+
+    /// Whether the loop sending `id` should wait for the channel to drain: only while the
+    /// channel is open and the file still wanted, or it would wait for an event that never comes.
+    fn must_wait(&self, id: u32) -> bool {
+        self.channel.ready_state() == RtcDataChannelState::Open
+            && self.channel.buffered_amount() > HIGH
+            && self.next_chunk(id).is_some()
     }
 
     // The receiving side.
@@ -482,6 +515,10 @@ impl End {
             self.name,
             size_text(size)
         ));
+        self.page.files.announce(&format!(
+            "{title} ({}): accept or refuse it under Files.",
+            size_text(size)
+        ));
         *self.receiving.borrow_mut() = Some(Receiving {
             transfer,
             hasher: Sha256::new(),
@@ -498,14 +535,14 @@ impl End {
     }
 
     /// Accept, Refuse or Cancel pressed on the file coming in.
-    fn answer_offer(&self, id: u32, action: &str) {
+    fn answer_offer(self: &Rc<Self>, id: u32, action: &str) {
         self.with_receiving(id, |end, r| match action {
             "accept" => {
                 if let Some(accept) = r.transfer.accept() {
                     end.send_control(&accept);
                     r.started = now();
                     r.row.state(Stage::Moving.name(false));
-                    r.row.say("Accepted: waiting for the first bytes…");
+                    show_receiving(r, true);
                     r.row.only("cancel");
                 }
             }
@@ -522,6 +559,43 @@ impl End {
                 }
             }
         });
+        if action == "accept" {
+            self.tick_while_moving();
+        }
+    }
+
+    /// Starts moving the bars on a timer, if they are not moving yet.
+    fn tick_while_moving(self: &Rc<Self>) {
+        if self.ticker.borrow().is_some() {
+            return;
+        }
+        let weak = Rc::downgrade(self);
+        let ticker = Interval::new(TICK_MS, move || {
+            if let Some(end) = weak.upgrade() {
+                end.tick();
+            }
+        });
+        *self.ticker.borrow_mut() = Some(ticker);
+    }
+
+    fn tick(&self) {
+        let mut moving = false;
+        if let Some(sending) = self.sending.borrow_mut().as_mut() {
+            if matches!(sending.transfer.stage(), Stage::Moving | Stage::Checking) {
+                show_sending(sending, true);
+                moving = true;
+            }
+        }
+        if let Some(r) = self.receiving.borrow_mut().as_mut() {
+            if r.transfer.stage() == Stage::Moving {
+                show_receiving(r, true);
+                moving = true;
+            }
+        }
+        if !moving {
+            // Dropped from its own callback: wasm-bindgen frees it once the call returns.
+            self.ticker.take();
+        }
     }
 
     fn with_receiving(&self, id: u32, action: impl FnOnce(&Self, &mut Receiving)) {
@@ -546,6 +620,9 @@ impl End {
             })
             .flatten();
         let Some(header) = header else {
+            if r.transfer.stage().is_over() {
+                return;
+            }
             return self.violated(r, Violation::WrongSize { bytes: total });
         };
         let bytes = total - head.len();
@@ -590,24 +667,20 @@ impl End {
                 Err(violation) => return end.violated(r, violation),
             }
             let hash: [u8; 32] = std::mem::take(&mut r.hasher).finalize().into();
-            let whole = hash == claimed;
-            if let Some(answer) = r.transfer.checked(whole) {
-                end.send_control(&answer);
-            }
-            if !whole {
+            if hash != claimed {
+                end.send_control(&r.transfer.checked(false).unwrap_or(Control::Broken { id }));
                 return end.received_over(
                     r,
                     "It arrived damaged (its SHA-256 does not match the sender's): nothing was kept.",
                 );
             }
-            r.fold();
-            let options = BlobPropertyBag::new();
-            options.set_type("application/octet-stream");
-            let file = match r.folded.take() {
-                Some(blob) => Ok(blob),
-                None => Blob::new_with_u8_array_sequence_and_options(&r.parts, &options),
+            // The link first: the sender hears "verified" only of a file this side can offer.
+            let url = r.keep();
+            let Some(verified) = r.transfer.checked(url.is_ok()) else {
+                return;
             };
-            match file.and_then(|blob| Url::create_object_url_with_blob(&blob)) {
+            end.send_control(&verified);
+            match url {
                 Ok(url) => {
                     let took = now() - r.started;
                     let text = format!(
@@ -622,8 +695,8 @@ impl End {
                     end.page.files.keep_url(url);
                 }
                 Err(e) => {
-                    let e = Error::in_step("Keep the file received", e.into());
-                    end.received_over(r, &e.to_string());
+                    let e = Error::in_step("Keep the file received", e);
+                    end.received_over(r, &format!("{e}. Nothing was kept."));
                 }
             }
         });
@@ -649,15 +722,26 @@ impl End {
             "{} peer, “{}”: {text}",
             self.name, r.transfer.name
         ));
+        self.page
+            .files
+            .announce(&format!("{}: {text}", r.transfer.name));
     }
 
     /// The channel closed, or the call ended: what was going stops, and nothing half-received
     /// stays.
     fn lost(&self, why: &str) {
         if let Some(sending) = self.sending.borrow_mut().as_mut() {
+            let checking = sending.transfer.stage() == Stage::Checking;
             if !sending.transfer.stage().is_over() {
                 sending.transfer.lost();
-                self.sent_over(sending, &format!("{why}: it did not arrive."));
+                let text = if checking {
+                    format!(
+                        "{why}: every byte was sent, but whether it arrived whole is not known."
+                    )
+                } else {
+                    format!("{why}: it did not arrive.")
+                };
+                self.sent_over(sending, &text);
             }
         }
         if let Some(r) = self.receiving.borrow_mut().as_mut() {
@@ -687,6 +771,20 @@ impl Drop for End {
 }
 
 impl Receiving {
+    /// The whole file as one Blob, and the link that saves it.
+    fn keep(&mut self) -> Result<String, Error> {
+        self.fold();
+        let file = match self.folded.take() {
+            Some(blob) => Ok(blob),
+            None => {
+                let options = BlobPropertyBag::new();
+                options.set_type("application/octet-stream");
+                Blob::new_with_u8_array_sequence_and_options(&self.parts, &options)
+            }
+        };
+        Ok(file.and_then(|blob| Url::create_object_url_with_blob(&blob))?)
+    }
+
     /// The chunks so far, folded into one Blob the browser may keep on disk.
     fn fold(&mut self) {
         if let Some(folded) = self.folded.take() {
@@ -745,12 +843,19 @@ async fn pump(end: Weak<End>, id: u32) {
                 return this.send_failed(id, &format!("{e}. Nothing more was sent."));
             }
         };
+        if buffer.length() as u64 != until - offset {
+            // A file that changed on disk while it was read: what was sent is no longer it.
+            return this.send_failed(
+                id,
+                "The file changed while it was being read. Nothing more was sent.",
+            );
+        }
         block.resize(buffer.length() as usize, 0);
         buffer.copy_to(&mut block);
         hasher.update(&block);
         let mut at = 0;
         while at < block.len() {
-            while this.channel.buffered_amount() > HIGH {
+            while this.must_wait(id) {
                 let waiting = this.wait();
                 drop(this);
                 let _ = JsFuture::from(waiting).await;
@@ -758,9 +863,6 @@ async fn pump(end: Weak<End>, id: u32) {
                     Some(this) => this,
                     None => return,
                 };
-                if this.channel.ready_state() != RtcDataChannelState::Open {
-                    return;
-                }
             }
             let Some((offset, len, ..)) = this.next_chunk(id) else {
                 return;

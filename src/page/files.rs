@@ -21,6 +21,8 @@ pub struct FilesView {
     pub to: HtmlSelectElement,
     to_field: HtmlElement,
     list: Element,
+    /// What a screen reader announces: a file offered, and how each one ended (not the bars).
+    status: Element,
     /// The links to files received, revoked with their rows: each holds the file in memory.
     urls: RefCell<Vec<String>>,
 }
@@ -33,6 +35,7 @@ impl FilesView {
             to: by_id(root, FILE_TO)?,
             to_field: by_id(root, "file-to-field")?,
             list: by_id(root, TRANSFERS)?,
+            status: by_id(root, "files-status")?,
             urls: RefCell::default(),
         })
     }
@@ -42,19 +45,30 @@ impl FilesView {
         self.input.set_disabled(!open);
     }
 
-    /// The people a file can go to, as (value, label); the choice made stays while they do.
+    /// The people a file can go to, as (value, label); the choice made stays while they do. If
+    /// the person chosen leaves, the next file waits for a new choice ("Choose who…") rather
+    /// than going to whoever comes first.
     pub fn show_people(&self, people: &[(String, String)]) {
         let chosen = self.to.value();
-        let same = self.to.length() as usize == people.len()
-            && people.iter().enumerate().all(|(i, (value, label))| {
+        let option_value = |i: u32| self.to.item(i).and_then(|o| o.get_attribute("value"));
+        let had_placeholder = option_value(0).is_some_and(|v| v.is_empty());
+        let left = !chosen.is_empty() && !people.iter().any(|(value, _)| *value == chosen);
+        let placeholder = people.len() > 1 && (left || chosen.is_empty() && had_placeholder);
+        let mut options: Vec<(&str, &str)> = Vec::with_capacity(people.len() + 1);
+        if placeholder {
+            options.push(("", "Choose who…"));
+        }
+        options.extend(people.iter().map(|(v, l)| (v.as_str(), l.as_str())));
+        let same = self.to.length() as usize == options.len()
+            && options.iter().enumerate().all(|(i, (value, label))| {
                 self.to.item(i as u32).is_some_and(|o| {
-                    o.get_attribute("value").as_deref() == Some(value)
-                        && o.text_content().as_deref() == Some(label)
+                    o.get_attribute("value").as_deref() == Some(*value)
+                        && o.text_content().as_deref() == Some(*label)
                 })
             });
         if !same {
             self.to.set_text_content(None);
-            for (value, label) in people {
+            for (value, label) in &options {
                 if let Ok(option) = self.document.create_element("option") {
                     let option: HtmlOptionElement = option.unchecked_into();
                     option.set_value(value);
@@ -62,16 +76,22 @@ impl FilesView {
                     let _ = self.to.append_child(&option);
                 }
             }
-            if people.iter().any(|(value, _)| *value == chosen) {
-                self.to.set_value(&chosen);
+            self.to
+                .set_value(if placeholder && (left || chosen.is_empty()) {
+                    ""
+                } else {
+                    &chosen
+                });
+            if self.to.selected_index() < 0 {
+                self.to.set_selected_index(0);
             }
         }
         self.to_field.set_hidden(people.len() < 2);
     }
 
-    /// The person chosen, if the page offers a choice.
+    /// The person chosen (empty if nobody is), where the page offers a choice.
     pub fn chosen(&self) -> Option<String> {
-        Some(self.to.value()).filter(|v| !v.is_empty())
+        (!self.to_field.hidden()).then(|| self.to.value())
     }
 
     /// A new row: `sends` for a file going out, `title` saying what and with whom.
@@ -87,6 +107,7 @@ impl FilesView {
         name.set_text_content(Some(title));
         let progress: HtmlProgressElement = make("progress", "bar")?.unchecked_into();
         progress.set_value(0.0);
+        let _ = progress.set_attribute("aria-label", title);
         let figures = make("span", "figures")?;
         let actions = make("span", "actions")?;
         for part in [&name, progress.as_ref(), &figures, &actions] {
@@ -95,11 +116,17 @@ impl FilesView {
         self.list.append_child(&item).ok()?;
         Some(Row {
             document: self.document.clone(),
+            title: title.to_owned(),
             item,
             progress,
             figures,
             actions,
         })
+    }
+
+    /// Says `text` in the files' status line.
+    pub fn announce(&self, text: &str) {
+        self.status.set_text_content(Some(text));
     }
 
     /// Keeps `url` until the rows are cleared.
@@ -110,6 +137,7 @@ impl FilesView {
     /// Removes every row, and lets go of the files received.
     pub fn clear(&self) {
         self.list.set_text_content(None);
+        self.status.set_text_content(None);
         for url in self.urls.take() {
             let _ = Url::revoke_object_url(&url);
         }
@@ -119,6 +147,8 @@ impl FilesView {
 /// One file's row.
 pub struct Row {
     document: Document,
+    /// What and with whom: the buttons' names say which file they act on.
+    title: String,
     item: Element,
     progress: HtmlProgressElement,
     figures: Element,
@@ -153,6 +183,7 @@ impl Row {
         button.set_type("button");
         button.set_text_content(Some(label));
         let _ = button.set_attribute("data-action", action);
+        let _ = button.set_attribute("aria-label", &format!("{label}: {}", self.title));
         self.actions.append_child(&button).ok()?;
         Some(button)
     }
@@ -165,14 +196,30 @@ impl Row {
                 .item(i)
                 .and_then(|b| b.dyn_into::<HtmlElement>().ok())
             {
-                button.set_hidden(button.get_attribute("data-action").as_deref() != Some(action));
+                let shown = button.get_attribute("data-action").as_deref() == Some(action);
+                button.set_hidden(!shown);
+                if shown {
+                    // The button pressed is gone: focus goes to the one left, not the page.
+                    let _ = button.focus();
+                }
             }
         }
     }
 
     /// Removes the buttons: the transfer is past them.
     pub fn clear_actions(&self) {
+        let focused = self
+            .document
+            .active_element()
+            .is_some_and(|e| self.actions.contains(Some(&e)));
         self.actions.set_text_content(None);
+        if focused {
+            // Focus stays in the row rather than falling to the page.
+            let _ = self.item.set_attribute("tabindex", "-1");
+            if let Some(item) = self.item.dyn_ref::<HtmlElement>() {
+                let _ = item.focus();
+            }
+        }
     }
 
     /// The link that saves a file received.

@@ -4,9 +4,9 @@
 use super::wire::{Control, MAX_CHUNK};
 use super::{Stage, Violation};
 
-/// How often the receiver says how much it has: often enough for the sender's bar to move
-/// smoothly, rarely enough to cost nothing (64 messages for 64 MiB).
-pub const ACK_EVERY: u64 = 1 << 20;
+/// How often the receiver says how much it has: often enough for the sender's bar to move on a
+/// slow link too (every 2 s at 1 Mbit/s), rarely enough to cost nothing (256 for 64 MiB).
+pub const ACK_EVERY: u64 = 256 * 1024;
 
 #[derive(Debug)]
 pub struct Incoming {
@@ -16,6 +16,8 @@ pub struct Incoming {
     received: u64,
     acked: u64,
     stage: Stage,
+    /// The sender was told the file is broken.
+    said_broken: bool,
 }
 
 /// What a chunk does.
@@ -37,6 +39,7 @@ impl Incoming {
             received: 0,
             acked: 0,
             stage: Stage::Asking,
+            said_broken: false,
         }
     }
 
@@ -70,6 +73,7 @@ impl Incoming {
             return Ok(Taken::Stale);
         }
         let checked = self.check_chunk(offset, bytes);
+        // Not `violated()` yet: the caller tells the sender, once.
         if checked.is_err() {
             self.stage = Stage::Broken;
         }
@@ -111,7 +115,7 @@ impl Incoming {
     /// for the end of a file this end already stopped (it crossed the stop).
     pub fn end(&mut self) -> Result<bool, Violation> {
         let ended = match self.stage {
-            _ if self.stage.is_over() && self.stage != Stage::Broken => return Ok(false),
+            _ if self.stage.is_over() => return Ok(false),
             Stage::Moving if self.received == self.size => Ok(true),
             Stage::Moving => Err(Violation::EndedShort {
                 offered: self.size,
@@ -159,11 +163,16 @@ impl Incoming {
         }
     }
 
-    /// The other end broke the protocol: what to tell it (once).
+    /// The other end broke the protocol (a chunk or an end refused, or a message that is no
+    /// chunk at all): what to tell it, once. A file already over stays as it ended: a stray
+    /// message cannot take a finished file away.
     pub fn violated(&mut self) -> Option<Control> {
-        let was_over = self.stage.is_over() && self.stage != Stage::Broken;
+        if self.stage.is_over() && self.stage != Stage::Broken || self.said_broken {
+            return None;
+        }
         self.stage = Stage::Broken;
-        (!was_over).then_some(Control::Broken { id: self.id })
+        self.said_broken = true;
+        Some(Control::Broken { id: self.id })
     }
 
     /// The channel closed.
@@ -341,6 +350,37 @@ mod tests {
 
         let mut incoming = Incoming::offered(2, 0, "a");
         assert_eq!(incoming.end(), Err(Violation::NotAccepted));
+    }
+
+    #[test]
+    fn a_finished_file_stays_whatever_comes_after() {
+        let mut done = receiving(1);
+        done.chunk(2, 0, 1).unwrap();
+        done.end().unwrap();
+        done.checked(true);
+        assert_eq!(done.violated(), None, "junk after the end");
+        assert_eq!(done.chunk(2, 1, 1), Ok(Taken::Stale));
+        assert_eq!(done.end(), Ok(false));
+        assert_eq!(done.stage(), Stage::Done);
+
+        let mut refused = Incoming::offered(2, 10, "a");
+        refused.refuse();
+        assert_eq!(refused.violated(), None);
+        assert_eq!(refused.stage(), Stage::Refused);
+    }
+
+    #[test]
+    fn a_broken_file_is_said_broken_once() {
+        let mut incoming = receiving(10);
+        assert!(incoming.chunk(2, 4, 4).is_err());
+        assert_eq!(incoming.violated(), Some(Control::Broken { id: 2 }));
+        assert_eq!(incoming.violated(), None);
+        assert_eq!(
+            incoming.end(),
+            Ok(false),
+            "a broken file's end changes nothing"
+        );
+        assert_eq!(incoming.stage(), Stage::Broken);
     }
 
     #[test]

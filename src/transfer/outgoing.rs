@@ -83,6 +83,16 @@ impl Outgoing {
         Some(Control::Cancel { id: self.id })
     }
 
+    /// Sending failed on this side (the file could not be read, the channel refused a chunk):
+    /// the message that tells the receiver to drop what it has.
+    pub fn fail(&mut self) -> Option<Control> {
+        if self.stage.is_over() {
+            return None;
+        }
+        self.stage = Stage::Broken;
+        Some(Control::Cancel { id: self.id })
+    }
+
     /// The channel closed.
     pub fn lost(&mut self) {
         if !self.stage.is_over() {
@@ -192,6 +202,10 @@ mod tests {
         out.answer(&Control::Stop { id: 3 }).unwrap();
         assert_eq!(out.stage(), Stage::Cancelled { by_them: true });
         assert_eq!(out.cancel(), None, "nothing to tell them");
+
+        let mut out = accepted(10, 4);
+        assert_eq!(out.fail(), Some(Control::Cancel { id: 3 }));
+        assert_eq!((out.stage(), out.fail()), (Stage::Broken, None));
 
         let mut out = accepted(10, 4);
         out.lost();

@@ -11,6 +11,10 @@ pub const HEADER: usize = 12;
 /// The longest file name offered, in bytes: what file systems take.
 pub const MAX_NAME: usize = 255;
 
+/// The longest text message a well-behaved end sends (an offer with the longest name), with
+/// room to spare: anything longer is not read at all.
+pub const MAX_CONTROL: usize = 512;
+
 /// The most data a chunk carries. A data channel sends a message's fragments back to back
 /// (without SCTP's message interleaving, which browsers do not negotiate), so a chat line or a
 /// ping on another channel waits behind at most one chunk: 64 KiB is 5 ms at 100 Mbit/s.
@@ -172,7 +176,12 @@ impl Header {
 pub fn clean_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
     let mut clean = String::new();
-    for c in base.trim().chars().filter(|c| !c.is_control()) {
+    // Bidirectional marks go too: `invoice\u{202E}fdp.exe` would read as "invoiceexe.pdf".
+    let shown = |c: &char| {
+        !c.is_control()
+            && !matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    for c in base.trim().chars().filter(shown) {
         if clean.len() + c.len_utf8() > MAX_NAME {
             break;
         }
@@ -304,6 +313,8 @@ mod tests {
         assert_eq!(clean_name("/home/me/notes.txt"), "notes.txt");
         assert_eq!(clean_name(" tab\there.txt "), "tabhere.txt");
         assert_eq!(clean_name(".."), "file");
+        assert_eq!(clean_name("invoice\u{202E}fdp.exe"), "invoicefdp.exe");
+        assert_eq!(Control::decode("o1 5 a\u{2066}b"), None);
         assert_eq!(clean_name(""), "file");
         let long = "é".repeat(200);
         let clean = clean_name(&long);

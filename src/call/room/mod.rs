@@ -243,16 +243,27 @@ impl RoomCall {
             .collect()
     }
 
-    /// Offers `file` to the person `to` (by id), or to the only person there.
+    /// Offers `file` to the person chosen (`to`, by id, where the page offers a choice), or to
+    /// the only person there.
     pub fn send_file(&self, file: &web_sys::File, to: Option<&str>) -> Result<(), Error> {
         let pairs = self.shared.pairs.borrow();
-        let chosen: Option<PeerId> = to.and_then(|to| to.parse().ok());
+        let chosen = match to {
+            None => None,
+            Some(to) => Some(to.parse::<PeerId>().map_err(|_| {
+                Error::FileRefused("Choose who the file goes to, under Files.".to_owned())
+            })?),
+        };
         let mut open = pairs
             .iter()
             .filter(|(id, pair)| pair.files.is_open() && chosen.is_none_or(|c| c == *id));
-        let (_, pair) = open.next().ok_or(Error::FileRefused(
-            "The file channel is not open yet: wait until the call is connected.".to_owned(),
-        ))?;
+        let (_, pair) = open.next().ok_or(Error::FileRefused(match chosen {
+            Some(_) => {
+                "The person chosen is not in the call now: choose who the file goes to.".to_owned()
+            }
+            None => {
+                "The file channel is not open yet: wait until the call is connected.".to_owned()
+            }
+        }))?;
         pair.files.send(file)
     }
 
@@ -315,6 +326,10 @@ impl Shared {
         if self.reconnecting.replace(now) != now {
             (self.ended)(Report::Reconnecting(now));
         }
+        // Who a file can go to follows who is here and their names; told after this step, as
+        // the app may be in the middle of one of its own (joining, say).
+        let changed = Rc::clone(&self.setup.channel_changed);
+        wasm_bindgen_futures::spawn_local(async move { changed() });
         let roster = self.roster.borrow();
         let chosen = self.chosen.get();
         let group = self.pairs.borrow().len() > 1;
@@ -767,9 +782,9 @@ impl Shared {
                     tile,
                     received: Cell::new(0),
                 };
-                if let Some(old) = self.pairs.borrow_mut().insert(peer, pair) {
-                    drop(old);
-                }
+                // The old call goes once the map is let go of: its drop may look at the calls.
+                let old = self.pairs.borrow_mut().insert(peer, pair);
+                drop(old);
                 if panel {
                     self.chosen.set(Some(peer));
                 }
