@@ -1,5 +1,7 @@
 //! The app: clicks come in, [`Controls`] decides, and the page, the camera and the call follow.
 
+/// Recording the call to a file.
+mod record;
 /// The call's other controls: devices, video settings, toggles, screen, ICE restart, chat.
 mod tools;
 
@@ -38,6 +40,8 @@ struct Inner {
     /// This page is a tab reloaded during a call between tabs: it calls again by itself as
     /// soon as its camera is on.
     returning: Cell<bool>,
+    /// The recording, if any, and the Record fieldset.
+    record: RefCell<record::Record>,
 }
 
 /// The call the page holds: the tutorial's, or one to another page.
@@ -133,6 +137,7 @@ impl App {
     /// Like [`App::mount`], for the elements under `root`, with Call doing what `mode` says.
     pub fn mount_in(root: Root, source: Box<dyn MediaSource>, mode: Mode) -> Result<Self, Error> {
         let page = Rc::new(Page::find(&root)?);
+        let record = RefCell::new(record::Record::find(&root)?);
         page.show_room_link(&mode);
         if matches!(mode, Mode::Room { .. }) {
             page.tools.show_room_fields();
@@ -144,6 +149,7 @@ impl App {
             sending: Rc::default(),
             state: RefCell::default(),
             returning: Cell::new(false),
+            record,
         });
         let page = &inner.page;
         let click = |target: &EventTarget, action: fn(&Rc<Inner>)| {
@@ -156,6 +162,7 @@ impl App {
             click(&page.copy_link, Inner::copy_link),
         ];
         listeners.extend(tools::listen_to_tools(&inner));
+        listeners.extend(record::listen_to_record(&inner));
         page.enable_tools();
         inner.render();
         // A User Timing mark: DevTools and the benchmark see when Start became usable, unless
@@ -267,6 +274,8 @@ impl Inner {
         self.page
             .tools
             .show(controls.tools(channel_open), controls.toggles());
+        drop(state);
+        self.render_record();
     }
 
     fn start(self: &Rc<Self>) {
@@ -443,6 +452,10 @@ impl Inner {
 
     /// The other person left the room: this page's call ends, the camera stays on.
     fn peer_left(&self, ticket: Ticket) {
+        // Before the call goes: the recording of their video ends with it, and is offered.
+        if self.state.borrow().controls.is_current(ticket) {
+            self.stop_recording(crate::record::plan::Cause::PeerLeft);
+        }
         if self.end_call(ticket) {
             self.page.status(
                 "The other person left. Press Call to call again, or HangUp to turn the camera off.",
@@ -497,6 +510,8 @@ impl Inner {
         }
         let (call, media) = (state.call.take(), state.media.take());
         drop(state);
+        // Stopped before the tracks are: the recorder hands over its last part, then the file.
+        self.stop_recording(crate::record::plan::Cause::HangUp);
         let had_call = call.is_some();
         drop(call);
         drop(media);

@@ -1,0 +1,8 @@
+//! Recording the call: the local camera, the remote video, or both side by side, to a file.
+
+/// What to record, in which format, the recorder's states and its words, in plain Rust.
+pub mod plan;
+/// The browser's side: the canvas composite, the sound, `MediaRecorder`, the file's object URL.
+pub mod recorder;
+/// The Record fieldset's elements, shown as the plan says.
+pub mod view;
