@@ -208,6 +208,26 @@ fn assert_played(name: &str, what: &str, played: &Played, recorded: Duration) {
     );
 }
 
+/// The page with the recording offered, for the README (docs/record.png is Chromium's).
+async fn screenshot(side: &Side<'_>, engine: Engine) {
+    let client = &side.browser.client;
+    let _ = client.set_window_size(1280, 1500).await;
+    side.eval("document.querySelector('fieldset.record').scrollIntoView({block: 'end'});")
+        .await;
+    // The preview shows its first frame once loaded.
+    side.wait_for(
+        "the preview's first frame",
+        "return document.getElementById('record-preview').readyState >= 2;",
+    )
+    .await;
+    if let Ok(png) = client.screenshot().await {
+        let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("record-{}.png", engine.name().to_lowercase()));
+        let _ = std::fs::write(&out, png);
+        println!("screenshot of the recording: {}", out.display());
+    }
+}
+
 /// A loopback call, and three recordings of 5 seconds: the local camera, the remote video, both.
 /// Then a fourth, stopped by HangUp.
 async fn five_seconds_of_each_kind_play_back_at_their_size_and_length_with_sound(engine: Engine) {
@@ -279,6 +299,7 @@ async fn five_seconds_of_each_kind_play_back_at_their_size_and_length_with_sound
                     "{}: {status}",
                     side.name
                 );
+                screenshot(&side, engine).await;
             }
         }
         if !before.is_empty() {

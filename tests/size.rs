@@ -20,8 +20,10 @@ const BUDGET: u64 = 27_128;
 /// `Vec`s: each `BTreeMap` instance cost about 4 KB gzip, 17 KB for the four. The group call's
 /// table of people added its markup and style to what loads first (19,829 before it). The
 /// "Check this machine" link and the check module's name in the first script: 20,356 before.
-const FIRST_REACHED: u64 = 20_445;
-const REACHED: u64 = 195_700;
+/// Recording (its fieldset, style and error words, which the first module shares): 20,445 and
+/// 196,606 before it.
+const FIRST_REACHED: u64 = 20_837;
+const REACHED: u64 = 208_967;
 const FIRST_LIMIT: u64 = FIRST_REACHED + FIRST_REACHED / 20;
 const LIMIT: u64 = REACHED + REACHED / 20;
 const _: () = assert!(

@@ -197,7 +197,8 @@ impl Inner {
                         this.show_recording_status();
                     }
                 }));
-                let what = record.what.label().to_lowercase();
+                // Not `to_lowercase()`: its Unicode tables would cost the page 2 KB gzip.
+                let what = record.what.noun();
                 let note = record.note.map(|n| format!("; {n}")).unwrap_or_default();
                 self.page
                     .log

@@ -2,6 +2,7 @@
 //! may start, the composite's size, the recorder's states and what stops it, and its words (the
 //! timer and size so far, the file's name).
 
+use crate::stats::fixed;
 use std::fmt;
 
 /// What the person chose to record.
@@ -33,6 +34,15 @@ impl What {
             What::Local => "Local camera",
             What::Remote => "Remote video",
             What::Both => "Both side by side",
+        }
+    }
+
+    /// What the step log calls it.
+    pub fn noun(self) -> &'static str {
+        match self {
+            What::Local => "local camera",
+            What::Remote => "remote video",
+            What::Both => "two videos side by side",
         }
     }
 
@@ -430,15 +440,17 @@ pub fn duration(ms: f64) -> String {
 /// A size in bytes, in decimal units as file managers show them: "800 B", "34 KB", "1.2 MB".
 pub fn file_size(bytes: f64) -> String {
     let bytes = bytes.max(0.0);
-    if bytes < 1_000.0 {
-        format!("{bytes:.0} B")
+    // `fixed`, not `{:.1}`: float formatting would add its own ~18 KB to the wasm.
+    let (value, decimals, unit) = if bytes < 1_000.0 {
+        (bytes, 0, "B")
     } else if bytes < 1_000_000.0 {
-        format!("{:.0} KB", bytes / 1_000.0)
+        (bytes / 1_000.0, 0, "KB")
     } else if bytes < 1_000_000_000.0 {
-        format!("{:.1} MB", bytes / 1_000_000.0)
+        (bytes / 1_000_000.0, 1, "MB")
     } else {
-        format!("{:.2} GB", bytes / 1_000_000_000.0)
-    }
+        (bytes / 1_000_000_000.0, 2, "GB")
+    };
+    format!("{} {unit}", fixed(value, decimals))
 }
 
 /// A moment in the person's local time, as the file's name carries it.
