@@ -50,8 +50,10 @@ const KEEP_BLOBS: &str = "
     }";
 
 /// The file behind the download link `arguments[0]`, as a `<video>` plays it and as Web Audio
-/// decodes it: its size, its duration (a WebM from MediaRecorder often says Infinity until sought
-/// to its end: the usual trick), and its sound's loudness (RMS over the decoded samples).
+/// decodes it: its size; its duration as the file declares it (a WebM from Chromium's
+/// MediaRecorder has none, `Infinity`, unless the page wrote one), as it is once sought to its end
+/// (the usual trick), and where its media ends (the last buffered range); and its sound's
+/// loudness (RMS over the decoded samples).
 const PLAY_BACK: &str = "
     const [href, done] = [arguments[0], arguments[arguments.length - 1]];
     (async () => {
@@ -63,17 +65,24 @@ const PLAY_BACK: &str = "
             v.onloadedmetadata = ok;
             v.onerror = () => no(new Error('the video did not load: ' + (v.error && v.error.message)));
         });
-        let duration = v.duration, sought = false;
-        if (!Number.isFinite(duration)) {
-            sought = true;
+        // What the file says, before anything was read to its end: the page writes a WebM's.
+        const declared = Number.isFinite(v.duration) ? v.duration : null;
+        if (!Number.isFinite(v.duration)) {
             await new Promise(ok => {
                 const check = () => { if (Number.isFinite(v.duration)) ok(); };
                 v.ondurationchange = check;
                 v.ontimeupdate = check;
                 v.currentTime = 1e9;
             });
-            duration = v.duration;
         }
+        // The media's own end, whatever the header says: seek to the end, read what is buffered
+        // (Firefox sometimes fires no `seeked` for a paused blob video: read it then too).
+        const seekedInTime = await Promise.race([
+            new Promise(ok => { v.onseeked = () => ok(true); v.currentTime = 1e9; }),
+            new Promise(ok => setTimeout(() => ok(false), 5000)),
+        ]);
+        const duration = v.duration;
+        const mediaEnd = v.buffered.length ? v.buffered.end(v.buffered.length - 1) : null;
         const kept = window.__recorded.find(r => r.url === href);
         const bytes = await kept.blob.arrayBuffer();
         let rms = null, audioError = null;
@@ -84,7 +93,8 @@ const PLAY_BACK: &str = "
             for (const s of samples) sum += s * s;
             rms = Math.sqrt(sum / samples.length);
         } catch (e) { audioError = String(e); }
-        done({width: v.videoWidth, height: v.videoHeight, duration, sought, rms, audioError,
+        done({width: v.videoWidth, height: v.videoHeight, declared, duration, mediaEnd, rms, audioError,
+              seekedInTime, readyState: v.readyState, currentTime: v.currentTime, seeking: v.seeking,
               bytes: kept.blob.size, type: kept.blob.type});
     })().catch(e => done({error: String(e)}));";
 
@@ -102,7 +112,9 @@ const LOADS: &str = "
 struct Played {
     width: u64,
     height: u64,
+    declared: Option<f64>,
     duration: f64,
+    media_end: f64,
     rms: f64,
     bytes: u64,
     raw: Value,
@@ -121,7 +133,9 @@ async fn play_back(side: &Side<'_>, href: &str) -> Played {
     Played {
         width: number("width") as u64,
         height: number("height") as u64,
+        declared: raw["declared"].as_f64(),
         duration: number("duration"),
+        media_end: number("mediaEnd"),
         rms: number("rms"),
         bytes: number("bytes") as u64,
         raw,
@@ -195,11 +209,17 @@ fn assert_played(name: &str, what: &str, played: &Played, recorded: Duration) {
         "{name}, {what}: {}×{}, {:.2} s for {seconds:.2} s recorded, {} bytes, RMS {:.3} ({})",
         played.width, played.height, played.duration, played.bytes, played.rms, played.raw
     );
-    assert!(
-        (played.duration - seconds).abs() <= seconds * 0.1,
-        "{name}, {what}: {:.2} s long, recorded for {seconds:.2} s",
-        played.duration
-    );
+    for (said, length) in [
+        ("declares", played.declared.unwrap_or(f64::INFINITY)),
+        ("plays", played.duration),
+        ("holds media for", played.media_end),
+    ] {
+        assert!(
+            (length - seconds).abs() <= seconds * 0.1,
+            "{name}, {what}: the file {said} {length:.2} s, recorded for {seconds:.2} s: {}",
+            played.raw
+        );
+    }
     assert!(
         played.rms > 0.005,
         "{name}, {what}: no sound (RMS {:.4}): {}",
@@ -245,6 +265,24 @@ async fn five_seconds_of_each_kind_play_back_at_their_size_and_length_with_sound
         json!("video/webm;codecs=vp8,opus"),
         "VP8 in WebM first"
     );
+    // Each control named: a button by its text, a picker by its label.
+    let named = side
+        .eval(
+            "return ['record-what', 'record-format', 'record-btn'].filter(id => {
+                const e = document.getElementById(id);
+                return !(e.tagName === 'BUTTON' ? e.textContent.trim() : e.closest('label'));
+             });",
+        )
+        .await;
+    assert_eq!(named, json!([]), "controls without a name");
+    // Enabled when it can act: the camera is on, so its recording may start; the remote video's
+    // waits for the call.
+    let enabled = "return !document.getElementById('record-btn').disabled;";
+    assert_eq!(side.eval(enabled).await, json!(true), "camera on: Record");
+    for what in ["remote", "both"] {
+        choose(&side, what).await;
+        assert_eq!(side.eval(enabled).await, json!(false), "{what} before Call");
+    }
     side.click("call-btn").await;
     if let Err(e) = side.playing().await {
         panic!("{e}; log {}", side.log().await);

@@ -74,15 +74,18 @@ pub(super) fn listen_to_record(inner: &Rc<Inner>) -> Vec<EventListener> {
 
 impl Inner {
     /// The remote video recorded: the page's own one while it plays, else (in a group call whose
-    /// first person left) the first other person's tile that plays.
+    /// first person left) the first other person's tile that plays. Simple on purpose: picking
+    /// which person to record would be a picker of its own.
     fn remote_source(&self) -> Option<HtmlVideoElement> {
         let remote = &self.page.remote_video;
         if recorder::playing(remote) {
             return Some(remote.clone());
         }
+        // This page's own grid: another page may share the document (in a shadow root).
         let tiles = remote
-            .owner_document()?
-            .query_selector_all(".videos video")
+            .closest(".videos")
+            .ok()??
+            .query_selector_all("video")
             .ok()?;
         (0..tiles.length())
             .filter_map(|i| tiles.item(i)?.dyn_into::<HtmlVideoElement>().ok())
@@ -285,8 +288,9 @@ impl Inner {
         }
     }
 
-    /// Offers what was recorded (if anything) and lets go of the recorder.
-    fn offer_recording(&self, why: &str, error: Option<Error>) {
+    /// Offers what was recorded (if anything) and lets go of the recorder, once its file is
+    /// made (a WebM's head gets its duration first).
+    fn offer_recording(self: &Rc<Self>, why: &'static str, error: Option<Error>) {
         let mut record = self.record.borrow_mut();
         record.clock = None;
         let live = record.live.take();
@@ -294,33 +298,42 @@ impl Inner {
         let (ms, bytes) = (record.plan.elapsed_ms(now), record.plan.bytes());
         let note = record.note.map(|n| format!(" · {n}")).unwrap_or_default();
         let summary = format!("{why} · {}{note}", record.plan.status(now));
-        let file = live
+        let name = live
             .as_ref()
-            .filter(|_| bytes > 0.0)
-            .map(|live| live.file(plan::file_name(record.stamp, live.format())));
-        match file {
-            Some(Ok(file)) => {
-                record
-                    .view
-                    .offer(&file, &plan::download_text(&file.name, ms, file.bytes));
-                self.page.log.step(&format!(
-                    "{why}: {} offered ({})",
-                    file.name,
-                    plan::file_size(file.bytes)
-                ));
-                // The previous file's URL is revoked as this one replaces it.
-                record.offered = Some(file);
-            }
-            Some(Err(e)) => self.page.error(&e),
-            None => {}
-        }
+            .map(|live| plan::file_name(record.stamp, live.format()));
         record.view.status(&summary);
         drop(record);
-        // The recorder goes after the borrow: its listeners go with it.
-        drop(live);
-        if let Some(error) = error {
-            self.page.error(&error);
+        if let Some(error) = &error {
+            self.page.error(error);
         }
         self.render();
+        let (Some(live), Some(name)) = (live.filter(|_| bytes > 0.0), name) else {
+            return;
+        };
+        let this = Rc::downgrade(self);
+        spawn_local(async move {
+            let file = live.file(name, ms).await;
+            // The recorder goes here, its listeners with it; its parts live on in the file.
+            drop(live);
+            let Some(this) = this.upgrade() else {
+                return;
+            };
+            match file {
+                Ok(file) => {
+                    let mut record = this.record.borrow_mut();
+                    record
+                        .view
+                        .offer(&file, &plan::download_text(&file.name, ms, file.bytes));
+                    this.page.log.step(&format!(
+                        "{why}: {} offered ({})",
+                        file.name,
+                        plan::file_size(file.bytes)
+                    ));
+                    // The previous file's URL is revoked as this one replaces it.
+                    record.offered = Some(file);
+                }
+                Err(e) => this.page.error(&e),
+            }
+        });
     }
 }

@@ -6,3 +6,5 @@ pub mod plan;
 pub mod recorder;
 /// The Record fieldset's elements, shown as the plan says.
 pub mod view;
+/// A WebM file's duration written into its head, where the browser wrote none.
+pub mod webm;

@@ -3,6 +3,7 @@
 //! and the file offered through an object URL. [`super::plan`] decides everything.
 
 use super::plan::{self, Format, Place, Size};
+use super::webm;
 use crate::error::Error;
 use gloo_events::EventListener;
 use gloo_timers::callback::Interval;
@@ -140,6 +141,8 @@ pub struct Recording {
     parts: js_sys::Array,
     format: Format,
     canvas_track: Option<MediaStreamTrack>,
+    /// The sound's own clone of a track, if it has one.
+    audio_track: Option<MediaStreamTrack>,
     draw: Option<Interval>,
     _sound: Option<Mix>,
     _listeners: Vec<EventListener>,
@@ -181,7 +184,13 @@ impl Recording {
             .ok();
 
         let (mix, audio) = match sound {
-            Sound::Track(video) => (None, live_track(&video, "audio")),
+            // A clone, which this recording stops: HangUp stops the camera's own tracks at once,
+            // and a recorder whose track ends under it may lose what it had not yet encoded
+            // (Firefox lost the last second). The inherent `clone`: JavaScript's, a new track.
+            Sound::Track(video) => (
+                None,
+                live_track(&video, "audio").map(|t| MediaStreamTrack::clone(&t)),
+            ),
             Sound::Mix(mix) => {
                 let track = mix.track();
                 (Some(mix), track)
@@ -190,6 +199,7 @@ impl Recording {
         let recorded = MediaStream::new()?;
         canvas_track.iter().for_each(|t| recorded.add_track(t));
         audio.iter().for_each(|t| recorded.add_track(t));
+        let audio_track = audio.filter(|_| mix.is_none());
 
         let options = MediaRecorderOptions::new();
         options.set_mime_type(format.mime);
@@ -254,6 +264,7 @@ impl Recording {
             parts,
             format,
             canvas_track,
+            audio_track,
             draw: Some(draw),
             _sound: mix,
             _listeners: listeners,
@@ -269,8 +280,9 @@ impl Recording {
         }
     }
 
-    /// The file recorded so far, offered under `name`.
-    pub fn file(&self, name: String) -> Result<Recorded, Error> {
+    /// The file recorded, offered under `name`; a WebM without a duration gets `ms` written
+    /// into its head.
+    pub async fn file(&self, name: String, ms: f64) -> Result<Recorded, Error> {
         let options = BlobPropertyBag::new();
         // The recorder's own type (with its codecs), else the one asked for.
         let mime = self.recorder.mime_type();
@@ -279,7 +291,14 @@ impl Recording {
         } else {
             &mime
         });
-        let blob = Blob::new_with_blob_sequence_and_options(&self.parts, &options)?;
+        let parts = match self.format.extension {
+            "webm" => with_duration(&self.parts, ms).await,
+            _ => None,
+        };
+        let blob = Blob::new_with_blob_sequence_and_options(
+            parts.as_ref().unwrap_or(&self.parts),
+            &options,
+        )?;
         let url = Url::create_object_url_with_blob(&blob)?;
         Ok(Recorded {
             url,
@@ -299,10 +318,29 @@ impl Drop for Recording {
         if self.recorder.state() != web_sys::RecordingState::Inactive {
             let _ = self.recorder.stop();
         }
-        if let Some(track) = &self.canvas_track {
+        for track in self.canvas_track.iter().chain(&self.audio_track) {
             track.stop();
         }
     }
+}
+
+/// The parts again with the first one's head given a duration of `ms` ([`webm::with_duration`]),
+/// or `None` to keep them as they are. Only the head comes into wasm (at most 4 KB); the rest of
+/// the first part is a slice of its Blob, and the other parts are the same Blobs.
+async fn with_duration(parts: &js_sys::Array, ms: f64) -> Option<js_sys::Array> {
+    let first: Blob = parts.get(0).dyn_into().ok()?;
+    let cut = first.size().min(webm::HEAD as f64);
+    let head = first.slice_with_f64_and_f64(0.0, cut).ok()?;
+    let buffer = JsFuture::from(head.array_buffer()).await.ok()?;
+    let fixed = webm::with_duration(&js_sys::Uint8Array::new(&buffer).to_vec(), ms)?;
+    let out = js_sys::Array::new();
+    out.push(&js_sys::Uint8Array::from(fixed.as_slice()));
+    let rest: Blob = first.slice_with_f64(cut).ok()?;
+    out.push(&rest);
+    for part in parts.iter().skip(1) {
+        out.push(&part);
+    }
+    Some(out)
 }
 
 /// Draws what `video` shows into `slot`, keeping its shape.
