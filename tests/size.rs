@@ -22,8 +22,8 @@ const BUDGET: u64 = 27_128;
 /// "Check this machine" link and the check module's name in the first script: 20,356 before.
 /// Recording (its fieldset, style and error words, which the first module shares): 20,445 and
 /// 196,606 before it.
-const FIRST_REACHED: u64 = 20_837;
-const REACHED: u64 = 211_513;
+const FIRST_REACHED: u64 = 20_839;
+const REACHED: u64 = 211_492;
 const FIRST_LIMIT: u64 = FIRST_REACHED + FIRST_REACHED / 20;
 const LIMIT: u64 = REACHED + REACHED / 20;
 const _: () = assert!(

@@ -128,9 +128,8 @@ impl Inner {
             self.page.error(&Error::NothingToRecord);
             return self.render();
         }
-        let Some(remote) = remote.or_else(|| (what == What::Local).then(|| local.clone())) else {
-            return;
-        };
+        // `can_start` said yes: the remote video is there wherever `what` needs it.
+        let remote = remote.unwrap_or_else(|| local.clone());
         record.plan.start();
         record.what = what;
         record.stamp = recorder::now_stamp();
