@@ -13,6 +13,8 @@ pub mod chat;
 pub mod media;
 /// The page: its elements, the step log, the stats panel's figures and graphs.
 pub mod page;
+/// Recording the call: the local camera, the remote video or both, to a file to download.
+pub mod record;
 /// What the call's controls may be set to: resolution presets, bitrate cap, codecs.
 pub mod settings;
 /// How a page in a room reaches the other page: the signaling server, or tabs.

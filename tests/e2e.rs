@@ -617,6 +617,8 @@ async fn the_content_security_policy_is_in_force(engine: Engine) {
     assert_eq!(policy[1], Value::Bool(true), "the policy comes first");
     for directive in [
         "default-src 'self'",
+        // The recordings' preview player; no `connect-src`: nothing may fetch a `blob:` URL.
+        "media-src 'self' blob:",
         "script-src 'self' 'wasm-unsafe-eval'",
         "object-src 'none'",
         "base-uri 'none'",
@@ -624,7 +626,10 @@ async fn the_content_security_policy_is_in_force(engine: Engine) {
         assert!(csp.contains(directive), "{directive:?} missing in {csp:?}");
     }
     assert!(
-        !csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'") && !csp.contains("http")
+        !csp.contains("unsafe-inline")
+            && !csp.contains("'unsafe-eval'")
+            && !csp.contains("http")
+            && !csp.contains("connect-src")
     );
     let scripts = browser
         .eval(

@@ -20,10 +20,11 @@ const BUDGET: u64 = 27_128;
 /// `Vec`s: each `BTreeMap` instance cost about 4 KB gzip, 17 KB for the four. The group call's
 /// table of people added its markup and style to what loads first (19,829 before it). The
 /// "Check this machine" link and the check module's name in the first script: 20,356 before.
-/// Files over the data channel (the protocol, the file channel, the rows, SHA-256 from `sha2`):
-/// 196,606 before; the picker's markup and style in what loads first, 20,444 before.
-const FIRST_REACHED: u64 = 20_703;
-const REACHED: u64 = 218_704;
+/// Files over the data channel (the protocol, the file channel, the rows, SHA-256 from `sha2`)
+/// and recording (its fieldset, style and error words, which the first module shares): 196,606
+/// and 20,444 before them.
+const FIRST_REACHED: u64 = 21_130;
+const REACHED: u64 = 235_122;
 const FIRST_LIMIT: u64 = FIRST_REACHED + FIRST_REACHED / 20;
 const LIMIT: u64 = REACHED + REACHED / 20;
 const _: () = assert!(

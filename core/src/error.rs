@@ -49,6 +49,12 @@ pub enum Error {
     ShareRefused,
     /// `setSinkId` is missing.
     NoSpeakerChoice,
+    /// `MediaRecorder` is missing, or records none of the formats the page knows.
+    NoRecorder,
+    /// Record was pressed before the video to record showed a frame.
+    NothingToRecord,
+    /// The browser's recorder failed; the detail is its own words.
+    RecordingFailed(String),
     /// The camera could not take a resolution preset; the previous setting stays.
     PresetRefused { preset: String, why: String },
     /// A bitrate cap outside what the page accepts.
@@ -89,6 +95,9 @@ impl Error {
             Error::NoScreenShare => Cow::Borrowed("This browser cannot share the screen (getDisplayMedia is missing). Use a current desktop Chrome, Edge or Firefox."),
             Error::ShareRefused => Cow::Borrowed("Screen sharing did not start: the browser's picker was closed or sharing is not allowed. The camera stays on."),
             Error::NoSpeakerChoice => Cow::Borrowed("This browser cannot choose the speaker: the remote video plays on the system's default output."),
+            Error::NoRecorder => Cow::Borrowed("This browser cannot record the call (MediaRecorder is missing, or it records no format this page knows). Use a current Chrome, Edge or Firefox."),
+            Error::NothingToRecord => Cow::Borrowed("The video to record shows no picture yet: wait until it plays, then press Record again."),
+            Error::RecordingFailed(x) => ["Recording failed (", x, "). Whatever was recorded before is offered below; press Record to try again."].concat().into(),
             Error::PresetRefused { preset, why } => ["The camera cannot deliver ", preset, " (", why, "): it keeps its previous setting."].concat().into(),
             Error::BitrateRefused(x) => Cow::Borrowed(x),
             Error::ChatRefused(x) | Error::FileRefused(x) => Cow::Borrowed(x),
@@ -250,6 +259,11 @@ mod tests {
                 "The camera cannot deliver 720p (width): it keeps its previous setting.",
             ),
             (Error::ChatRefused("Too long.".into()), "Too long."),
+            (
+                Error::RecordingFailed("EncodingError".into()),
+                "Recording failed (EncodingError). Whatever was recorded before is offered \
+                 below; press Record to try again.",
+            ),
         ];
         for (error, text) in cases {
             assert_eq!(error.message(), text);

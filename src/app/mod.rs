@@ -2,6 +2,8 @@
 
 /// Files picked or dropped on the page, sent over the call.
 mod files;
+/// Recording the call to a file.
+mod record;
 /// The call's other controls: devices, video settings, toggles, screen, ICE restart, chat.
 mod tools;
 
@@ -40,6 +42,8 @@ struct Inner {
     /// This page is a tab reloaded during a call between tabs: it calls again by itself as
     /// soon as its camera is on.
     returning: Cell<bool>,
+    /// The recording, if any, and the Record fieldset.
+    record: RefCell<record::Record>,
 }
 
 /// The call the page holds: the tutorial's, or one to another page.
@@ -143,6 +147,7 @@ impl App {
     /// Like [`App::mount`], for the elements under `root`, with Call doing what `mode` says.
     pub fn mount_in(root: Root, source: Box<dyn MediaSource>, mode: Mode) -> Result<Self, Error> {
         let page = Rc::new(Page::find(&root)?);
+        let record = RefCell::new(record::Record::find(&root)?);
         page.show_room_link(&mode);
         if matches!(mode, Mode::Room { .. }) {
             page.tools.show_room_fields();
@@ -154,6 +159,7 @@ impl App {
             sending: Rc::default(),
             state: RefCell::default(),
             returning: Cell::new(false),
+            record,
         });
         let page = &inner.page;
         let click = |target: &EventTarget, action: fn(&Rc<Inner>)| {
@@ -167,6 +173,7 @@ impl App {
         ];
         listeners.extend(tools::listen_to_tools(&inner));
         listeners.extend(files::listen_to_files(&inner));
+        listeners.extend(record::listen_to_record(&inner));
         page.enable_tools();
         inner.render();
         // A User Timing mark: DevTools and the benchmark see when Start became usable, unless
@@ -283,6 +290,8 @@ impl Inner {
         if let Some(Call::Room(call)) = &state.call {
             self.page.files.show_people(&call.file_people());
         }
+        drop(state);
+        self.render_record();
     }
 
     fn start(self: &Rc<Self>) {
@@ -460,6 +469,10 @@ impl Inner {
 
     /// The other person left the room: this page's call ends, the camera stays on.
     fn peer_left(&self, ticket: Ticket) {
+        // Before the call goes: the recording of their video ends with it, and is offered.
+        if self.state.borrow().controls.is_current(ticket) {
+            self.stop_recording(crate::record::plan::Cause::PeerLeft);
+        }
         if self.end_call(ticket) {
             self.page.status(
                 "The other person left. Press Call to call again, or HangUp to turn the camera off.",
@@ -514,6 +527,8 @@ impl Inner {
         }
         let (call, media) = (state.call.take(), state.media.take());
         drop(state);
+        // Stopped before the tracks are: the recorder hands over its last part, then the file.
+        self.stop_recording(crate::record::plan::Cause::HangUp);
         let had_call = call.is_some();
         drop(call);
         drop(media);
