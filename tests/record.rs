@@ -38,6 +38,8 @@ in_both_browsers!(
 
 /// Keeps every Blob the page turns into an object URL, by URL, for the test to decode: the page's
 /// policy lets no `fetch` read a `blob:` URL, and it should not.
+/// It also keeps what a recording makes that could outlive it (track clones, canvas tracks,
+/// audio contexts, recorders), for [`LET_GO`].
 const KEEP_BLOBS: &str = "
     if (!window.__recorded) {
         window.__recorded = [];
@@ -47,7 +49,58 @@ const KEEP_BLOBS: &str = "
             window.__recorded.push({url, blob});
             return url;
         };
+        const made = window.__made = { tracks: [], contexts: [], recorders: [] };
+        const clone = MediaStreamTrack.prototype.clone;
+        MediaStreamTrack.prototype.clone = function () {
+            const track = clone.call(this);
+            made.tracks.push(track);
+            return track;
+        };
+        const capture = HTMLCanvasElement.prototype.captureStream;
+        HTMLCanvasElement.prototype.captureStream = function (...args) {
+            const stream = capture.apply(this, args);
+            made.tracks.push(...stream.getTracks());
+            return stream;
+        };
+        const Context = window.AudioContext;
+        window.AudioContext = class extends Context {
+            constructor(...args) { super(...args); made.contexts.push(this); }
+        };
+        const Recorder = window.MediaRecorder;
+        window.MediaRecorder = class extends Recorder {
+            constructor(...args) { super(...args); made.recorders.push(this); }
+        };
     }";
+
+/// Whether everything recordings made is let go of: tracks ended, audio contexts closed,
+/// recorders inactive (and that the watch saw something at all).
+const LET_GO: &str = "
+    const made = window.__made;
+    return made.tracks.length > 0 && made.recorders.length > 0
+        && made.tracks.every(t => t.readyState === 'ended')
+        && made.contexts.every(c => c.state === 'closed')
+        && made.recorders.every(r => r.state === 'inactive');";
+
+/// Waits until [`LET_GO`] holds, saying what is still held if it does not.
+async fn let_go(side: &Side<'_>, when: &str) {
+    if let Err(e) = side
+        .try_wait_within(
+            "what the recording made to be let go of",
+            Duration::from_secs(5),
+            LET_GO,
+        )
+        .await
+    {
+        let held = side
+            .eval(
+                "const made = window.__made;
+                 return [made.tracks.map(t => t.kind + ' ' + t.readyState),
+                         made.contexts.map(c => c.state), made.recorders.map(r => r.state)];",
+            )
+            .await;
+        panic!("{}, {when}: {e}: {held}", side.name);
+    }
+}
 
 /// The file behind the download link `arguments[0]`, as a `<video>` plays it and as Web Audio
 /// decodes it: its size; its duration as the file declares it (a WebM from Chromium's
@@ -85,15 +138,22 @@ const PLAY_BACK: &str = "
         const mediaEnd = v.buffered.length ? v.buffered.end(v.buffered.length - 1) : null;
         const kept = window.__recorded.find(r => r.url === href);
         const bytes = await kept.blob.arrayBuffer();
-        let rms = null, audioError = null;
+        let rms = null, head = null, tail = null, audioError = null;
         try {
             const audio = await new OfflineAudioContext(1, 48000, 48000).decodeAudioData(bytes);
             const samples = audio.getChannelData(0);
-            let sum = 0;
-            for (const s of samples) sum += s * s;
-            rms = Math.sqrt(sum / samples.length);
+            const loudness = (from, to) => {
+                let sum = 0;
+                for (let i = from; i < to; i++) sum += samples[i] * samples[i];
+                return to > from ? Math.sqrt(sum / (to - from)) : null;
+            };
+            rms = loudness(0, samples.length);
+            // The first and the last 1.5 s apart: a microphone muted half-way shows in the last.
+            const span = Math.min(samples.length, Math.round(1.5 * audio.sampleRate));
+            head = loudness(0, span);
+            tail = loudness(samples.length - span, samples.length);
         } catch (e) { audioError = String(e); }
-        done({width: v.videoWidth, height: v.videoHeight, declared, duration, mediaEnd, rms, audioError,
+        done({width: v.videoWidth, height: v.videoHeight, declared, duration, mediaEnd, rms, head, tail, audioError,
               seekedInTime, readyState: v.readyState, currentTime: v.currentTime, seeking: v.seeking,
               bytes: kept.blob.size, type: kept.blob.type});
     })().catch(e => done({error: String(e)}));";
@@ -116,6 +176,9 @@ struct Played {
     duration: f64,
     media_end: f64,
     rms: f64,
+    /// The loudness of the first and the last 1.5 s.
+    head: f64,
+    tail: f64,
     bytes: u64,
     raw: Value,
 }
@@ -137,6 +200,8 @@ async fn play_back(side: &Side<'_>, href: &str) -> Played {
         duration: number("duration"),
         media_end: number("mediaEnd"),
         rms: number("rms"),
+        head: number("head"),
+        tail: number("tail"),
         bytes: number("bytes") as u64,
         raw,
     }
@@ -354,7 +419,37 @@ async fn five_seconds_of_each_kind_play_back_at_their_size_and_length_with_sound
             );
         }
         before = href;
+        let_go(&side, &format!("after a recording of {what}")).await;
     }
+
+    // The microphone muted half-way through a recording of the local camera: the file's last
+    // seconds are silent, as the person asked (the recording's copy of the track follows).
+    let started = record(&side, "local").await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    side.click("mute-btn").await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    side.click("record-btn").await;
+    let recorded = started.elapsed();
+    side.click("mute-btn").await;
+    let (href, _) = offered(&side, &before).await;
+    let played = play_back(&side, &href).await;
+    assert_played(&side.name, "local, muted half-way", &played, recorded);
+    println!(
+        "{}: muted half-way: loudness {:.4} before, {:.6} after",
+        side.name, played.head, played.tail
+    );
+    assert!(
+        played.head > 0.005,
+        "{}: sound before the mute: {played:?}",
+        side.name
+    );
+    assert!(
+        played.tail < 0.001,
+        "{}: silence after the mute: {played:?}",
+        side.name
+    );
+    before = href;
+    let_go(&side, "after the muted recording").await;
 
     // HangUp during a recording: it stops, and what was recorded is offered.
     let started = record(&side, "both").await;
@@ -379,6 +474,7 @@ async fn five_seconds_of_each_kind_play_back_at_their_size_and_length_with_sound
         json!([0, 0]),
         "nothing left open after HangUp"
     );
+    let_go(&side, "after HangUp").await;
     assert_eq!(
         side.eval("return document.getElementById('record-btn').disabled;")
             .await,
@@ -423,6 +519,7 @@ async fn the_other_person_leaving_stops_a_recording_of_their_video(engine: Engin
     // The news of leaving takes a moment to come: the file may be that much shorter than the
     // test's own clock, which ran until the news was seen.
     assert_played(&a.name, "both, to the other leaving", &played, recorded);
+    let_go(&a, "after the other person left").await;
     let local = a
         .eval("const v = document.getElementById('localStream'); return [v.videoWidth, v.videoHeight];")
         .await;

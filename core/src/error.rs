@@ -55,6 +55,8 @@ pub enum Error {
     NothingToRecord,
     /// The browser's recorder failed; the detail is its own words.
     RecordingFailed(String),
+    /// Recording could not start: the browser's name for why.
+    RecordingDidNotStart(String),
     /// The camera could not take a resolution preset; the previous setting stays.
     PresetRefused { preset: String, why: String },
     /// A bitrate cap outside what the page accepts.
@@ -97,6 +99,7 @@ impl Error {
             Error::NoSpeakerChoice => Cow::Borrowed("This browser cannot choose the speaker: the remote video plays on the system's default output."),
             Error::NoRecorder => Cow::Borrowed("This browser cannot record the call (MediaRecorder is missing, or it records no format this page knows). Use a current Chrome, Edge or Firefox."),
             Error::NothingToRecord => Cow::Borrowed("The video to record shows no picture yet: wait until it plays, then press Record again."),
+            Error::RecordingDidNotStart(x) => ["The recording did not start (", x, "). Press Record to try again, or choose another format."].concat().into(),
             Error::RecordingFailed(x) => ["Recording failed (", x, "). Whatever was recorded before is offered below; press Record to try again."].concat().into(),
             Error::PresetRefused { preset, why } => ["The camera cannot deliver ", preset, " (", why, "): it keeps its previous setting."].concat().into(),
             Error::BitrateRefused(x) => Cow::Borrowed(x),

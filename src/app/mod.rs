@@ -468,7 +468,7 @@ impl Inner {
     }
 
     /// The other person left the room: this page's call ends, the camera stays on.
-    fn peer_left(&self, ticket: Ticket) {
+    fn peer_left(self: &Rc<Self>, ticket: Ticket) {
         // Before the call goes: the recording of their video ends with it, and is offered.
         if self.state.borrow().controls.is_current(ticket) {
             self.stop_recording(crate::record::plan::Cause::PeerLeft);

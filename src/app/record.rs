@@ -8,7 +8,7 @@ use crate::record::plan::{self, Cause, Format, Phase, What};
 use crate::record::recorder::{self, Event, Mix, Recorded, Recording, Sound};
 use crate::record::view::RecordView;
 use gloo_events::EventListener;
-use gloo_timers::callback::Interval;
+use gloo_timers::callback::{Interval, Timeout};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
@@ -17,6 +17,10 @@ use web_sys::HtmlVideoElement;
 /// How long a Web Audio mix may take to start running before the recording goes on with the
 /// microphone alone: Chromium runs one at once, Firefox without an audio output never does.
 const MIX_PATIENCE_MS: i32 = 1000;
+
+/// How long a recorder may take to hand over its last part once asked to stop: one that never
+/// says it stopped would otherwise keep Stop pressed and the microphone's copy open for good.
+const STOP_PATIENCE_MS: u32 = 5000;
 
 /// The recording side of the app: its fieldset, its state machine, what it holds.
 pub(super) struct Record {
@@ -33,6 +37,11 @@ pub(super) struct Record {
     clock: Option<Interval>,
     /// The last file offered; its object URL is revoked when the next one replaces it.
     offered: Option<Recorded>,
+    /// Each press of Record counts: a start that waits for its sound (the mix) goes ahead only if
+    /// no later press came meanwhile.
+    attempt: u32,
+    /// Gives up on a recorder that does not say it stopped (see [`STOP_PATIENCE_MS`]).
+    stop_guard: Option<Timeout>,
 }
 
 impl Record {
@@ -49,6 +58,8 @@ impl Record {
             live: None,
             clock: None,
             offered: None,
+            attempt: 0,
+            stop_guard: None,
         })
     }
 }
@@ -93,6 +104,13 @@ impl Inner {
     }
 
     /// Shows Record/Stop as the plan and the call allow.
+    /// A track of the page's media was muted or unmuted: a recording of it follows.
+    pub(super) fn record_mute_follows(&self, track: &web_sys::MediaStreamTrack) {
+        if let Some(live) = self.record.borrow().live.as_ref() {
+            live.mute_follows(track);
+        }
+    }
+
     pub(super) fn render_record(&self) {
         let Ok(record) = self.record.try_borrow() else {
             return;
@@ -131,6 +149,8 @@ impl Inner {
         // `can_start` said yes: the remote video is there wherever `what` needs it.
         let remote = remote.unwrap_or_else(|| local.clone());
         record.plan.start();
+        record.attempt = record.attempt.wrapping_add(1);
+        let attempt = record.attempt;
         record.what = what;
         record.stamp = recorder::now_stamp();
         record.note = None;
@@ -138,9 +158,11 @@ impl Inner {
         drop(record);
         self.render();
         match what {
-            What::Local => self.begin_recording(vec![local.clone()], Sound::Track(local), format),
+            What::Local => {
+                self.begin_recording(vec![local.clone()], Sound::Track(local), format, attempt)
+            }
             What::Remote => {
-                self.begin_recording(vec![remote.clone()], Sound::Track(remote), format)
+                self.begin_recording(vec![remote.clone()], Sound::Track(remote), format, attempt)
             }
             What::Both => {
                 let videos = vec![local.clone(), remote.clone()];
@@ -149,7 +171,7 @@ impl Inner {
                     Err(error) => {
                         self.page.log.step(&format!("mixing the sounds: {error}"));
                         self.record.borrow_mut().note = Some(plan::MICROPHONE_ONLY);
-                        return self.begin_recording(videos, Sound::Track(local), format);
+                        return self.begin_recording(videos, Sound::Track(local), format, attempt);
                     }
                 };
                 let this = Rc::downgrade(self);
@@ -166,21 +188,23 @@ impl Inner {
                         this.record.borrow_mut().note = Some(plan::MICROPHONE_ONLY);
                         Sound::Track(local)
                     };
-                    this.begin_recording(videos, sound, format);
+                    this.begin_recording(videos, sound, format, attempt);
                 });
             }
         }
     }
 
-    /// Starts the recorder, unless the recording was stopped while its sound was set up.
+    /// Starts the recorder, unless the recording was stopped while its sound was set up, or
+    /// Record pressed again since (`attempt` is that press's).
     fn begin_recording(
         self: &Rc<Self>,
         videos: Vec<HtmlVideoElement>,
         sound: Sound,
         format: Format,
+        attempt: u32,
     ) {
         let mut record = self.record.borrow_mut();
-        if record.plan.phase() != Phase::Starting {
+        if record.plan.phase() != Phase::Starting || record.attempt != attempt {
             return;
         }
         let this = Rc::downgrade(self);
@@ -227,11 +251,11 @@ impl Inner {
         if let Some(note) = record.note {
             text = format!("{text} · {note}");
         }
-        record.view.status(&text);
+        record.view.timer(&text);
     }
 
     /// Stops the recording for `cause`; the file comes when the recorder hands it over.
-    pub(super) fn stop_recording(&self, cause: Cause) {
+    pub(super) fn stop_recording(self: &Rc<Self>, cause: Cause) {
         let mut record = self.record.borrow_mut();
         if cause == Cause::PeerLeft && !record.what.stops_when_peer_leaves() {
             return;
@@ -248,6 +272,15 @@ impl Inner {
         record.clock = None;
         if let Some(live) = record.live.as_mut() {
             live.stop();
+            let this = Rc::downgrade(self);
+            record.stop_guard = Some(Timeout::new(STOP_PATIENCE_MS, move || {
+                if let Some(this) = this.upgrade() {
+                    this.page.log.step(
+                        "the recorder did not say it stopped: its file is made from what it gave",
+                    );
+                    this.recording_event(Event::Stopped);
+                }
+            }));
         }
         record
             .view
@@ -292,6 +325,7 @@ impl Inner {
     fn offer_recording(self: &Rc<Self>, why: &'static str, error: Option<Error>) {
         let mut record = self.record.borrow_mut();
         record.clock = None;
+        record.stop_guard = None;
         let live = record.live.take();
         let now = recorder::now_ms();
         let (ms, bytes) = (record.plan.elapsed_ms(now), record.plan.bytes());

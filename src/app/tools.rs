@@ -349,6 +349,7 @@ impl Inner {
         if let Some(off) = decide(&mut state.controls) {
             if let Some(track) = state.media.as_ref().and_then(|m| m.track(kind)) {
                 track.set_enabled(!off);
+                self.record_mute_follows(&track);
             }
             self.page.log.step(steps[usize::from(off)]);
         }

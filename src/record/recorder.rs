@@ -73,23 +73,31 @@ impl Mix {
     /// A mix of the sound of every element in `videos` that has any.
     pub fn new(videos: &[&HtmlVideoElement]) -> Result<Self, Error> {
         let context = AudioContext::new()?;
-        let destination = context.create_media_stream_destination()?;
-        let mut sources = Vec::new();
+        // Whole before anything else can fail: a mix that fails half-built is dropped, and its
+        // context closed, like any other.
+        let destination = match context.create_media_stream_destination() {
+            Ok(destination) => destination,
+            Err(e) => {
+                let _ = context.close();
+                return Err(e.into());
+            }
+        };
+        let mut mix = Self {
+            context,
+            destination,
+            _sources: Vec::new(),
+        };
         for video in videos {
             if live_track(video, "audio").is_none() {
                 continue;
             }
             if let Some(stream) = stream_of(video) {
-                let source = context.create_media_stream_source(&stream)?;
-                source.connect_with_audio_node(&destination)?;
-                sources.push(source);
+                let source = mix.context.create_media_stream_source(&stream)?;
+                source.connect_with_audio_node(&mix.destination)?;
+                mix._sources.push(source);
             }
         }
-        Ok(Self {
-            context,
-            destination,
-            _sources: sources,
-        })
+        Ok(mix)
     }
 
     /// Asks the mix to run and waits up to `ms` for it: `false` if it stays suspended, as in a
@@ -141,8 +149,10 @@ pub struct Recording {
     parts: js_sys::Array,
     format: Format,
     canvas_track: Option<MediaStreamTrack>,
-    /// The sound's own clone of a track, if it has one.
+    /// The sound's own clone of a track, if it has one, and the track it was cloned from: the
+    /// clone follows that track's mute.
     audio_track: Option<MediaStreamTrack>,
+    audio_source: Option<MediaStreamTrack>,
     draw: Option<Interval>,
     _sound: Option<Mix>,
     _listeners: Vec<EventListener>,
@@ -169,34 +179,45 @@ impl Recording {
         let document = web_sys::window()
             .and_then(|w| w.document())
             .ok_or(Error::MissingElement("document"))?;
-        let canvas: HtmlCanvasElement = document.create_element("canvas")?.unchecked_into();
+        let canvas: HtmlCanvasElement = document
+            .create_element("canvas")
+            .map_err(did_not_start)?
+            .unchecked_into();
         canvas.set_width(canvas_size.width);
         canvas.set_height(canvas_size.height);
         let context: CanvasRenderingContext2d = canvas
-            .get_context("2d")?
-            .ok_or(Error::RecordingFailed("no canvas to draw on".into()))?
+            .get_context("2d")
+            .map_err(did_not_start)?
+            .ok_or(Error::RecordingDidNotStart("no canvas to draw on".into()))?
             .unchecked_into();
-        let canvas_stream = canvas.capture_stream_with_frame_request_rate(FPS.into())?;
+        let canvas_stream = canvas
+            .capture_stream_with_frame_request_rate(FPS.into())
+            .map_err(did_not_start)?;
         let canvas_track = canvas_stream
             .get_video_tracks()
             .get(0)
             .dyn_into::<MediaStreamTrack>()
             .ok();
+        // Every track made from here on is stopped if a step below fails.
+        let mut made = Made(canvas_track.iter().cloned().collect());
 
-        let (mix, audio) = match sound {
+        let (mix, audio, audio_source) = match sound {
             // A clone, which this recording stops: HangUp stops the camera's own tracks at once,
             // and a recorder whose track ends under it may lose what it had not yet encoded
-            // (Firefox lost the last second). The inherent `clone`: JavaScript's, a new track.
-            Sound::Track(video) => (
-                None,
-                live_track(&video, "audio").map(|t| MediaStreamTrack::clone(&t)),
-            ),
+            // (Firefox lost the last second). The inherent `clone`: JavaScript's, a new track,
+            // which starts muted or not as its source is, and then follows it (`mute_follows`).
+            Sound::Track(video) => {
+                let source = live_track(&video, "audio");
+                let clone = source.as_ref().map(MediaStreamTrack::clone);
+                made.0.extend(clone.iter().cloned());
+                (None, clone, source)
+            }
             Sound::Mix(mix) => {
                 let track = mix.track();
-                (Some(mix), track)
+                (Some(mix), track, None)
             }
         };
-        let recorded = MediaStream::new()?;
+        let recorded = MediaStream::new().map_err(did_not_start)?;
         canvas_track.iter().for_each(|t| recorded.add_track(t));
         audio.iter().for_each(|t| recorded.add_track(t));
         let audio_track = audio.filter(|_| mix.is_none());
@@ -204,7 +225,8 @@ impl Recording {
         let options = MediaRecorderOptions::new();
         options.set_mime_type(format.mime);
         let recorder =
-            MediaRecorder::new_with_media_stream_and_media_recorder_options(&recorded, &options)?;
+            MediaRecorder::new_with_media_stream_and_media_recorder_options(&recorded, &options)
+                .map_err(did_not_start)?;
         let parts = js_sys::Array::new();
 
         // The first frame before the recorder starts: a recording never opens on an empty canvas.
@@ -258,13 +280,18 @@ impl Recording {
             },
         ];
         // A part each second: the size so far shows as it grows, and a failure loses little.
-        recorder.start_with_time_slice(1000)?;
+        recorder
+            .start_with_time_slice(1000)
+            .map_err(did_not_start)?;
+        // Started: the recording owns its tracks now, and stops them when it goes.
+        made.0.clear();
         Ok(Self {
             recorder,
             parts,
             format,
             canvas_track,
             audio_track,
+            audio_source,
             draw: Some(draw),
             _sound: mix,
             _listeners: listeners,
@@ -309,6 +336,41 @@ impl Recording {
 
     pub fn format(&self) -> Format {
         self.format
+    }
+
+    /// `track` was muted or unmuted on the page: the recording's own copy of it follows, or a
+    /// muted microphone would go on being recorded.
+    pub fn mute_follows(&self, track: &MediaStreamTrack) {
+        if let (Some(copy), Some(source)) = (&self.audio_track, &self.audio_source) {
+            if source == track {
+                copy.set_enabled(track.enabled());
+            }
+        }
+    }
+}
+
+/// A browser step of starting a recording failed: said in the recorder's words (the browser's
+/// own name for it), not as the camera's troubles the same names mean elsewhere.
+fn did_not_start(e: wasm_bindgen::JsValue) -> Error {
+    let (name, message) = (
+        crate::js::string(&e, "name"),
+        crate::js::string(&e, "message"),
+    );
+    Error::RecordingDidNotStart(if message.is_empty() {
+        name
+    } else {
+        format!("{name}: {message}")
+    })
+}
+
+/// Tracks a recording made before it started: stopped unless the recording took them over.
+struct Made(Vec<MediaStreamTrack>);
+
+impl Drop for Made {
+    fn drop(&mut self) {
+        for track in &self.0 {
+            track.stop();
+        }
     }
 }
 

@@ -63,17 +63,22 @@ impl RecordView {
     /// Record (or Stop while `busy`), enabled as `enabled` says; the pickers wait while busy.
     pub fn show(&self, enabled: bool, busy: bool) {
         self.button.set_disabled(!enabled);
+        // Its name says what it does now (no `aria-pressed` on top: "Stop, pressed" says it twice).
         self.button
             .set_text_content(Some(if busy { "Stop" } else { "Record" }));
-        let _ = self
-            .button
-            .set_attribute("aria-pressed", if busy { "true" } else { "false" });
         self.what.set_disabled(busy);
         self.format.set_disabled(busy);
     }
 
-    /// The timer and size, or what happened.
+    /// The timer and size while recording: a timer, which screen readers leave alone.
+    pub fn timer(&self, text: &str) {
+        let _ = self.status.set_attribute("role", "timer");
+        self.status.set_text_content(Some(text));
+    }
+
+    /// What happened (started, stopped and why, the file offered): a status, announced.
     pub fn status(&self, text: &str) {
+        let _ = self.status.set_attribute("role", "status");
         self.status.set_text_content(Some(text));
     }
 

@@ -22,8 +22,11 @@ fn id(bytes: &[u8], at: usize) -> Option<(u32, usize)> {
     if len > 4 {
         return None;
     }
-    let raw = bytes.get(at..at + len)?;
-    Some((raw.iter().fold(0, |v, b| v << 8 | u32::from(*b)), at + len))
+    // Checked sums throughout: on wasm32 a `usize` is 32 bits, and a size near 4 GiB would wrap
+    // an offset back to where it was (a loop that never ends).
+    let end = at.checked_add(len)?;
+    let raw = bytes.get(at..end)?;
+    Some((raw.iter().fold(0, |v, b| v << 8 | u32::from(*b)), end))
 }
 
 /// An element's size (`None` inside for "unknown", all value bits set) and where it ends.
@@ -33,13 +36,14 @@ fn size(bytes: &[u8], at: usize) -> Option<(Option<u64>, usize)> {
     if len > 8 {
         return None;
     }
-    let raw = bytes.get(at..at + len)?;
+    let end = at.checked_add(len)?;
+    let raw = bytes.get(at..end)?;
     let mask = if len == 8 { 0 } else { 0xFF >> len };
     let value = raw[1..]
         .iter()
         .fold(u64::from(first & mask), |v, b| v << 8 | u64::from(*b));
     let unknown = value == (1u64 << (7 * len)) - 1;
-    Some(((!unknown).then_some(value), at + len))
+    Some(((!unknown).then_some(value), end))
 }
 
 /// `n` as an element size, in as few bytes as hold it (never the all-ones "unknown").
@@ -60,7 +64,7 @@ pub fn with_duration(head: &[u8], ms: f64) -> Option<Vec<u8>> {
         return None;
     }
     let (ebml_size, at) = size(head, at)?;
-    let segment_at = at + usize::try_from(ebml_size?).ok()?;
+    let segment_at = at.checked_add(usize::try_from(ebml_size?).ok()?)?;
     let (segment, at) = id(head, segment_at)?;
     if segment != SEGMENT {
         return None;
@@ -73,7 +77,7 @@ pub fn with_duration(head: &[u8], ms: f64) -> Option<Vec<u8>> {
     let (info_at, content_at, info_end) = loop {
         let (child, after_id) = id(head, at)?;
         let (child_size, content) = size(head, after_id)?;
-        let end = content + usize::try_from(child_size?).ok()?;
+        let end = content.checked_add(usize::try_from(child_size?).ok()?)?;
         match child {
             INFO => break (at, content, end),
             SEEK_HEAD | CLUSTER => return None,
@@ -86,7 +90,7 @@ pub fn with_duration(head: &[u8], ms: f64) -> Option<Vec<u8>> {
     while at < info.len() {
         let (child, after_id) = id(info, at)?;
         let (child_size, content) = size(info, after_id)?;
-        let end = content + usize::try_from(child_size?).ok()?;
+        let end = content.checked_add(usize::try_from(child_size?).ok()?)?;
         match child {
             DURATION => return None,
             TIMECODE_SCALE => {
