@@ -23,8 +23,8 @@ const BUDGET: u64 = 27_128;
 /// Files over the data channel (the protocol, the file channel, the rows, SHA-256 from `sha2`)
 /// and recording (its fieldset, style and error words, which the first module shares): 196,606
 /// and 20,444 before them.
-const FIRST_REACHED: u64 = 21_130;
-const REACHED: u64 = 235_122;
+const FIRST_REACHED: u64 = 21_151;
+const REACHED: u64 = 235_956;
 const FIRST_LIMIT: u64 = FIRST_REACHED + FIRST_REACHED / 20;
 const LIMIT: u64 = REACHED + REACHED / 20;
 const _: () = assert!(
