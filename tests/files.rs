@@ -8,7 +8,9 @@
 mod support;
 
 use std::time::{Duration, Instant};
-use support::files::{offer, press, received, saved_hash, state, wait_state, KEEP_BLOBS, MIB};
+use support::files::{
+    offer, press, received, remove_received, saved_hash, state, wait_state, KEEP_BLOBS, MIB,
+};
 use support::room::{call, logs, room_url, Side};
 use support::{dist, Browser, Engine, Server};
 
@@ -207,6 +209,20 @@ async fn loopback(engine: Engine) {
             println!("screenshot of the files: {}", out.display());
         }
     }
+    // The file received is let go of with its row (moved last, after the refused one).
+    let rows = "return document.querySelectorAll('#transfers li').length;";
+    let before = page.eval(rows).await.as_u64().unwrap_or(0);
+    page.eval(
+        "const row = document.querySelector('#transfers li[data-direction=in] a[download]').closest('li');
+         row.parentNode.appendChild(row);",
+    )
+    .await;
+    remove_received(&page).await;
+    assert_eq!(
+        page.eval(rows).await.as_u64(),
+        Some(before - 1),
+        "one row fewer"
+    );
     cancelled_mid_way(&page, &page, true).await;
     cancelled_mid_way(&page, &page, false).await;
     // HangUp in the middle: the call ends, and so does the file, on both ends.

@@ -22,6 +22,20 @@ pub(super) fn listen_to_files(inner: &Rc<Inner>) -> Vec<EventListener> {
             input.set_value("");
         },
     )];
+    listeners.push(listen(
+        inner,
+        inner.page.files.list(),
+        "click",
+        |inner, event| {
+            let pressed = event
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .and_then(|e| e.closest("button[data-action=remove]").ok().flatten());
+            if let Some(button) = pressed {
+                inner.page.files.remove(&button);
+            }
+        },
+    ));
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {
         return listeners;
     };

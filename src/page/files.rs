@@ -134,6 +134,31 @@ impl FilesView {
         self.urls.borrow_mut().push(url);
     }
 
+    /// The list of rows: one listener on it hears every row's Remove (a row outlives the
+    /// transfer that made it, and its listeners).
+    pub fn list(&self) -> &Element {
+        &self.list
+    }
+
+    /// Remove pressed in a row (`pressed` is the button): the row goes, and the file received
+    /// with it (its link revoked), so that a long call does not keep every file in memory.
+    pub fn remove(&self, pressed: &Element) {
+        let Some(item) = pressed.closest("li.transfer").ok().flatten() else {
+            return;
+        };
+        let link = item
+            .query_selector("a[download]")
+            .ok()
+            .flatten()
+            .and_then(|a| a.dyn_into::<HtmlAnchorElement>().ok());
+        if let Some(url) = link.map(|a| a.href()) {
+            self.urls.borrow_mut().retain(|kept| *kept != url);
+            let _ = Url::revoke_object_url(&url);
+        }
+        item.remove();
+        self.announce("Removed.");
+    }
+
     /// Removes every row, and lets go of the files received.
     pub fn clear(&self) {
         self.list.set_text_content(None);
@@ -232,5 +257,7 @@ impl Row {
             link.set_text_content(Some(&format!("Save {name}")));
             let _ = self.actions.append_child(&link);
         }
+        // Heard by the list's one listener (`FilesView::remove`).
+        let _ = self.button("Remove", "remove");
     }
 }

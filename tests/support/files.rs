@@ -18,6 +18,12 @@ pub const KEEP_BLOBS: &str = "
             window.__saved.set(url, blob);
             return url;
         };
+        window.__revoked = [];
+        const revoke = URL.revokeObjectURL;
+        URL.revokeObjectURL = (url) => {
+            window.__revoked.push(url);
+            revoke.call(URL, url);
+        };
     }";
 
 /// Makes a file of `size` random bytes named `name` and hands it to the page, by the file
@@ -115,4 +121,23 @@ pub async fn saved_hash(side: &Side<'_>) -> String {
     .as_str()
     .unwrap_or_default()
     .to_owned()
+}
+
+/// Presses Remove on the newest incoming row: the row goes, and its file's URL is revoked.
+pub async fn remove_received(side: &Side<'_>) {
+    let gone = side
+        .eval(
+            "const rows = document.querySelectorAll('#transfers li[data-direction=in]');
+             const row = rows[rows.length - 1];
+             const href = row.querySelector('a[download]').href;
+             row.querySelector('button[data-action=remove]').click();
+             return [row.isConnected, window.__revoked.includes(href)];",
+        )
+        .await;
+    assert_eq!(
+        gone,
+        serde_json::json!([false, true]),
+        "{}: Remove takes the row and lets go of the file",
+        side.name
+    );
 }
