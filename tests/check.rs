@@ -2,31 +2,13 @@
 //! should cause it, read from the page as a person sees it (the row's verdict and sentence).
 #![cfg(not(target_arch = "wasm32"))]
 
+#[macro_use]
 mod support;
 
 use serde_json::Value;
 use std::time::Duration;
 use support::room::Coturn;
 use support::{dist, Browser, Engine, Server};
-
-/// One test function, run once per engine: `name::chromium` and `name::firefox`.
-macro_rules! in_both_browsers {
-    ($($test:ident),* $(,)?) => {$(
-        mod $test {
-            use super::*;
-
-            #[tokio::test(flavor = "current_thread")]
-            async fn chromium() {
-                super::$test(Engine::Chromium).await;
-            }
-
-            #[tokio::test(flavor = "current_thread")]
-            async fn firefox() {
-                super::$test(Engine::Firefox).await;
-            }
-        }
-    )*};
-}
 
 in_both_browsers!(
     fake_devices_pass_and_the_report_says_so,

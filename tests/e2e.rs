@@ -2,30 +2,12 @@
 //! and in Firefox, under its own Content-Security-Policy.
 #![cfg(not(target_arch = "wasm32"))]
 
+#[macro_use]
 mod support;
 
 use serde_json::Value;
 use std::time::Duration;
 use support::{dist, Browser, Engine, Server};
-
-/// One test function, run once per engine: `name::chromium` and `name::firefox`.
-macro_rules! in_both_browsers {
-    ($($test:ident),* $(,)?) => {$(
-        mod $test {
-            use super::*;
-
-            #[tokio::test(flavor = "current_thread")]
-            async fn chromium() {
-                super::$test(Engine::Chromium).await;
-            }
-
-            #[tokio::test(flavor = "current_thread")]
-            async fn firefox() {
-                super::$test(Engine::Firefox).await;
-            }
-        }
-    )*};
-}
 
 in_both_browsers!(
     the_built_page_calls_and_hangs_up,

@@ -5,50 +5,24 @@
 //! a room, and its file is offered then; a file replaced by the next one has its URL revoked.
 #![cfg(not(target_arch = "wasm32"))]
 
+#[macro_use]
 mod support;
 
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
+use support::files::KEEP_BLOBS;
 use support::room::{call, logs, room_url, Side};
 use support::{dist, Browser, Engine, Server};
-
-/// One test function, run once per engine: `name::chromium` and `name::firefox`.
-macro_rules! in_both_browsers {
-    ($($test:ident),* $(,)?) => {$(
-        mod $test {
-            use super::*;
-
-            #[tokio::test(flavor = "current_thread")]
-            async fn chromium() {
-                super::$test(Engine::Chromium).await;
-            }
-
-            #[tokio::test(flavor = "current_thread")]
-            async fn firefox() {
-                super::$test(Engine::Firefox).await;
-            }
-        }
-    )*};
-}
 
 in_both_browsers!(
     five_seconds_of_each_kind_play_back_at_their_size_and_length_with_sound,
     the_other_person_leaving_stops_a_recording_of_their_video,
 );
 
-/// Keeps every Blob the page turns into an object URL, by URL, for the test to decode: the page's
-/// policy lets no `fetch` read a `blob:` URL, and it should not.
-/// It also keeps what a recording makes that could outlive it (track clones, canvas tracks,
-/// audio contexts, recorders), for [`LET_GO`].
-const KEEP_BLOBS: &str = "
-    if (!window.__recorded) {
-        window.__recorded = [];
-        const create = URL.createObjectURL;
-        URL.createObjectURL = function (blob) {
-            const url = create.call(URL, blob);
-            window.__recorded.push({url, blob});
-            return url;
-        };
+/// Keeps what recordings make that could outlive them (track clones, canvas tracks, audio
+/// contexts, recorders), for [`LET_GO`]; with [`KEEP_BLOBS`], which keeps the files.
+const WATCH: &str = "
+    if (!window.__made) {
         const made = window.__made = { tracks: [], contexts: [], recorders: [] };
         const clone = MediaStreamTrack.prototype.clone;
         MediaStreamTrack.prototype.clone = function () {
@@ -136,8 +110,8 @@ const PLAY_BACK: &str = "
         ]);
         const duration = v.duration;
         const mediaEnd = v.buffered.length ? v.buffered.end(v.buffered.length - 1) : null;
-        const kept = window.__recorded.find(r => r.url === href);
-        const bytes = await kept.blob.arrayBuffer();
+        const kept = window.__saved.get(href);
+        const bytes = await kept.arrayBuffer();
         let rms = null, head = null, tail = null, audioError = null;
         try {
             const audio = await new OfflineAudioContext(1, 48000, 48000).decodeAudioData(bytes);
@@ -155,7 +129,7 @@ const PLAY_BACK: &str = "
         } catch (e) { audioError = String(e); }
         done({width: v.videoWidth, height: v.videoHeight, declared, duration, mediaEnd, rms, head, tail, audioError,
               seekedInTime, readyState: v.readyState, currentTime: v.currentTime, seeking: v.seeking,
-              bytes: kept.blob.size, type: kept.blob.type});
+              bytes: kept.size, type: kept.type});
     })().catch(e => done({error: String(e)}));";
 
 /// Whether `href` still loads in a `<video>`: a revoked object URL does not.
@@ -321,6 +295,7 @@ async fn five_seconds_of_each_kind_play_back_at_their_size_and_length_with_sound
     let side = Side::of(&browser, engine.name().to_owned()).await;
     side.open(&server.url).await;
     side.eval(KEEP_BLOBS).await;
+    side.eval(WATCH).await;
     let formats = side
         .eval("return [...document.getElementById('record-format').options].map(o => o.value);")
         .await;
@@ -494,6 +469,7 @@ async fn the_other_person_leaving_stops_a_recording_of_their_video(engine: Engin
     let url = room_url(&server.url, "");
     call(&a, &b, &url).await;
     a.eval(KEEP_BLOBS).await;
+    a.eval(WATCH).await;
     let started = record(&a, "both").await;
     tokio::time::sleep(Duration::from_secs(4)).await;
     b.click("hangup-btn").await;

@@ -2,6 +2,26 @@
 //! headless Chromium (Debian's chromedriver) or Firefox (geckodriver).
 #![allow(dead_code)] // each user takes only part of it
 
+/// One test function, run once per engine: `name::chromium` and `name::firefox`.
+#[allow(unused_macros)] // the files that run each test in both browsers take it
+macro_rules! in_both_browsers {
+    ($($test:ident),* $(,)?) => {$(
+        mod $test {
+            use super::*;
+
+            #[tokio::test(flavor = "current_thread")]
+            async fn chromium() {
+                super::$test(Engine::Chromium).await;
+            }
+
+            #[tokio::test(flavor = "current_thread")]
+            async fn firefox() {
+                super::$test(Engine::Firefox).await;
+            }
+        }
+    )*};
+}
+
 /// Files sent between pages, and what a person would save.
 pub mod files;
 /// A group call between browser pages.
