@@ -9,7 +9,8 @@ mod support;
 use loopback_server::turn::Turn;
 use serde_json::{json, Value};
 use std::time::Duration;
-use support::room::{call, hang_up, logs, room_url, rooms_empty, Coturn, Side};
+use support::group::{join, tiles_playing};
+use support::room::{call, hang_up, logs, room_url, rooms_empty, Coturn, Cuttable, Side};
 use support::{dist, Browser, Engine, Server};
 
 /// Chooses the codec labelled `name` on `side`'s page.
@@ -540,6 +541,78 @@ async fn relay_only_through_coturn(engine: Engine) {
     rooms_empty(&server.running.state.store).await;
     one.close().await;
     two.close().await;
+}
+
+/// Three in a room, one of them (`c`, in a second window of `a`'s Chromium) behind a way to the
+/// server that is cut for longer than the server keeps a seat: the other two are told `c` left and
+/// end their calls with it; when `c` gets through again the server says its seat is gone, and `c`
+/// ends its own (over at the other ends) and calls the two anew. Everyone plays everyone again,
+/// and `c` holds two calls, not four.
+async fn a_seat_let_go_is_called_anew(first: Engine, second: Engine) {
+    const GRACE: Duration = Duration::from_secs(2);
+    let server = Server::start_with(&dist(), |c| {
+        c.room_size = 3;
+        c.limits.grace = GRACE;
+    })
+    .await;
+    let cuttable = Cuttable::to(server.running.addr).await;
+    let (x, y) = (Browser::launch(first).await, Browser::launch(second).await);
+    let c_window = x.client.new_window(false).await.expect("a window").handle;
+    let a = Side::of(&x, first.name().to_owned()).await;
+    let b = Side::of(&y, second.name().to_owned()).await;
+    let c = Side {
+        browser: &x,
+        window: c_window,
+        name: format!("{} behind the cut", first.name()),
+    };
+    let url = room_url(&server.url, "");
+    let (_, room) = url.split_once('?').expect("a room link");
+    for side in [&a, &b] {
+        side.open(&url).await;
+    }
+    c.open(&format!("{}?{room}", cuttable.url)).await;
+    for (n, side) in [&a, &b, &c].into_iter().enumerate() {
+        join(side, n).await;
+    }
+    let opened = "return __calls.open();";
+    assert_eq!(c.eval(opened).await, json!(2));
+
+    cuttable.cut_for(GRACE * 3);
+    for side in [&a, &b] {
+        side.wait_for("the call with the one cut off to end", &tiles_playing(1))
+            .await;
+        side.assert_logged("left the room").await;
+    }
+    c.assert_logged("the connection to the signaling server was lost")
+        .await;
+    for side in [&a, &b, &c] {
+        if let Err(e) = side
+            .try_wait_within(
+                "two tiles again",
+                Duration::from_secs(60),
+                &tiles_playing(2),
+            )
+            .await
+        {
+            panic!("{e}\n{}\n{}", logs(&a, &c).await, logs(&b, &c).await);
+        }
+    }
+    c.assert_logged("it had let this page's seat go and told the room it left")
+        .await;
+    assert_eq!(c.eval(opened).await, json!(2), "{}", logs(&a, &c).await);
+    assert_eq!(server.rooms(), 1);
+    for side in [&a, &b, &c] {
+        side.click("hangup-btn").await;
+        assert_eq!(side.held().await, json!([0, 0]), "{} left open", side.name);
+    }
+    rooms_empty(&server.running.state.store).await;
+    x.close().await;
+    y.close().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_seat_let_go_is_called_anew_chromium_and_firefox() {
+    a_seat_let_go_is_called_anew(Engine::Chromium, Engine::Firefox).await;
 }
 
 #[tokio::test(flavor = "current_thread")]

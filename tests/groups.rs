@@ -40,7 +40,28 @@ fn cpu_reading() -> Vec<u64> {
 
 /// Every side plays every other; returns the lowest fps any call received, the median, and the
 /// machine's CPU meanwhile.
+///
+/// First every side holds one call per other person, all playing: on a machine at full load a
+/// page may miss the signaling server past its seat's grace and call everyone anew, which takes
+/// a while and is tested in `tests/calls.rs`.
 async fn measure(sides: &[Side<'_>]) -> (f64, f64, f64) {
+    let others = sides.len() - 1;
+    let settled = format!(
+        "return __calls.open() === {others} && (() => {{ {} }})();",
+        tiles_playing(others)
+    );
+    for side in sides {
+        if let Err(e) = side
+            .try_wait_within(
+                "one call per other person",
+                Duration::from_secs(60),
+                &settled,
+            )
+            .await
+        {
+            panic!("{}: {e}; log {}", side.name, side.log().await);
+        }
+    }
     let before = cpu_reading();
     let mut all = Vec::new();
     for side in sides {

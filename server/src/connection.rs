@@ -10,7 +10,9 @@
 use crate::guard::{Idle, RateLimit};
 use crate::inspect::{self, Verdict};
 use crate::logtag;
-use crate::store::{ConnId, End, Ending, OutboxReceiver, Outgoing, Refusal, SeatId, Store, IN_USE};
+use crate::store::{
+    ConnId, End, Ending, OutboxReceiver, Outgoing, Refusal, SeatId, Store, GRACE_RAN_OUT, IN_USE,
+};
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
 use loopback_signal::{
     FromServer, IceServer, Problem, ResumeToken, RoomName, ToServer, CLOSE_MOVING, PROTOCOL,
@@ -526,11 +528,13 @@ impl Connection {
             }
         };
         tracing::info!(conn = self.id, room = %logtag::room(&room), why = refusal, "resume refused");
-        // A seat in use is not gone: its page may try again once that connection ends.
-        let problem = if refusal == IN_USE {
-            Problem::SeatInUse
-        } else {
-            Problem::ResumeRefused
+        let problem = match refusal {
+            // A seat in use is not gone: its page may try again once that connection ends.
+            IN_USE => Problem::SeatInUse,
+            // The room was told this page left: its calls are over, while a restarted server's
+            // room may still have them up at the other ends.
+            GRACE_RAN_OUT => Problem::SeatExpired,
+            _ => Problem::ResumeRefused,
         };
         written(self.say(FromServer::error(problem, Some(refusal))).await)
     }

@@ -321,6 +321,8 @@ async fn resume(server: &Running, room: &str, token: &str, received: u64) -> (So
 fn refused(message: &Value, why: &str, token: &str) {
     let expected = if why.contains("another live connection") {
         "seat-in-use"
+    } else if why.contains("grace") {
+        "seat-expired"
     } else {
         "resume-refused"
     };

@@ -313,8 +313,11 @@ pub enum Problem {
     /// A `join` or `resume` while already in a room.
     AlreadyInRoom,
     /// A `resume` for a seat the server does not hold (any more) for this connection: the token
-    /// is unknown or spent, for another room, its grace ran out, or a live connection holds it.
+    /// is unknown or spent (the server restarted, say), or for another room.
     ResumeRefused,
+    /// A `resume` for a seat whose grace ran out: the server let it go and told everyone in the
+    /// room that its page left, so their calls with it are over; the people are still there.
+    SeatExpired,
     /// A `resume` for a seat another live connection holds (it answered the liveness probe):
     /// not given, not gone either.
     SeatInUse,
@@ -363,6 +366,7 @@ impl fmt::Display for Problem {
             Problem::NotInRoom => "This page is not in a room.",
             Problem::ResumeRefused => "The signaling server no longer holds this page's seat in the room.",
             Problem::SeatInUse => "Another connection holds this page's seat in the room.",
+            Problem::SeatExpired => "The signaling server let this page's seat go: it was away longer than the server keeps a seat, and the room was told it left.",
             Problem::NoPeer => "Nobody else is in the room yet.",
             Problem::TooLarge => "A message from this page was larger than the signaling server accepts (64 KiB).",
             Problem::TooFast => "This page sent messages faster than the signaling server accepts.",
@@ -603,6 +607,10 @@ mod tests {
                 ["problem"],
             "resume-refused"
         );
+        assert_eq!(
+            serde_json::to_value(FromServer::error(Problem::SeatExpired, None)).unwrap()["problem"],
+            "seat-expired"
+        );
         // A join without a wish or a name is written without them.
         let join = ToServer::Join {
             v: Some(PROTOCOL),
@@ -708,6 +716,7 @@ mod tests {
             !Problem::ResumeRefused.is_fatal(),
             "the page may join instead on the same connection"
         );
+        assert!(!Problem::SeatExpired.is_fatal(), "the same");
         assert!(!Problem::AlreadyInRoom.is_fatal());
     }
 }

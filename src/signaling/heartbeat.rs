@@ -35,6 +35,11 @@ pub const QUIET_MS: f64 = 1_500.0;
 /// A ping unanswered for this long: the socket is taken for dead and the page moves to a new one.
 pub const DEAD_MS: f64 = 7_000.0;
 
+/// A gap this long between two of the page's own beats (due every half second) means the page
+/// itself did not run meanwhile: a CPU starved by other work, a tab the browser froze. An answer
+/// may then be waiting, unread, behind the beat, so the socket is not judged on that wait.
+pub const STALLED_MS: f64 = 2_000.0;
+
 /// What the answers say of the socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Health {
@@ -59,6 +64,8 @@ pub struct Heartbeat {
     watch_until: f64,
     /// A doubt began: ping now, however recent the last ping.
     ask_now: bool,
+    /// The page's last beat.
+    beat_at: f64,
 }
 
 impl Heartbeat {
@@ -70,7 +77,20 @@ impl Heartbeat {
             pinged_at: f64::NEG_INFINITY,
             watch_until: f64::NEG_INFINITY,
             ask_now: false,
+            beat_at: now,
         }
+    }
+
+    /// The page beats at `now`, before it reads [`Heartbeat::health`]. After a stall (see
+    /// [`STALLED_MS`]) a ping still unanswered counts as asked now: the page gives the answer
+    /// the time it would have had, had the page been running.
+    pub fn beat(&mut self, now: f64) {
+        if now - self.beat_at >= STALLED_MS {
+            if let Some(asked) = &mut self.asked_at {
+                *asked = asked.max(now);
+            }
+        }
+        self.beat_at = now;
     }
 
     /// Something came from the server: every ping before it is answered.
@@ -226,6 +246,39 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_page_that_did_not_run_does_not_judge_its_socket_on_that_wait() {
+        let mut beat = Heartbeat::new(0.0);
+        beat.beat(4_500.0);
+        beat.pinged(5_000.0);
+        beat.beat(5_000.0);
+        // Frozen for 10 s: the pong may be in the queue behind this beat.
+        beat.beat(15_000.0);
+        assert_eq!(beat.health(15_000.0), Health::Alive);
+        // It was there: nothing is wrong.
+        beat.heard(15_010.0);
+        assert_eq!(beat.health(15_500.0), Health::Alive);
+        // It was not: judged from the stall's end, beat by beat as the page runs again.
+        let mut beat = Heartbeat::new(0.0);
+        beat.pinged(5_000.0);
+        beat.beat(15_000.0);
+        let mut now = 15_000.0;
+        while beat.health(now) != Health::Dead {
+            now += 500.0;
+            beat.beat(now);
+        }
+        assert_eq!(now, 15_000.0 + DEAD_MS);
+        // Beats on time judge as before.
+        let mut beat = Heartbeat::new(4_800.0);
+        beat.pinged(5_000.0);
+        let mut now = 5_000.0;
+        while beat.health(now) != Health::Dead {
+            now += 500.0;
+            beat.beat(now);
+        }
+        assert_eq!(now, 5_000.0 + DEAD_MS);
     }
 
     #[test]

@@ -54,13 +54,12 @@ pub enum RoomEvent {
     Reconnecting,
     /// This page is back in the room after `away_ms`. Every signal in flight meanwhile was
     /// delivered, unless `complete` is false: then each call resynchronizes its negotiation.
-    /// `rejoined`: the server had forgotten this page (it restarted), which joined anew: the
-    /// people there come again as [`RoomEvent::PeerJoined`], with new ids, and the calls still
-    /// up are theirs to take back.
+    /// `rejoined`: the server had forgotten this page, which joined anew, and what it forgot;
+    /// the people there come again as [`RoomEvent::PeerJoined`].
     Reconnected {
         away_ms: f64,
         complete: bool,
-        rejoined: bool,
+        rejoined: Option<Forgotten>,
     },
     /// New TURN credentials, for the calls to use from now on.
     IceServers(Vec<IceServer>),
@@ -72,6 +71,18 @@ pub enum RoomEvent {
     Problem(String),
     /// The way to the room is gone (the sentence to show): the call cannot go on.
     Lost(String),
+}
+
+/// What the signaling server had forgotten when this page came back to it and joined anew.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Forgotten {
+    /// Everything (it restarted): the people there join again with new ids, and the calls still
+    /// up are theirs to take back.
+    Room,
+    /// This page's seat alone (away past the grace): the room was told it left, so its calls are
+    /// over at the other ends, and the people there, the same ones with the same ids, get new
+    /// calls.
+    Seat,
 }
 
 /// Which way the room is reached.

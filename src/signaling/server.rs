@@ -6,13 +6,14 @@
 //! signals it got, and resends the ones the server had not taken (both sides number them). When
 //! the server no longer holds the seat (it restarted, or the grace ran out), the link joins the
 //! room anew and, with one other person, asks for its old role, so that call's negotiation roles
-//! stay as they were. On a resume, the server shows the room as it is now; the link tells the
+//! stay as they were; it tells the call which of the two it was, since after a grace that ran out
+//! the room was told this page left, and its calls are over at the other ends. On a resume, the server shows the room as it is now; the link tells the
 //! call who left, came, went away or came back meanwhile.
 
 use super::by_peer::ByPeer;
 use super::heartbeat::{Health, Heartbeat};
 use super::reconnect::Reconnect;
-use super::{deliver, from_json, to_json, Events, RoomEvent, Via};
+use super::{deliver, from_json, to_json, Events, Forgotten, RoomEvent, Via};
 use gloo_events::EventListener;
 use gloo_timers::callback::{Interval, Timeout};
 use loopback_signal::{
@@ -60,6 +61,8 @@ struct Inner {
     socket: RefCell<Option<Socket>>,
     /// A seat was had once: from then on a lost socket is reconnected.
     seated_once: Cell<bool>,
+    /// Why the last resume was refused: what the server forgot, for the join that follows.
+    forgotten: Cell<Forgotten>,
     /// The current socket holds the seat (joined or resumed): signals go out at once.
     seated: Cell<bool>,
     ice_servers: RefCell<Vec<IceServer>>,
@@ -123,6 +126,7 @@ impl ServerLink {
             unavailable: Box::new(unavailable),
             socket: RefCell::default(),
             seated_once: Cell::new(false),
+            forgotten: Cell::new(Forgotten::Room),
             seated: Cell::new(false),
             ice_servers: RefCell::default(),
             token: RefCell::default(),
@@ -331,6 +335,7 @@ impl Inner {
     }
 
     fn beat_at(self: &Rc<Self>, now: f64) {
+        self.update_heartbeat(|h| h.beat(now));
         match self.heartbeat.get().health(now) {
             Health::Dead => return self.abandon(),
             Health::Quiet => self.going_away(),
@@ -485,7 +490,7 @@ impl Inner {
                 RoomEvent::Reconnected {
                     away_ms,
                     complete: true,
-                    rejoined: false,
+                    rejoined: None,
                 },
             );
         }
@@ -505,12 +510,12 @@ impl Inner {
                 self.renew_after(renew_in);
                 let first = if self.seated_once.replace(true) {
                     // Joined anew after the server forgot the seat: whatever was in flight is
-                    // gone, and everyone in the room has a new id.
+                    // gone, and the room is as `peers` says.
                     *self.peers.borrow_mut() = ByPeer::default();
                     RoomEvent::Reconnected {
                         away_ms: self.back(),
                         complete: false,
-                        rejoined: true,
+                        rejoined: Some(self.forgotten.get()),
                     }
                 } else {
                     RoomEvent::Joined {
@@ -552,7 +557,7 @@ impl Inner {
                     RoomEvent::Reconnected {
                         away_ms,
                         complete: complete && replay.complete,
-                        rejoined: false,
+                        rejoined: None,
                     },
                 );
                 for event in changes {
@@ -637,10 +642,15 @@ impl Inner {
                 RoomEvent::Problem(message)
             }
             FromServer::Error {
-                problem: Problem::ResumeRefused,
+                problem: problem @ (Problem::ResumeRefused | Problem::SeatExpired),
                 message,
             } => {
                 // The seat is gone from the server: join anew on this socket.
+                self.forgotten.set(if problem == Problem::SeatExpired {
+                    Forgotten::Seat
+                } else {
+                    Forgotten::Room
+                });
                 self.token.take();
                 self.received.set(0);
                 *self.sent.borrow_mut() = ReplayLog::default();

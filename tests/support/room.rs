@@ -451,3 +451,63 @@ impl Drop for Coturn {
         let _ = std::fs::remove_dir_all(&self._dir);
     }
 }
+
+/// A way to a server that a test can cut, as a page's network goes: every connection through it
+/// is dropped without a closing handshake, and new ones are dropped too until the cut is over.
+/// Only the pages sent through it lose their way; their calls' media go directly, as before.
+pub struct Cuttable {
+    /// The server's address as the pages behind the cut reach it.
+    pub url: String,
+    /// The connections' generation: a cut starts a new one, which drops every older connection.
+    cuts: tokio::sync::watch::Sender<u64>,
+    until: std::sync::Arc<std::sync::Mutex<std::time::Instant>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Cuttable {
+    pub async fn to(server: std::net::SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1");
+        let url = format!("http://{}/", listener.local_addr().expect("its address"));
+        let (cuts, _) = tokio::sync::watch::channel(0);
+        let until = std::sync::Arc::new(std::sync::Mutex::new(std::time::Instant::now()));
+        let (watch, cut_until) = (cuts.clone(), std::sync::Arc::clone(&until));
+        let task = tokio::spawn(async move {
+            while let Ok((mut page, _)) = listener.accept().await {
+                let cut = *cut_until.lock().expect("the cut's end") > std::time::Instant::now();
+                if cut {
+                    continue;
+                }
+                let mut cuts = watch.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(server).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut page, &mut server) => {}
+                        _ = cuts.changed() => {}
+                    }
+                });
+            }
+        });
+        Self {
+            url,
+            cuts,
+            until,
+            task,
+        }
+    }
+
+    /// Drops every connection now, and every new one for `long`.
+    pub fn cut_for(&self, long: Duration) {
+        *self.until.lock().expect("the cut's end") = std::time::Instant::now() + long;
+        self.cuts.send_modify(|generation| *generation += 1);
+    }
+}
+
+impl Drop for Cuttable {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

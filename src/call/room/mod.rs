@@ -17,7 +17,7 @@ use crate::page::Page;
 use crate::signaling::by_peer::ByPeer;
 use crate::signaling::server::ServerLink;
 use crate::signaling::tabs::TabLink;
-use crate::signaling::{self, Events, Link, RoomEvent};
+use crate::signaling::{self, Events, Forgotten, Link, RoomEvent};
 use gloo_timers::callback::Timeout;
 use loopback_signal::{IceServer, PeerId, PeerName, RoomName, Signal};
 use roster::Roster;
@@ -510,7 +510,9 @@ impl Shared {
                 let away = crate::call::recovery::seconds(away_ms);
                 log.step(&format!(
                     "back on the signaling server after {away}{}",
-                    if rejoined {
+                    if rejoined == Some(Forgotten::Seat) {
+                        ": it had let this page's seat go and told the room it left, so the calls start anew with whoever is there"
+                    } else if rejoined.is_some() {
                         ": it had forgotten this page, which joined the room anew"
                     } else if complete {
                         ", no signal lost"
@@ -519,7 +521,9 @@ impl Shared {
                     }
                 ));
                 self.signaling_up.set(true);
-                if rejoined {
+                if rejoined == Some(Forgotten::Seat) {
+                    self.end_all_pairs();
+                } else if rejoined.is_some() {
                     self.orphan_all();
                 } else {
                     self.each_peer(|peer| {
@@ -592,6 +596,34 @@ impl Shared {
         }
         drop(pairs);
         self.update();
+    }
+
+    /// The room was told this page left: every call is over at its other end, so each goes here
+    /// too (and any call kept from a server restart before). The people still there follow as
+    /// newcomers, each with a new call, in this same call of the page's.
+    fn end_all_pairs(self: &Rc<Self>) {
+        let mut pairs = std::mem::take(&mut *self.pairs.borrow_mut());
+        let orphans = self.orphans.take();
+        self.orphan_timer.take();
+        {
+            let mut roster = self.roster.borrow_mut();
+            for id in pairs.ids() {
+                roster.remove(id);
+            }
+            for pair in &orphans {
+                roster.remove(pair.id.get());
+            }
+        }
+        self.chosen.set(None);
+        // Dropped once the maps are let go of: a call's drop may look at the calls.
+        pairs.drain().for_each(drop);
+        drop(orphans);
+        self.page.remote_video.set_src_object(None);
+        self.lay_out();
+        self.page.status(&format!(
+            "In room {}: calling whoever is still here again…",
+            self.room
+        ));
     }
 
     /// The server forgot this page and everyone with it: the calls up go on while their people
@@ -676,7 +708,9 @@ impl Shared {
             return (self.ended)(Report::Failed(Error::NoRelayServer));
         }
         let first = self.pairs.borrow().is_empty() && self.orphans.borrow().is_empty();
-        if first {
+        // The call's log and chat start with its first person, not again when its calls start
+        // anew (the server let this page's seat go).
+        if first && !self.had_someone.get() {
             self.page.log.reset_clock();
             self.page.tools.clear_chat();
         }
