@@ -2,7 +2,11 @@
 //! 127.0.0.1 and driven in headless Chromium and then headless Firefox with fake media devices,
 //! alternating A/B.
 //!
-//! `scripts/dev bench [--loads N] [--pairs N] [--cycles N]` builds the release page first;
+//! `scripts/dev bench [--loads N] [--pairs N] [--cycles N] [--first N] [--uncompressed]` builds
+//! the release page first. Repeat visits (loads and calls in one browser, its cache warm) come
+//! first; then first visits (`--first` pairs, each load in a browser of its own with a fresh
+//! profile) on 127.0.0.1 and, where the network lab can run (root), over a link narrowed to
+//! 10 Mbit/s; `--uncompressed` serves both pages without their brotli and gzip copies.
 //! `scripts/dev bench --network` times instead how calls set up and recover in the network lab
 //! (`tests/support/network.rs`): through two symmetric NATs, after a 10 s and a 25 s cut of one
 //! home's uplink, a new public address and a restart of the signaling server. Every
@@ -97,6 +101,8 @@ fn main() {
     let mut loads = 50;
     let mut pairs = 10;
     let mut cycles = 100;
+    let mut first = 15;
+    let compressed = !std::env::args().any(|a| a == "--uncompressed");
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--network") {
         return network();
@@ -107,6 +113,7 @@ fn main() {
             "--loads" => loads = next().expect("--loads N"),
             "--pairs" => pairs = next().expect("--pairs N"),
             "--cycles" => cycles = next().expect("--cycles N"),
+            "--first" => first = next().expect("--first N"),
             _ => {}
         }
     }
@@ -114,7 +121,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap()
-        .block_on(run(loads, pairs, cycles));
+        .block_on(run(loads, pairs, cycles, first, compressed));
 }
 
 /// How calls set up and recover in the network lab, once per pairing of browsers: each figure
@@ -173,9 +180,13 @@ struct Measured {
     cycled: [Value; 2],
 }
 
-async fn run(loads: usize, pairs: usize, cycles: usize) {
-    let rust_dir = dist();
-    let js_dir = js_page(&rust_dir);
+async fn run(loads: usize, pairs: usize, cycles: usize, first: usize, compressed: bool) {
+    let rust_dir = if compressed {
+        dist()
+    } else {
+        uncompressed(&dist())
+    };
+    let js_dir = js_page(&rust_dir, compressed);
     let rust = Server::start(&rust_dir).await;
     let js = Server::start(&js_dir).await;
     let url = |page| match page {
@@ -344,6 +355,8 @@ async fn run(loads: usize, pairs: usize, cycles: usize) {
         row("live tracks after", "live_tracks");
     }
 
+    let first_visits = first_visits(first, &rust_dir, &js_dir, &rust.url, &js.url).await;
+
     let (rust_sizes, js_sizes) = (transfer_sizes(&rust_dir), transfer_sizes(&js_dir));
     println!("\n| transfer size | raw bytes | gzip bytes |");
     println!("| --- | --- | --- |");
@@ -370,6 +383,9 @@ async fn run(loads: usize, pairs: usize, cycles: usize) {
         "pairs": pairs,
         "cycles": cycles,
         "browsers": browsers_json,
+        "first_visit_pairs": first,
+        "compressed": compressed,
+        "first_visits": first_visits,
         "sizes": { "rust": sizes_json(&rust_sizes), "js": sizes_json(&js_sizes) },
     });
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/results.json");
@@ -404,6 +420,190 @@ async fn load_marks(browser: &Browser, url: &str) -> Marks {
         start_usable: mark(0).expect("the page marks loopback:start-usable"),
         script_start: mark(1).expect("the page marks loopback:script-start"),
         compiled: mark(2),
+    }
+}
+
+/// One first visit, measured in the page: load → Start usable; when the page's script started,
+/// and when its last byte had arrived; when the rest of the Rust page was in; and the first
+/// remote frame after Call, pressed 300 ms after the camera is on.
+struct FirstVisit {
+    start_usable: f64,
+    script_start: f64,
+    script_arrived: f64,
+    page_ready: Option<f64>,
+    call: f64,
+}
+
+/// Both pages' first visits, `pairs` A/B pairs per browser: on 127.0.0.1, then through the
+/// network lab over a link narrowed to 10 Mbit/s each way (when the lab can run here). Prints
+/// the tables and returns the figures for `bench/results.json`.
+async fn first_visits(
+    pairs: usize,
+    rust_dir: &Path,
+    js_dir: &Path,
+    rust_url: &str,
+    js_url: &str,
+) -> Value {
+    if pairs == 0 {
+        return Value::Null;
+    }
+    let mut rows = Vec::new();
+    for engine in Engine::ALL {
+        let visits = first_visit_pairs(engine, None, pairs, [rust_url, js_url]).await;
+        rows.push(("127.0.0.1", engine, visits));
+    }
+    match support::lab::Lab::unavailable() {
+        Some(why) => {
+            println!("\nfirst visits over the network lab's narrowed link: skipped ({why})")
+        }
+        None => {
+            use support::lab::{serve_on, Lab, Nat, SERVER_PORT};
+            let lab = Lab::build([Nat::None]);
+            lab.narrow(0, NARROW_KBIT);
+            lab.narrow_down(0, NARROW_KBIT);
+            let config = |dir: &Path| {
+                Server::config(dir, |c| {
+                    c.tls = true;
+                })
+            };
+            let (_rust, rust_url) = serve_on(&lab, config(rust_dir), SERVER_PORT).await;
+            let (_js, js_url) = serve_on(&lab, config(js_dir), SERVER_PORT + 1).await;
+            for engine in Engine::ALL {
+                let visits =
+                    first_visit_pairs(engine, Some(lab.machine(0)), pairs, [&rust_url, &js_url])
+                        .await;
+                rows.push(("10 Mbit/s link", engine, visits));
+            }
+        }
+    }
+
+    println!("\n| first visit | browser | load → Start usable, Rust/wasm (p25–p75) | plain JS | Rust/JS | Call 300 ms after the camera → first remote frame, Rust/wasm | plain JS | Rust/JS |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    let mut json_rows = Vec::new();
+    for (network, engine, [rust, js]) in &rows {
+        let figure = |f: fn(&FirstVisit) -> f64| -> (Vec<f64>, Vec<f64>, f64) {
+            let (r, j): (Vec<f64>, Vec<f64>) =
+                (rust.iter().map(f).collect(), js.iter().map(f).collect());
+            let ratios: Vec<f64> = r.iter().zip(&j).map(|(a, b)| a / b).collect();
+            let ratio = median(&ratios);
+            (r, j, ratio)
+        };
+        let (load_r, load_j, load_ratio) = figure(|v| v.start_usable);
+        let (call_r, call_j, call_ratio) = figure(|v| v.call);
+        println!(
+            "| {network} | {} | {} | {} | **{load_ratio:.3}** | {} | {} | **{call_ratio:.3}** |",
+            engine.name(),
+            spread(&load_r),
+            spread(&load_j),
+            spread(&call_r),
+            spread(&call_j),
+        );
+        let marks = |visits: &[FirstVisit]| {
+            json!({
+                "script_start": visits.iter().map(|v| v.script_start).collect::<Vec<_>>(),
+                "script_arrived": visits.iter().map(|v| v.script_arrived).collect::<Vec<_>>(),
+                "page_ready": visits.iter().map(|v| v.page_ready).collect::<Vec<_>>(),
+            })
+        };
+        json_rows.push(json!({
+            "network": network, "browser": engine.name(),
+            "load": { "rust": load_r, "js": load_j, "ratio_median_of_pairs": load_ratio },
+            "call": { "rust": call_r, "js": call_j, "ratio_median_of_pairs": call_ratio },
+            "marks": { "rust": marks(rust), "js": marks(js) },
+        }));
+    }
+    println!("\n| first visit, medians (ms) | browser | page | its script's last byte | the script starts | Start usable | the rest of the page in |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    for (network, engine, [rust, js]) in &rows {
+        for (page, visits) in [(Page::Rust, rust), (Page::Js, js)] {
+            let m = |f: fn(&FirstVisit) -> f64| median(&visits.iter().map(f).collect::<Vec<_>>());
+            let ready: Vec<f64> = visits.iter().filter_map(|v| v.page_ready).collect();
+            println!(
+                "| {network} | {} | {} | {:.1} | {:.1} | {:.1} | {} |",
+                engine.name(),
+                page.name(),
+                m(|v| v.script_arrived),
+                m(|v| v.script_start),
+                m(|v| v.start_usable),
+                if ready.is_empty() {
+                    "–".to_owned()
+                } else {
+                    format!("{:.1}", median(&ready))
+                },
+            );
+        }
+    }
+    Value::Array(json_rows)
+}
+
+/// Both directions of the lab's link for first visits, in kbit/s.
+const NARROW_KBIT: u32 = 10_000;
+
+/// `pairs` A/B pairs of first visits in `engine` (in the lab's machine `netns` if given): the
+/// Rust page's, then the plain page's.
+async fn first_visit_pairs(
+    engine: Engine,
+    netns: Option<&str>,
+    pairs: usize,
+    urls: [&str; 2],
+) -> [Vec<FirstVisit>; 2] {
+    let (mut rust, mut js) = (Vec::new(), Vec::new());
+    for pair in 0..pairs {
+        rust.push(first_visit(engine, netns, urls[0]).await);
+        js.push(first_visit(engine, netns, urls[1]).await);
+        if (pair + 1) % 5 == 0 {
+            eprintln!(
+                "{}{}: first-visit pair {}/{pairs} done",
+                engine.name(),
+                if netns.is_some() {
+                    " over the narrowed link"
+                } else {
+                    ""
+                },
+                pair + 1
+            );
+        }
+    }
+    [rust, js]
+}
+
+/// One first visit (see [`FirstVisit`]) in a browser of its own, as a person opening the link:
+/// Start as soon as it works, Call 300 ms after the camera is on (its first frame shown). If Call
+/// is not usable then, the press waits for it, and the wait counts.
+async fn first_visit(engine: Engine, netns: Option<&str>, url: &str) -> FirstVisit {
+    let prefs = json!({ "privacy.reduceTimerPrecision": false });
+    let browser = Browser::launch_first_visit(engine, netns, &prefs).await;
+    browser.client.goto(url).await.expect("page loads");
+    let measured = browser
+        .eval(&format!(
+            "return (async () => {{ {HELPERS}
+                await until(() => !$('start-btn').disabled);
+                $('start-btn').click();
+                const local = $('localStream');
+                await until(() => local.videoWidth > 0 && local.currentTime > 0);
+                await new Promise(r => setTimeout(r, 300));
+                const press = performance.now();
+                await until(() => !$('call-btn').disabled);
+                let frame = null;
+                $('remoteStream').requestVideoFrameCallback(() => {{ frame = performance.now(); }});
+                $('call-btn').click();
+                await until(() => frame !== null, 30000);
+                const mark = name => performance.getEntriesByName('loopback:' + name)[0]?.startTime ?? null;
+                const script = performance.getEntriesByType('resource')
+                    .find(r => r.initiatorType === 'script');
+                return [mark('start-usable'), mark('script-start'), script ? script.responseEnd : null,
+                        mark('page-ready'), frame - press];
+            }})();"
+        ))
+        .await;
+    browser.close().await;
+    let at = |i: usize| measured[i].as_f64();
+    FirstVisit {
+        start_usable: at(0).expect("the page marks loopback:start-usable"),
+        script_start: at(1).expect("the page marks loopback:script-start"),
+        script_arrived: at(2).expect("the page's script in the resource timings"),
+        page_ready: at(3),
+        call: at(4).expect("a first remote frame"),
     }
 }
 
@@ -499,10 +699,10 @@ async fn load(browser: &Browser, url: &str) {
 }
 
 /// The plain-JavaScript page: index.html's markup with bench/app.js in place of the wasm, served
-/// as the Rust page is. It takes the Rust build's stylesheet and icon (`rust_dir`, minified by
+/// as the Rust page is (each file's brotli and gzip copies beside it). It takes the Rust build's stylesheet and icon (`rust_dir`, minified by
 /// trunk, named by their content); app.js is minified by the esbuild that minifies the Rust page's
 /// glue, named by its content, and loaded with its integrity hash, as the first module's script is.
-fn js_page(rust_dir: &Path) -> PathBuf {
+fn js_page(rust_dir: &Path, compressed: bool) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = root.join("target/bench/js");
     let _ = std::fs::remove_dir_all(&out);
@@ -512,7 +712,7 @@ fn js_page(rust_dir: &Path) -> PathBuf {
             .unwrap()
             .flatten()
             .map(|e| e.file_name().to_string_lossy().into_owned())
-            .find(|n| n.starts_with(prefix))
+            .find(|n| n.starts_with(prefix) && !n.ends_with(".br") && !n.ends_with(".gz"))
             .unwrap_or_else(|| panic!("no {prefix}… in {}", rust_dir.display()));
         std::fs::copy(rust_dir.join(&name), out.join(&name)).unwrap();
         name
@@ -575,6 +775,25 @@ fn js_page(rust_dir: &Path) -> PathBuf {
         "index.html names a file the benchmark does not copy: update it"
     );
     std::fs::write(out.join("index.html"), html).unwrap();
+    // Compressed as the Rust page's files are, by the same build step.
+    if compressed {
+        loopback_precompress::compress_dir(&out).expect("the plain page's files compressed");
+    }
+    out
+}
+
+/// A copy of the release page without its brotli and gzip copies (`--uncompressed`): served as
+/// the server served it before it sent them, for what they are worth on a first visit.
+fn uncompressed(dist: &Path) -> PathBuf {
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench/uncompressed");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    for entry in std::fs::read_dir(dist).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.path().is_file() && !name.ends_with(".br") && !name.ends_with(".gz") {
+            std::fs::copy(entry.path(), out.join(&name)).unwrap();
+        }
+    }
     out
 }
 

@@ -1,4 +1,4 @@
-//! How the page's files are served: how long a browser may keep each one.
+//! How the page's files are served: how long a browser may keep each one, and in which encoding.
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -48,6 +48,25 @@ pub async fn cache_policy(request: Request, next: Next) -> Response {
         .headers_mut()
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static(policy));
+    response
+}
+
+/// Says on every answer for a file that it depends on the request's `Accept-Encoding`: the same
+/// address is sent as brotli, gzip or as it is (the copies `loopback-precompress` made at build
+/// time), so a cache between the server and the browser must not hand one browser's encoding to
+/// another. On every answer, the uncompressed ones too: a cache keeps what it got first.
+pub async fn vary_by_encoding(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let named = headers
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|v| v.trim().eq_ignore_ascii_case("accept-encoding"));
+    if !named {
+        headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
     response
 }
 

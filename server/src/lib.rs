@@ -260,10 +260,16 @@ impl AppState {
 
 /// The signaling endpoint at [`SIGNAL_PATH`]; everything else is the page.
 pub fn router(state: AppState) -> Router {
-    let page = ServeDir::new(&state.config.dist).append_index_html_on_directories(true);
+    // Each file's brotli or gzip copy, made at build time, to a browser that accepts it; the
+    // file itself to one that does not, or where a copy is missing.
+    let page = ServeDir::new(&state.config.dist)
+        .append_index_html_on_directories(true)
+        .precompressed_br()
+        .precompressed_gzip();
     let page = Router::new()
         .fallback_service(page)
-        .layer(axum::middleware::from_fn(assets::cache_policy));
+        .layer(axum::middleware::from_fn(assets::cache_policy))
+        .layer(axum::middleware::from_fn(assets::vary_by_encoding));
     // The checks answer whether or not the server signals: a static host is balanced too.
     let router = Router::new()
         .route(HEALTH_PATH, get(healthz))

@@ -385,24 +385,13 @@ impl Lab {
     /// Narrows machine `i`'s uplink (what it sends) to `kbit` kbit/s, with a queue of about
     /// 400 ms, as a home router's would be.
     pub fn narrow(&self, i: usize, kbit: u32) {
-        exec(
-            &self.machines[i].uplink_netns,
-            "tc",
-            &[
-                "qdisc",
-                "add",
-                "dev",
-                "wan",
-                "root",
-                "tbf",
-                "rate",
-                &format!("{kbit}kbit"),
-                "burst",
-                "16kbit",
-                "latency",
-                "400ms",
-            ],
-        );
+        tbf(&self.machines[i].uplink_netns, "wan", kbit);
+    }
+
+    /// Narrows machine `i`'s downlink (what reaches it from the internet) to `kbit` kbit/s, with
+    /// the same queue: on the internet's side of its uplink, its port of the bridge.
+    pub fn narrow_down(&self, i: usize, kbit: u32) {
+        tbf(self.internet(), &format!("p{}", i + 1), kbit);
     }
 
     /// Gives machine `i`'s router a new outside address, as when a home's provider hands it a
@@ -538,19 +527,51 @@ pub async fn serve(
     lab: &Lab,
     config: loopback_server::Config,
 ) -> (loopback_server::Running, String) {
+    serve_on(lab, config, SERVER_PORT).await
+}
+
+/// Like [`serve`], on `port`: a second server beside the first.
+pub async fn serve_on(
+    lab: &Lab,
+    config: loopback_server::Config,
+    port: u16,
+) -> (loopback_server::Running, String) {
     use loopback_server::tls::{self, Certificate};
     let certificate = Certificate::SelfSigned {
         names: vec![SERVER_IP.to_owned()],
     };
     let tls = tls::config(&certificate)
         .unwrap_or_else(|e| panic!("network lab: the server's certificate: {e}"));
-    let address = format!("{SERVER_IP}:{SERVER_PORT}");
+    let address = format!("{SERVER_IP}:{port}");
     let listener = in_netns(lab.internet(), move || std::net::TcpListener::bind(address))
         .unwrap_or_else(|e| panic!("network lab: the server's port: {e}"));
     let running = loopback_server::Running::start_tls(listener, config, tls)
         .unwrap_or_else(|e| panic!("network lab: the server: {e}"));
-    (running, format!("https://{SERVER_IP}:{SERVER_PORT}/"))
+    (running, format!("https://{SERVER_IP}:{port}/"))
 }
 
 /// The signaling server's port on the internet segment.
 pub const SERVER_PORT: u16 = 8443;
+
+/// A token bucket of `kbit` kbit/s on `dev`'s egress in `netns`, with a queue of about 400 ms, as
+/// a home router's would be.
+fn tbf(netns: &str, dev: &str, kbit: u32) {
+    exec(
+        netns,
+        "tc",
+        &[
+            "qdisc",
+            "add",
+            "dev",
+            dev,
+            "root",
+            "tbf",
+            "rate",
+            &format!("{kbit}kbit"),
+            "burst",
+            "16kbit",
+            "latency",
+            "400ms",
+        ],
+    );
+}

@@ -145,7 +145,8 @@ impl Server {
         Self::serve(config, store).await
     }
 
-    fn config(root: &Path, change: impl FnOnce(&mut Config)) -> Config {
+    /// The configuration [`Server::start_with`] runs: the page in `root`, changed by `change`.
+    pub fn config(root: &Path, change: impl FnOnce(&mut Config)) -> Config {
         let mut config = Config {
             dist: root.to_path_buf(),
             allowed_origins: Vec::new(),
@@ -261,6 +262,25 @@ impl Browser {
         extra_args: &[&str],
         prefs: &Value,
     ) -> Self {
+        Self::launch_with_capabilities(engine, netns, extra_args, prefs, &[]).await
+    }
+
+    /// A browser for one first visit, as someone opening the page for the first time: a profile
+    /// of its own (the driver makes a new one for every session: nothing cached, no compiled
+    /// code kept), and navigation that returns at `DOMContentLoaded` (`pageLoadStrategy`
+    /// `eager`) rather than at `load`, so that a test acts as soon as a person could.
+    pub async fn launch_first_visit(engine: Engine, netns: Option<&str>, prefs: &Value) -> Self {
+        let eager = [("pageLoadStrategy", json!("eager"))];
+        Self::launch_with_capabilities(engine, netns, &[], prefs, &eager).await
+    }
+
+    async fn launch_with_capabilities(
+        engine: Engine,
+        netns: Option<&str>,
+        extra_args: &[&str],
+        prefs: &Value,
+        more: &[(&str, Value)],
+    ) -> Self {
         let free_port = || {
             std::net::TcpListener::bind("127.0.0.1:0")
                 .and_then(|l| l.local_addr())
@@ -342,6 +362,9 @@ impl Browser {
         let mut capabilities = engine.capabilities(extra_args, prefs);
         if netns.is_some() {
             capabilities.insert("acceptInsecureCerts".into(), json!(true));
+        }
+        for (name, value) in more {
+            capabilities.insert((*name).into(), value.clone());
         }
         let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(capabilities)
@@ -437,6 +460,12 @@ pub fn transfer_sizes(dir: &Path) -> Vec<FileSize> {
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|entry| entry.ok())
         .filter(|entry| entry.path().is_file())
+        // Not the brotli and gzip copies the build makes for the server to send.
+        .filter(|entry| {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            !name.ends_with(".br") && !name.ends_with(".gz")
+        })
         .map(|entry| {
             let bytes = std::fs::read(entry.path()).unwrap();
             let mut gz = GzEncoder::new(Vec::new(), Compression::best());
