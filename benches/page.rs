@@ -430,6 +430,8 @@ struct FirstVisit {
     start_usable: f64,
     script_start: f64,
     script_arrived: f64,
+    /// The Rust page's first module compiled (its wasm, in its script).
+    compiled: Option<f64>,
     page_ready: Option<f64>,
     call: f64,
 }
@@ -502,6 +504,7 @@ async fn first_visits(
             json!({
                 "script_start": visits.iter().map(|v| v.script_start).collect::<Vec<_>>(),
                 "script_arrived": visits.iter().map(|v| v.script_arrived).collect::<Vec<_>>(),
+                "first_module_compiled": visits.iter().map(|v| v.compiled).collect::<Vec<_>>(),
                 "page_ready": visits.iter().map(|v| v.page_ready).collect::<Vec<_>>(),
             })
         };
@@ -512,18 +515,28 @@ async fn first_visits(
             "marks": { "rust": marks(rust), "js": marks(js) },
         }));
     }
-    println!("\n| first visit, medians (ms) | browser | page | its script's last byte | the script starts | Start usable | the rest of the page in |");
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    println!("\n| first visit, medians (ms) | browser | page | its script's last byte | the script starts | its work until Start usable | of which the glue, decoding and compiling the wasm | Start usable | the rest of the page in |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (network, engine, [rust, js]) in &rows {
         for (page, visits) in [(Page::Rust, rust), (Page::Js, js)] {
             let m = |f: fn(&FirstVisit) -> f64| median(&visits.iter().map(f).collect::<Vec<_>>());
             let ready: Vec<f64> = visits.iter().filter_map(|v| v.page_ready).collect();
+            let compiling: Vec<f64> = visits
+                .iter()
+                .filter_map(|v| v.compiled.map(|c| c - v.script_start))
+                .collect();
             println!(
-                "| {network} | {} | {} | {:.1} | {:.1} | {:.1} | {} |",
+                "| {network} | {} | {} | {:.1} | {:.1} | {:.1} | {} | {:.1} | {} |",
                 engine.name(),
                 page.name(),
                 m(|v| v.script_arrived),
                 m(|v| v.script_start),
+                m(|v| v.start_usable - v.script_start),
+                if compiling.is_empty() {
+                    "–".to_owned()
+                } else {
+                    format!("{:.1}", median(&compiling))
+                },
                 m(|v| v.start_usable),
                 if ready.is_empty() {
                     "–".to_owned()
@@ -592,7 +605,7 @@ async fn first_visit(engine: Engine, netns: Option<&str>, url: &str) -> FirstVis
                 const script = performance.getEntriesByType('resource')
                     .find(r => r.initiatorType === 'script');
                 return [mark('start-usable'), mark('script-start'), script ? script.responseEnd : null,
-                        mark('page-ready'), frame - press];
+                        mark('page-ready'), frame - press, mark('first-module-compiled')];
             }})();"
         ))
         .await;
@@ -604,6 +617,7 @@ async fn first_visit(engine: Engine, netns: Option<&str>, url: &str) -> FirstVis
         script_arrived: at(2).expect("the page's script in the resource timings"),
         page_ready: at(3),
         call: at(4).expect("a first remote frame"),
+        compiled: at(5),
     }
 }
 

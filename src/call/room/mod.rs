@@ -620,6 +620,7 @@ impl Shared {
         drop(orphans);
         self.page.remote_video.set_src_object(None);
         self.lay_out();
+        self.update();
         self.page.status(&format!(
             "In room {}: calling whoever is still here again…",
             self.room
