@@ -726,7 +726,7 @@ fn js_page(rust_dir: &Path, compressed: bool) -> PathBuf {
             .unwrap()
             .flatten()
             .map(|e| e.file_name().to_string_lossy().into_owned())
-            .find(|n| n.starts_with(prefix) && !n.ends_with(".br") && !n.ends_with(".gz"))
+            .find(|n| n.starts_with(prefix) && !loopback_precompress::is_copy(n))
             .unwrap_or_else(|| panic!("no {prefix}… in {}", rust_dir.display()));
         std::fs::copy(rust_dir.join(&name), out.join(&name)).unwrap();
         name
@@ -804,7 +804,7 @@ fn uncompressed(dist: &Path) -> PathBuf {
     std::fs::create_dir_all(&out).unwrap();
     for entry in std::fs::read_dir(dist).unwrap().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if entry.path().is_file() && !name.ends_with(".br") && !name.ends_with(".gz") {
+        if entry.path().is_file() && !loopback_precompress::is_copy(&name) {
             std::fs::copy(entry.path(), out.join(&name)).unwrap();
         }
     }

@@ -9,7 +9,7 @@ mod support;
 use loopback_server::turn::Turn;
 use serde_json::{json, Value};
 use std::time::Duration;
-use support::group::{join, tiles_playing};
+use support::group::{fps_per_call, join, tiles_playing};
 use support::room::{call, hang_up, logs, room_url, rooms_empty, Coturn, Cuttable, Side};
 use support::{dist, Browser, Engine, Server};
 
@@ -546,8 +546,8 @@ async fn relay_only_through_coturn(engine: Engine) {
 /// Three in a room, one of them (`c`, in a second window of `a`'s Chromium) behind a way to the
 /// server that is cut for longer than the server keeps a seat: the other two are told `c` left and
 /// end their calls with it; when `c` gets through again the server says its seat is gone, and `c`
-/// ends its own (over at the other ends) and calls the two anew. Everyone plays everyone again,
-/// and `c` holds two calls, not four.
+/// ends its own (over at the other ends) and calls the two anew. Everyone decodes everyone again,
+/// from the peers' stats, and `c` holds two calls, not four.
 async fn a_seat_let_go_is_called_anew(first: Engine, second: Engine) {
     const GRACE: Duration = Duration::from_secs(2);
     let server = Server::start_with(&dist(), |c| {
@@ -597,6 +597,14 @@ async fn a_seat_let_go_is_called_anew(first: Engine, second: Engine) {
             panic!("{e}\n{}\n{}", logs(&a, &c).await, logs(&b, &c).await);
         }
     }
+    for side in [&a, &b, &c] {
+        let fps = fps_per_call(side, Duration::from_secs(2)).await;
+        assert!(
+            fps.len() == 2 && fps.iter().all(|&f| f >= 5.0),
+            "{}: frames decoded per second, per call: {fps:?}",
+            side.name
+        );
+    }
     c.assert_logged("it had let this page's seat go and told the room it left")
         .await;
     assert_eq!(c.eval(opened).await, json!(2), "{}", logs(&a, &c).await);
@@ -613,6 +621,11 @@ async fn a_seat_let_go_is_called_anew(first: Engine, second: Engine) {
 #[tokio::test(flavor = "current_thread")]
 async fn a_seat_let_go_is_called_anew_chromium_and_firefox() {
     a_seat_let_go_is_called_anew(Engine::Chromium, Engine::Firefox).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_seat_let_go_is_called_anew_firefox_and_chromium() {
+    a_seat_let_go_is_called_anew(Engine::Firefox, Engine::Chromium).await;
 }
 
 #[tokio::test(flavor = "current_thread")]

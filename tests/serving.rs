@@ -83,7 +83,7 @@ fn page_files() -> Vec<String> {
                 .to_string_lossy()
                 .into_owned()
         })
-        .filter(|name| !name.ends_with(".br") && !name.ends_with(".gz"))
+        .filter(|name| !loopback_precompress::is_copy(name))
         .collect();
     names.sort();
     names

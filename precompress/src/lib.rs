@@ -23,6 +23,12 @@ pub fn compressible(name: &str) -> bool {
         .is_some_and(|(_, ext)| TEXT_OR_WASM.contains(&ext))
 }
 
+/// Whether `name` is one of the copies this step writes (`NAME.br`, `NAME.gz`), not a file of the
+/// page: whoever lists the page's files leaves them out.
+pub fn is_copy(name: &str) -> bool {
+    name.ends_with(".br") || name.ends_with(".gz")
+}
+
 /// Brotli at its strongest, with a window as large as the largest file needs.
 pub fn brotli(bytes: &[u8]) -> io::Result<Vec<u8>> {
     let params = brotli::enc::BrotliEncoderParams {
@@ -120,6 +126,7 @@ mod tests {
         for name in ["index.html.br", "a.js.gz", "photo.png", "README", "docs"] {
             assert!(!compressible(name), "{name}");
         }
+        assert!(is_copy("index.html.br") && is_copy("a.js.gz") && !is_copy("index.html"));
     }
 
     #[test]

@@ -260,25 +260,23 @@ mod tests {
         // It was there: nothing is wrong.
         beat.heard(15_010.0);
         assert_eq!(beat.health(15_500.0), Health::Alive);
-        // It was not: judged from the stall's end, beat by beat as the page runs again.
-        let mut beat = Heartbeat::new(0.0);
-        beat.pinged(5_000.0);
-        beat.beat(15_000.0);
-        let mut now = 15_000.0;
-        while beat.health(now) != Health::Dead {
-            now += 500.0;
-            beat.beat(now);
-        }
-        assert_eq!(now, 15_000.0 + DEAD_MS);
+        // A ping at 5 s never answered, the page beating every half second from `from` (after
+        // its last beat at `last`): when the socket is found dead.
+        let dead_at = |last: f64, from: f64| {
+            let mut beat = Heartbeat::new(last);
+            beat.pinged(5_000.0);
+            beat.beat(from);
+            let mut now = from;
+            while beat.health(now) != Health::Dead {
+                now += 500.0;
+                beat.beat(now);
+            }
+            now
+        };
+        // It was not there: judged from the stall's end, beat by beat as the page runs again.
+        assert_eq!(dead_at(0.0, 15_000.0), 15_000.0 + DEAD_MS);
         // Beats on time judge as before.
-        let mut beat = Heartbeat::new(4_800.0);
-        beat.pinged(5_000.0);
-        let mut now = 5_000.0;
-        while beat.health(now) != Health::Dead {
-            now += 500.0;
-            beat.beat(now);
-        }
-        assert_eq!(now, 5_000.0 + DEAD_MS);
+        assert_eq!(dead_at(4_800.0, 5_000.0), 5_000.0 + DEAD_MS);
     }
 
     #[test]

@@ -461,11 +461,7 @@ pub fn transfer_sizes(dir: &Path) -> Vec<FileSize> {
         .filter_map(|entry| entry.ok())
         .filter(|entry| entry.path().is_file())
         // Not the brotli and gzip copies the build makes for the server to send.
-        .filter(|entry| {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            !name.ends_with(".br") && !name.ends_with(".gz")
-        })
+        .filter(|entry| !loopback_precompress::is_copy(&entry.file_name().to_string_lossy()))
         .map(|entry| {
             let bytes = std::fs::read(entry.path()).unwrap();
             let mut gz = GzEncoder::new(Vec::new(), Compression::best());
