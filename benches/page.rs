@@ -2,11 +2,13 @@
 //! 127.0.0.1 and driven in headless Chromium and then headless Firefox with fake media devices,
 //! alternating A/B.
 //!
-//! `scripts/dev bench [--loads N] [--pairs N] [--cycles N] [--first N] [--uncompressed]` builds
-//! the release page first. Repeat visits (loads and calls in one browser, its cache warm) come
-//! first; then first visits (`--first` pairs, each load in a browser of its own with a fresh
-//! profile) on 127.0.0.1 and, where the network lab can run (root), over a link narrowed to
-//! 10 Mbit/s; `--uncompressed` serves both pages without their brotli and gzip copies.
+//! `scripts/dev bench [--loads N] [--pairs N] [--cycles N] [--first N] [--first-only] [--cold]
+//! [--uncompressed]` builds the release page first. Repeat visits (loads and calls in one browser,
+//! its cache warm) come first; then first visits (`--first` pairs, each load in a browser of its
+//! own with a fresh profile, started 2 s before, or with the page with `--cold`) on 127.0.0.1 and,
+//! where the network lab can run (root), over a link narrowed to 10 Mbit/s; `--first-only` skips
+//! the repeat visits (and leaves `bench/results.json`); `--uncompressed` serves both pages without
+//! their brotli and gzip copies.
 //! `scripts/dev bench --network` times instead how calls set up and recover in the network lab
 //! (`tests/support/network.rs`): through two symmetric NATs, after a 10 s and a 25 s cut of one
 //! home's uplink, a new public address and a restart of the signaling server. Every
@@ -97,23 +99,42 @@ struct Marks {
     compiled: Option<f64>,
 }
 
+/// What `scripts/dev bench` was asked to measure.
+struct Options {
+    loads: usize,
+    pairs: usize,
+    cycles: usize,
+    /// Pairs of first visits.
+    first: usize,
+    /// Only the first visits: no repeat visits, and `bench/results.json` left as it is.
+    first_only: bool,
+    /// Each first visit's page loaded with its browser starting up, as this benchmark first did.
+    cold: bool,
+    compressed: bool,
+}
+
 fn main() {
-    let mut loads = 50;
-    let mut pairs = 10;
-    let mut cycles = 100;
-    let mut first = 15;
-    let compressed = !std::env::args().any(|a| a == "--uncompressed");
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--network") {
         return network();
     }
+    let flag = |name: &str| args.iter().any(|a| a == name);
+    let mut options = Options {
+        loads: 50,
+        pairs: 10,
+        cycles: 100,
+        first: 15,
+        first_only: flag("--first-only"),
+        cold: flag("--cold"),
+        compressed: !flag("--uncompressed"),
+    };
     for (i, arg) in args.iter().enumerate() {
         let next = || args.get(i + 1).and_then(|v| v.parse().ok());
         match arg.as_str() {
-            "--loads" => loads = next().expect("--loads N"),
-            "--pairs" => pairs = next().expect("--pairs N"),
-            "--cycles" => cycles = next().expect("--cycles N"),
-            "--first" => first = next().expect("--first N"),
+            "--loads" => options.loads = next().expect("--loads N"),
+            "--pairs" => options.pairs = next().expect("--pairs N"),
+            "--cycles" => options.cycles = next().expect("--cycles N"),
+            "--first" => options.first = next().expect("--first N"),
             _ => {}
         }
     }
@@ -121,7 +142,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap()
-        .block_on(run(loads, pairs, cycles, first, compressed));
+        .block_on(run(options));
 }
 
 /// How calls set up and recover in the network lab, once per pairing of browsers: each figure
@@ -180,7 +201,15 @@ struct Measured {
     cycled: [Value; 2],
 }
 
-async fn run(loads: usize, pairs: usize, cycles: usize, first: usize, compressed: bool) {
+async fn run(options: Options) {
+    let Options {
+        loads,
+        pairs,
+        cycles,
+        first,
+        compressed,
+        ..
+    } = options;
     let rust_dir = if compressed {
         dist()
     } else {
@@ -194,6 +223,10 @@ async fn run(loads: usize, pairs: usize, cycles: usize, first: usize, compressed
         Page::Js => js.url.clone(),
     };
 
+    if options.first_only {
+        first_visits(&options, &rust_dir, &js_dir, &rust.url, &js.url).await;
+        return;
+    }
     let mut measured = Vec::new();
     for engine in Engine::ALL {
         // Chromium can report the JS heap precisely and collect garbage on demand; Firefox
@@ -355,7 +388,7 @@ async fn run(loads: usize, pairs: usize, cycles: usize, first: usize, compressed
         row("live tracks after", "live_tracks");
     }
 
-    let first_visits = first_visits(first, &rust_dir, &js_dir, &rust.url, &js.url).await;
+    let first_visits = first_visits(&options, &rust_dir, &js_dir, &rust.url, &js.url).await;
 
     let (rust_sizes, js_sizes) = (transfer_sizes(&rust_dir), transfer_sizes(&js_dir));
     println!("\n| transfer size | raw bytes | gzip bytes |");
@@ -429,6 +462,9 @@ async fn load_marks(browser: &Browser, url: &str) -> Marks {
 struct FirstVisit {
     start_usable: f64,
     script_start: f64,
+    /// The script's first byte and its last (its resource timing's `responseStart` and
+    /// `responseEnd`): between them, its bytes on the wire.
+    script_responded: f64,
     script_arrived: f64,
     /// The Rust page's first module compiled (its wasm, in its script).
     compiled: Option<f64>,
@@ -436,22 +472,22 @@ struct FirstVisit {
     call: f64,
 }
 
-/// Both pages' first visits, `pairs` A/B pairs per browser: on 127.0.0.1, then through the
+/// Both pages' first visits, `options.first` A/B pairs per browser: on 127.0.0.1, then through the
 /// network lab over a link narrowed to 10 Mbit/s each way (when the lab can run here). Prints
 /// the tables and returns the figures for `bench/results.json`.
 async fn first_visits(
-    pairs: usize,
+    options: &Options,
     rust_dir: &Path,
     js_dir: &Path,
     rust_url: &str,
     js_url: &str,
 ) -> Value {
-    if pairs == 0 {
+    if options.first == 0 {
         return Value::Null;
     }
     let mut rows = Vec::new();
     for engine in Engine::ALL {
-        let visits = first_visit_pairs(engine, None, pairs, [rust_url, js_url]).await;
+        let visits = first_visit_pairs(engine, None, options, [rust_url, js_url]).await;
         rows.push(("127.0.0.1", engine, visits));
     }
     match support::lab::Lab::unavailable() {
@@ -472,7 +508,7 @@ async fn first_visits(
             let (_js, js_url) = serve_on(&lab, config(js_dir), SERVER_PORT + 1).await;
             for engine in Engine::ALL {
                 let visits =
-                    first_visit_pairs(engine, Some(lab.machine(0)), pairs, [&rust_url, &js_url])
+                    first_visit_pairs(engine, Some(lab.machine(0)), options, [&rust_url, &js_url])
                         .await;
                 rows.push(("10 Mbit/s link", engine, visits));
             }
@@ -503,6 +539,7 @@ async fn first_visits(
         let marks = |visits: &[FirstVisit]| {
             json!({
                 "script_start": visits.iter().map(|v| v.script_start).collect::<Vec<_>>(),
+                "script_responded": visits.iter().map(|v| v.script_responded).collect::<Vec<_>>(),
                 "script_arrived": visits.iter().map(|v| v.script_arrived).collect::<Vec<_>>(),
                 "first_module_compiled": visits.iter().map(|v| v.compiled).collect::<Vec<_>>(),
                 "page_ready": visits.iter().map(|v| v.page_ready).collect::<Vec<_>>(),
@@ -515,8 +552,8 @@ async fn first_visits(
             "marks": { "rust": marks(rust), "js": marks(js) },
         }));
     }
-    println!("\n| first visit, medians (ms) | browser | page | its script's last byte | the script starts | its work until Start usable | of which the glue, decoding and compiling the wasm | Start usable | the rest of the page in |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("\n| first visit, medians (ms) | browser | page | its script on the wire (first byte → last) | its script's last byte | the script starts | its work until Start usable | of which the glue, decoding and compiling the wasm | Start usable | the rest of the page in |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (network, engine, [rust, js]) in &rows {
         for (page, visits) in [(Page::Rust, rust), (Page::Js, js)] {
             let m = |f: fn(&FirstVisit) -> f64| median(&visits.iter().map(f).collect::<Vec<_>>());
@@ -526,9 +563,10 @@ async fn first_visits(
                 .filter_map(|v| v.compiled.map(|c| c - v.script_start))
                 .collect();
             println!(
-                "| {network} | {} | {} | {:.1} | {:.1} | {:.1} | {} | {:.1} | {} |",
+                "| {network} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {:.1} | {} |",
                 engine.name(),
                 page.name(),
+                m(|v| v.script_arrived - v.script_responded),
                 m(|v| v.script_arrived),
                 m(|v| v.script_start),
                 m(|v| v.start_usable - v.script_start),
@@ -552,18 +590,23 @@ async fn first_visits(
 /// Both directions of the lab's link for first visits, in kbit/s.
 const NARROW_KBIT: u32 = 10_000;
 
-/// `pairs` A/B pairs of first visits in `engine` (in the lab's machine `netns` if given): the
-/// Rust page's, then the plain page's.
+/// How long a fresh browser runs before a first visit (unless `--cold`): its start-up is over
+/// within it in both browsers here.
+const SETTLE: Duration = Duration::from_secs(2);
+
+/// `options.first` A/B pairs of first visits in `engine` (in the lab's machine `netns` if
+/// given): the Rust page's, then the plain page's.
 async fn first_visit_pairs(
     engine: Engine,
     netns: Option<&str>,
-    pairs: usize,
+    options: &Options,
     urls: [&str; 2],
 ) -> [Vec<FirstVisit>; 2] {
+    let pairs = options.first;
     let (mut rust, mut js) = (Vec::new(), Vec::new());
     for pair in 0..pairs {
-        rust.push(first_visit(engine, netns, urls[0]).await);
-        js.push(first_visit(engine, netns, urls[1]).await);
+        rust.push(first_visit(engine, netns, urls[0], options.cold).await);
+        js.push(first_visit(engine, netns, urls[1], options.cold).await);
         if (pair + 1) % 5 == 0 {
             eprintln!(
                 "{}{}: first-visit pair {}/{pairs} done",
@@ -583,9 +626,21 @@ async fn first_visit_pairs(
 /// One first visit (see [`FirstVisit`]) in a browser of its own, as a person opening the link:
 /// Start as soon as it works, Call 300 ms after the camera is on (its first frame shown). If Call
 /// is not usable then, the press waits for it, and the wait counts.
-async fn first_visit(engine: Engine, netns: Option<&str>, url: &str) -> FirstVisit {
+async fn first_visit(engine: Engine, netns: Option<&str>, url: &str, cold: bool) -> FirstVisit {
     let prefs = json!({ "privacy.reduceTimerPrecision": false });
     let browser = Browser::launch_first_visit(engine, netns, &prefs).await;
+    if !cold {
+        // A person opens the link in a browser that is already running: its own start-up (its
+        // processes, its first profile written, its component checks) is over. Loaded with it,
+        // a page shares the 2 cores with that start-up, which scattered a page's script start
+        // from 2 to 80 ms after its last byte. `about:blank` fetches and caches nothing.
+        browser
+            .client
+            .goto("about:blank")
+            .await
+            .expect("about:blank loads");
+        tokio::time::sleep(SETTLE).await;
+    }
     browser.client.goto(url).await.expect("page loads");
     let measured = browser
         .eval(&format!(
@@ -605,7 +660,8 @@ async fn first_visit(engine: Engine, netns: Option<&str>, url: &str) -> FirstVis
                 const script = performance.getEntriesByType('resource')
                     .find(r => r.initiatorType === 'script');
                 return [mark('start-usable'), mark('script-start'), script ? script.responseEnd : null,
-                        mark('page-ready'), frame - press, mark('first-module-compiled')];
+                        mark('page-ready'), frame - press, mark('first-module-compiled'),
+                        script ? script.responseStart : null];
             }})();"
         ))
         .await;
@@ -615,6 +671,7 @@ async fn first_visit(engine: Engine, netns: Option<&str>, url: &str) -> FirstVis
         start_usable: at(0).expect("the page marks loopback:start-usable"),
         script_start: at(1).expect("the page marks loopback:script-start"),
         script_arrived: at(2).expect("the page's script in the resource timings"),
+        script_responded: at(6).expect("the page's script in the resource timings"),
         page_ready: at(3),
         call: at(4).expect("a first remote frame"),
         compiled: at(5),

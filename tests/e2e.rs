@@ -20,6 +20,114 @@ in_both_browsers!(
 
 const SECONDS_10: Duration = Duration::from_secs(10);
 
+/// Chromium shows the page for the first time with Start already working, even when the first
+/// module's script comes in long after the HTML (a first visit over a slow link): the script
+/// holds the page's first paint (`blocking="render"`, scripts/post-build). Without it Chromium
+/// paints the page with Start disabled while it waits. Firefox 153 does not know the attribute
+/// and paints first: this is Chromium's test alone.
+#[tokio::test(flavor = "current_thread")]
+async fn the_first_paint_shows_start_working_in_chromium() {
+    let server = Server::start(&dist()).await;
+    let slow = SlowFirstModule::to(&server).await;
+    let browser = Browser::launch(Engine::Chromium).await;
+    browser.client.goto(&slow.url).await.expect("page loads");
+    browser
+        .wait_for(
+            "Start to work and the page to be painted",
+            SECONDS_10,
+            "return !document.getElementById('start-btn').disabled
+                && performance.getEntriesByName('first-paint').length === 1;",
+        )
+        .await;
+    let times = browser
+        .eval(
+            "const at = name => performance.getEntriesByName(name)[0].startTime;
+            const script = performance.getEntriesByType('resource')
+                .find(r => r.name.includes('/loopback-start-'));
+            return [at('loopback:start-usable'), at('first-paint'), script.responseStart];",
+        )
+        .await;
+    let at = |i: usize| times[i].as_f64().expect("a time");
+    let (usable, painted, script) = (at(0), at(1), at(2));
+    // The proof that the script was late: Chromium had the HTML long before.
+    assert!(
+        script >= SlowFirstModule::DELAY.as_millis() as f64,
+        "the script's answer came at {script:.0} ms, not held back"
+    );
+    assert!(
+        painted >= usable,
+        "the page was first painted at {painted:.0} ms, before Start worked at {usable:.0} ms"
+    );
+    browser.close().await;
+}
+
+/// A way to `server` that holds back the answer to the first module's script by
+/// [`SlowFirstModule::DELAY`], as a slow link would its bytes; everything else passes at once.
+struct SlowFirstModule {
+    url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SlowFirstModule {
+    const DELAY: Duration = Duration::from_millis(600);
+
+    async fn to(server: &Server) -> Self {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let upstream = server
+            .url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1");
+        let url = format!("http://{}/", listener.local_addr().expect("its address"));
+        let task = tokio::spawn(async move {
+            while let Ok((page, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                    continue;
+                };
+                let (mut page_in, mut page_out) = page.into_split();
+                let (mut server_in, mut server_out) = server.into_split();
+                // HTTP/1.1 answers a connection's requests in order: once the script's request
+                // has gone on, the next bytes back begin its answer.
+                let asked = std::sync::Arc::new(AtomicBool::new(false));
+                let asked_too = std::sync::Arc::clone(&asked);
+                tokio::spawn(async move {
+                    let mut buffer = vec![0; 16 * 1024];
+                    while let Ok(n @ 1..) = page_in.read(&mut buffer).await {
+                        if String::from_utf8_lossy(&buffer[..n]).contains("GET /loopback-start-") {
+                            asked_too.store(true, Ordering::SeqCst);
+                        }
+                        if server_out.write_all(&buffer[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                tokio::spawn(async move {
+                    let mut buffer = vec![0; 16 * 1024];
+                    while let Ok(n @ 1..) = server_in.read(&mut buffer).await {
+                        if asked.swap(false, Ordering::SeqCst) {
+                            tokio::time::sleep(Self::DELAY).await;
+                        }
+                        if page_out.write_all(&buffer[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        Self { url, task }
+    }
+}
+
+impl Drop for SlowFirstModule {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// Start, Call, HangUp enabled?
 async fn buttons(browser: &Browser) -> Value {
     browser
