@@ -386,22 +386,20 @@ impl Drop for Recording {
     }
 }
 
-/// The parts again with the first one's head given a duration of `ms` ([`webm::with_duration`]),
-/// or `None` to keep them as they are. Only the head comes into wasm (at most 4 KB); the rest of
-/// the first part is a slice of its Blob, and the other parts are the same Blobs.
+/// The parts again with the file's head given a duration of `ms` ([`webm::with_duration`]), or
+/// `None` to keep them as they are. Only the head comes into wasm (at most 4 KB); the rest is a
+/// slice of the Blob of all the parts, which the browser keeps without copying. The head is read
+/// across the parts, not from the first alone: a first part may end before the head does.
 async fn with_duration(parts: &js_sys::Array, ms: f64) -> Option<js_sys::Array> {
-    let first: Blob = parts.get(0).dyn_into().ok()?;
-    let cut = first.size().min(webm::HEAD as f64);
-    let head = first.slice_with_f64_and_f64(0.0, cut).ok()?;
+    let whole = Blob::new_with_blob_sequence(parts).ok()?;
+    let cut = whole.size().min(webm::HEAD as f64);
+    let head = whole.slice_with_f64_and_f64(0.0, cut).ok()?;
     let buffer = JsFuture::from(head.array_buffer()).await.ok()?;
     let fixed = webm::with_duration(&js_sys::Uint8Array::new(&buffer).to_vec(), ms)?;
     let out = js_sys::Array::new();
     out.push(&js_sys::Uint8Array::from(fixed.as_slice()));
-    let rest: Blob = first.slice_with_f64(cut).ok()?;
+    let rest: Blob = whole.slice_with_f64(cut).ok()?;
     out.push(&rest);
-    for part in parts.iter().skip(1) {
-        out.push(&part);
-    }
     Some(out)
 }
 
