@@ -43,43 +43,61 @@ fn cpu_reading() -> Vec<u64> {
 ///
 /// First every side holds one call per other person, all playing: on a machine at full load a
 /// page may miss the signaling server past its seat's grace and call everyone anew, which takes
-/// a while and is tested in `tests/calls.rs`.
+/// a while and is tested in `tests/calls.rs`. That can also happen while the calls are measured
+/// (a CI run on a busy host lost two seats of six in the middle): the group is then waited for
+/// and measured again, up to [`MEASURES`] times, and a group that never holds still fails.
 async fn measure(sides: &[Side<'_>]) -> (f64, f64, f64) {
     let others = sides.len() - 1;
     let settled = format!(
         "return __calls.open() === {others} && (() => {{ {} }})();",
         tiles_playing(others)
     );
-    for side in sides {
-        if let Err(e) = side
-            .try_wait_within(
-                "one call per other person",
-                Duration::from_secs(60),
-                &settled,
-            )
-            .await
-        {
-            panic!("{}: {e}; log {}", side.name, side.log().await);
+    for attempt in 1..=MEASURES {
+        for side in sides {
+            if let Err(e) = side
+                .try_wait_within(
+                    "one call per other person",
+                    Duration::from_secs(60),
+                    &settled,
+                )
+                .await
+            {
+                panic!("{}: {e}; log {}", side.name, side.log().await);
+            }
         }
-    }
-    let before = cpu_reading();
-    let mut all = Vec::new();
-    for side in sides {
-        let fps = fps_per_call(side, Duration::from_secs(3)).await;
-        if fps.len() != sides.len() - 1 {
-            panic!(
-                "{}: one call per other person, not {}; log {}",
+        let before = cpu_reading();
+        let mut all = Vec::new();
+        let mut churned = None;
+        for side in sides {
+            let fps = fps_per_call(side, Duration::from_secs(3)).await;
+            if fps.len() != others {
+                churned = Some((side, fps.len()));
+                break;
+            }
+            all.extend(fps);
+        }
+        let busy = cpu_busy(&before, &cpu_reading());
+        match churned {
+            None => {
+                all.sort_by(f64::total_cmp);
+                return (all[0], all[all.len() / 2], busy);
+            }
+            Some((side, calls)) if attempt == MEASURES => panic!(
+                "{}: one call per other person, not {calls}, in each of {MEASURES} measures; log {}",
                 side.name,
-                fps.len(),
                 side.log().await
-            );
+            ),
+            Some((side, calls)) => println!(
+                "{}: {calls} calls while measured (CPU {busy:.0}%): measuring the group again",
+                side.name
+            ),
         }
-        all.extend(fps);
     }
-    let busy = cpu_busy(&before, &cpu_reading());
-    all.sort_by(f64::total_cmp);
-    (all[0], all[all.len() / 2], busy)
+    unreachable!("the last measure returns or panics")
 }
+
+/// How many times [`measure`] waits for a group that changed while it was measured.
+const MEASURES: usize = 3;
 
 /// One test, the two rooms one after the other: each loads the machine's two cores to the full,
 /// and side by side neither would measure anything.
