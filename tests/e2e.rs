@@ -16,7 +16,29 @@ in_both_browsers!(
     the_videos_sit_side_by_side_on_a_wide_screen_and_stack_on_a_phone,
     the_content_security_policy_is_in_force,
     the_page_starts_in_browsers_without_uint8array_from_hex,
+    the_rest_is_asked_for_whole_at_once,
 );
+
+/// www/boot.js asks for the rest's wasm together with its glue, not once the glue has come in
+/// and run: on a first visit over a slow link, that wait came between them.
+async fn the_rest_is_asked_for_whole_at_once(engine: Engine) {
+    let (_server, browser) = open_page(engine).await;
+    let rest = browser
+        .eval(
+            "const entry = end => performance.getEntriesByType('resource')
+                .find(r => r.name.includes('/loopback-rtc-') && r.name.endsWith(end));
+            const [glue, wasm] = [entry('.js'), entry('_bg.wasm')];
+            return glue && wasm ? [glue.responseEnd, wasm.startTime] : null;",
+        )
+        .await;
+    let at = |i: usize| rest[i].as_f64().expect("the rest's glue and wasm in the resource timings");
+    let (glue_in, wasm_asked) = (at(0), at(1));
+    assert!(
+        wasm_asked < glue_in,
+        "the wasm was asked for at {wasm_asked:.1} ms, after its glue was in at {glue_in:.1} ms"
+    );
+    browser.close().await;
+}
 
 const SECONDS_10: Duration = Duration::from_secs(10);
 
