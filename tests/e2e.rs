@@ -31,7 +31,11 @@ async fn the_rest_is_asked_for_whole_at_once(engine: Engine) {
             return glue && wasm ? [glue.responseEnd, wasm.startTime] : null;",
         )
         .await;
-    let at = |i: usize| rest[i].as_f64().expect("the rest's glue and wasm in the resource timings");
+    let at = |i: usize| {
+        rest[i]
+            .as_f64()
+            .expect("the rest's glue and wasm in the resource timings")
+    };
     let (glue_in, wasm_asked) = (at(0), at(1));
     assert!(
         wasm_asked < glue_in,
